@@ -1,0 +1,105 @@
+"""Command line: ``consultations run | ingest | code | topics | compare | evidence | export``,
+``consultations review export | import FILE`` and ``consultations agreement``.
+
+The CLI only parses arguments and composes package functions; it holds no analysis logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import Settings, get_paths
+from .errors import InputError
+from .pipeline import STAGES, run_pipeline
+
+__all__ = ["main"]
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=None,
+                   help="data folder holding transcripts/ and coded/ (default: data/)")
+    p.add_argument("--out", type=Path, default=None, help="reports folder (default: reports/)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: 42)")
+    p.add_argument("--force", action="store_true", help="ignore cached results")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="consultations",
+        description="Analyse qualitative d'ateliers de consultation (transcriptions → note).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="the whole pipeline, from transcripts to the brief")
+    _common(p)
+    for stage in STAGES:
+        p = sub.add_parser(stage, help=f"only the '{stage}' stage (earlier stages must have run)")
+        _common(p)
+    p = sub.add_parser("review", help="the analysts' review workbook")
+    rsub = p.add_subparsers(dest="action", required=True)
+    pe = rsub.add_parser("export", help="write a new review workbook (XLSX) to reports/")
+    _common(pe)
+    pi = rsub.add_parser("import", help="read a filled review workbook back")
+    pi.add_argument("file", type=Path)
+    _common(pi)
+    p = sub.add_parser("agreement", help="intercoder agreement report")
+    _common(p)
+    return parser
+
+
+def _summary_line(summary: dict) -> str:
+    lines = ["", "Résumé de l'exécution"]
+    for name, st in summary["stages"].items():
+        state = "cache" if st.get("cached") else f"{st.get('seconds', 0):.1f} s"
+        tables = ", ".join(f"{k}={v}" for k, v in (st.get("tables") or {}).items())
+        lines.append(f"  {name:<9} {state:>8}  {tables}")
+    n_warn = len(summary["warnings"])
+    lines.append(f"  avertissements : {n_warn}")
+    for w in summary["warnings"][:10]:
+        loc = f"{w['file']}:{w['line']}" if w.get("line") else w.get("file")
+        lines.append(f"    - {loc}: {w['message']}")
+    if n_warn > 10:
+        lines.append(f"    … et {n_warn - 10} autre(s) dans run_summary.json")
+    lines.append(f"  résultats : {summary['reports']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``consultations`` command."""
+    args = _parser().parse_args(argv)
+    paths = get_paths(args.data, args.out)
+    settings = Settings() if args.seed is None else Settings(seed=args.seed)
+    try:
+        if args.command == "run":
+            summary = run_pipeline(paths, settings, force=args.force)
+            print(_summary_line(summary))
+        elif args.command in STAGES:
+            summary = run_pipeline(paths, settings, [args.command], force=args.force)
+            print(_summary_line(summary))
+        elif args.command == "review":
+            from . import review
+
+            if args.action == "export":
+                out = review.export_review(paths, settings)
+                print(f"Classeur de revue écrit : {out}")
+            else:
+                result = review.import_review(args.file, paths, settings)
+                print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+        elif args.command == "agreement":
+            from . import agreement
+
+            out = agreement.agreement_report(paths, settings)
+            print(f"Rapport d'accord inter-codeurs écrit : {out}")
+    except InputError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
