@@ -43,6 +43,36 @@ TABLES: dict[str, list[str]] = {
     # Topic assignment per segment (topic -1 = outlier when not reduced).
     "topic_assignments": ["segment_id", "topic", "topic_label", "probability"],
     "topic_info": ["topic", "label", "count", "terms", "representation"],
+    # Topic ↔ code crosswalk and topics per stakeholder group.
+    "topic_crosswalk": ["topic", "topic_label", "code_id", "shared", "jaccard", "lift",
+                        "best_code", "is_new_theme"],
+    "topics_per_group": ["topic", "topic_label", "group_code", "stakeholder_group", "count",
+                         "group_segments", "share_of_group"],
+    # Code × group, counted three ways (segments, distinct speakers, workshops), facilitators out.
+    "code_group_counts": ["code_id", "label", "group_code", "stakeholder_group", "n_segments",
+                          "n_speakers", "n_workshops", "group_segments", "group_words",
+                          "rate_segments", "per_1000_words"],
+    "code_group_tests": ["code_id", "label", "chi2", "dof", "p_value", "p_adj", "method",
+                         "cramers_v", "significant", "min_expected", "warning",
+                         "interpretation"],
+    "code_group_residuals": ["code_id", "group_code", "observed", "expected", "residual",
+                             "significant"],
+    "distinctive_terms": ["group_code", "term", "log_odds", "z", "rank", "example_segment_id",
+                          "example_text"],
+    "consensus": ["code_id", "label", "n_groups_above", "groups_above", "consensus_index",
+                  "classification"],
+    "rec_links": ["rec_id", "code_id", "score", "method"],
+    "rec_clusters": ["cluster_id", "rec_id", "workshop_id", "text", "is_representative",
+                     "workshops", "groups", "n_workshops"],
+    # One row per theme (code): the evidence the drafting team reads.
+    "evidence_by_theme": ["code_id", "label", "axis", "axis_label", "definition", "n_segments",
+                          "n_speakers", "n_workshops", "n_groups", "groups", "group_rates",
+                          "p_adj", "test_summary", "consensus_class", "rec_clusters",
+                          "agreement_alpha", "strength", "strength_reason"],
+    "evidence_quotes": ["code_id", "rank", "segment_id", "speaker", "stakeholder_group",
+                        "workshop_id", "source_file", "line_start", "text"],
+    "evidence_by_axis": ["axis", "axis_label", "codes", "options_summary", "supporting_groups",
+                         "opposing_groups", "recommendations", "strength"],
 }
 
 
