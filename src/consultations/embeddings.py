@@ -1,0 +1,353 @@
+"""Offline French document embeddings for the topics stage (no model hub, ever).
+
+Four embedders, chosen by a short name (see :func:`make_embedder`):
+
+- ``"tfidf-svd"`` (LSA): TF-IDF over the segments' lemmas (French stop words and consultation
+  filler removed, sublinear term frequency) reduced by a truncated SVD, rows L2-normalised.
+  The default: it scored best against human themes on real French consultation text (see
+  ``benchmarks/topics.py``).
+- ``"sif"``: smooth-inverse-frequency weighted average of spaCy ``fr_core_news_md`` word
+  vectors, with the first principal component removed (Arora et al., 2017).
+- ``"concat"``: both of the above, side by side (each block L2-normalised).
+- ``"st:<folder>"``: a sentence-transformers model loaded from a LOCAL folder (e.g. a
+  multilingual MiniLM the user copied there). Never downloaded; a clear error when the
+  folder is missing or does not load. It embeds the segments' text rather than their lemmas.
+
+Each embedder follows the scikit-learn style: ``fit(docs)`` returns ``self``;
+``transform(docs)`` returns a dense ``float32`` matrix. :func:`as_bertopic_backend` wraps a
+fitted embedder so that BERTopic can embed words and seed keywords with it (for seeded topics,
+KeyBERTInspired and MMR representations) and never reaches for a hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io as _io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = [
+    "CONSULTATION_FILLER",
+    "EMBEDDINGS",
+    "ConcatEmbedder",
+    "SentenceTransformerEmbedder",
+    "SifEmbedder",
+    "TfidfSvdEmbedder",
+    "as_bertopic_backend",
+    "cached_embeddings",
+    "french_stop_words",
+    "make_embedder",
+]
+
+#: Short names of the built-in embedders (plus ``"st:<local folder>"``).
+EMBEDDINGS = ("tfidf-svd", "sif", "concat")
+
+#: Words that fill consultation speech without carrying a theme: forms of address, politeness,
+#: turn-taking, hedges and meeting vocabulary. Added to spaCy's French stop words for topic terms.
+CONSULTATION_FILLER = (
+    # address and politeness
+    "monsieur", "madame", "mesdames", "messieurs", "merci", "remercier", "bonjour", "excellence",
+    "honorable", "cher", "chère",
+    # meeting roles and turn-taking
+    "président", "présidente", "facilitateur", "facilitatrice", "modérateur", "parole",
+    "intervention", "intervenir", "question", "réponse", "atelier", "session", "point",
+    "participant",
+    # hedges, connectives and discourse markers
+    "vraiment", "donc", "alors", "effectivement", "voilà", "bon", "bien", "oui", "non", "ok",
+    "peut-être", "aussi", "même", "déjà", "encore", "toujours", "ainsi", "surtout", "justement",
+    "notamment", "enfin", "puis", "ensuite", "également", "beaucoup", "chose", "fois", "gens",
+    "niveau", "cas", "façon", "exemple", "part", "fait", "falloir", "pouvoir", "devoir",
+    "vouloir", "faire", "dire", "aller", "savoir", "voir", "venir", "mettre", "prendre",
+    "parler", "penser", "croire", "trouver", "donner", "rester", "permettre", "souhaiter",
+    "lui", "leur", "cela", "ça", "ce", "ceci", "celui",
+)
+
+
+def french_stop_words() -> list[str]:
+    """Return spaCy's French stop words plus :data:`CONSULTATION_FILLER`, sorted."""
+    from spacy.lang.fr.stop_words import STOP_WORDS
+
+    words = set(STOP_WORDS) | set(CONSULTATION_FILLER)
+    # Lemmas are lower-cased; the apostrophe forms ("l'", "d'") never reach the lemmas column.
+    return sorted(w for w in words if w and "'" not in w and "’" not in w)
+
+
+def _min_df(n_docs: int) -> int:
+    """Minimum document frequency adapted to corpus size (1 for tiny, up to 5 for large)."""
+    if n_docs < 50:
+        return 1
+    if n_docs < 2_000:
+        return 2
+    if n_docs < 20_000:
+        return 3
+    return 5
+
+
+def _l2(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (x / norms).astype(np.float32)
+
+
+class TfidfSvdEmbedder:
+    """LSA: TF-IDF over lemmas, truncated SVD, L2-normalised rows.
+
+    Args:
+        n_components: SVD dimensions (clamped to what the corpus allows).
+        random_state: seed of the randomized SVD.
+    """
+
+    name = "tfidf-svd"
+    input_column = "lemmas"
+
+    def __init__(self, n_components: int = 100, random_state: int = 42):
+        self.n_components = n_components
+        self.random_state = random_state
+
+    def fit(self, docs: list[str]) -> TfidfSvdEmbedder:
+        """Learn the vocabulary, IDF weights and SVD basis from ``docs`` (lemma strings)."""
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        n = len(docs)
+        self.vectorizer_ = TfidfVectorizer(
+            stop_words=french_stop_words(), min_df=_min_df(n), sublinear_tf=True,
+            token_pattern=r"(?u)\b\w[\w-]+\b",
+        )
+        try:
+            x = self.vectorizer_.fit_transform(docs)
+        except ValueError:  # empty vocabulary: keep every word, stop words included
+            self.vectorizer_.set_params(stop_words=None, min_df=1)
+            x = self.vectorizer_.fit_transform(docs)
+        k = max(1, min(self.n_components, x.shape[1] - 1, n - 1))
+        self.svd_ = TruncatedSVD(n_components=k, random_state=self.random_state) if k > 1 \
+            else None
+        if self.svd_ is not None:
+            self.svd_.fit(x)
+        return self
+
+    def transform(self, docs: list[str]) -> np.ndarray:
+        """Embed lemma strings (or single words) with the learned basis."""
+        x = self.vectorizer_.transform(docs)
+        out = self.svd_.transform(x) if self.svd_ is not None else x.toarray()
+        return _l2(np.asarray(out))
+
+    def fingerprint(self) -> str:
+        """Parameters that change the embeddings (part of the cache key)."""
+        return f"{self.name}|{self.n_components}|{self.random_state}"
+
+
+class SifEmbedder:
+    """SIF-weighted average of spaCy ``fr_core_news_md`` vectors, first principal component removed.
+
+    Args:
+        model: spaCy model that holds the word vectors.
+        a: SIF smoothing parameter (weight of word w is ``a / (a + p(w))``).
+    """
+
+    name = "sif"
+    input_column = "lemmas"
+
+    def __init__(self, model: str = "fr_core_news_md", a: float = 1e-3):
+        self.model = model
+        self.a = a
+
+    def _vectors(self, words: list[str]) -> np.ndarray:
+        if not hasattr(self, "_nlp"):
+            import spacy
+
+            try:
+                self._nlp = spacy.load(self.model, exclude=["tok2vec", "morphologizer", "parser",
+                                                           "attribute_ruler", "lemmatizer", "ner",
+                                                           "senter"])
+            except OSError as exc:
+                raise InputError(None, None, f"the spaCy model '{self.model}' is not installed "
+                                 "(the 'sif' embedding needs its word vectors).",
+                                 f"install it (python -m spacy download {self.model}) or use "
+                                 "embedding='tfidf-svd'.") from exc
+        vocab = self._nlp.vocab
+        dim = vocab.vectors.shape[1]
+        out = np.zeros((len(words), dim), dtype=np.float32)
+        for i, w in enumerate(words):
+            if vocab.has_vector(w):
+                out[i] = vocab.get_vector(w)
+        return out
+
+    def fit(self, docs: list[str]) -> SifEmbedder:
+        """Learn word frequencies from ``docs`` and the first principal component to remove."""
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        self.vectorizer_ = CountVectorizer(stop_words=french_stop_words(),
+                                           token_pattern=r"(?u)\b\w[\w-]+\b")
+        try:
+            counts = self.vectorizer_.fit_transform(docs)
+        except ValueError:
+            self.vectorizer_.set_params(stop_words=None)
+            counts = self.vectorizer_.fit_transform(docs)
+        freq = np.asarray(counts.sum(axis=0)).ravel()
+        p = freq / max(freq.sum(), 1)
+        words = list(self.vectorizer_.get_feature_names_out())
+        self.weighted_ = self._vectors(words) * (self.a / (self.a + p))[:, None]
+        raw = self._average(counts)
+        self.pc_ = self._first_pc(raw)
+        return self
+
+    @staticmethod
+    def _first_pc(x: np.ndarray) -> np.ndarray:
+        if x.shape[0] < 2 or not np.any(x):
+            return np.zeros(x.shape[1], dtype=np.float32)
+        _, _, vt = np.linalg.svd(x, full_matrices=False)
+        pc = vt[0]
+        return (pc if pc[np.argmax(np.abs(pc))] > 0 else -pc).astype(np.float32)
+
+    def _average(self, counts) -> np.ndarray:
+        n_words = np.asarray(counts.sum(axis=1)).ravel()
+        n_words[n_words == 0] = 1
+        return np.asarray(counts @ self.weighted_) / n_words[:, None]
+
+    def transform(self, docs: list[str]) -> np.ndarray:
+        """Embed lemma strings; words unknown to the corpus fall back to their plain vector."""
+        counts = self.vectorizer_.transform(docs)
+        x = self._average(counts)
+        empty = np.asarray(counts.sum(axis=1)).ravel() == 0
+        if empty.any():  # e.g. a seed keyword absent from the corpus
+            x[empty] = np.vstack([self._vectors(d.split()).mean(axis=0) if d.split()
+                                  else np.zeros(x.shape[1]) for d in np.asarray(docs)[empty]])
+        x = x - np.outer(x @ self.pc_, self.pc_)
+        return _l2(x)
+
+    def fingerprint(self) -> str:
+        """Parameters that change the embeddings (part of the cache key)."""
+        return f"{self.name}|{self.model}|{self.a}"
+
+
+class ConcatEmbedder:
+    """Concatenation of :class:`TfidfSvdEmbedder` and :class:`SifEmbedder` (equal weights)."""
+
+    name = "concat"
+    input_column = "lemmas"
+
+    def __init__(self, random_state: int = 42):
+        self.random_state = random_state
+
+    def fit(self, docs: list[str]) -> ConcatEmbedder:
+        """Fit both parts."""
+        self.parts_ = [TfidfSvdEmbedder(random_state=self.random_state).fit(docs),
+                       SifEmbedder().fit(docs)]
+        return self
+
+    def transform(self, docs: list[str]) -> np.ndarray:
+        """Embed with both parts, side by side."""
+        return _l2(np.hstack([p.transform(docs) for p in self.parts_]))
+
+    def fingerprint(self) -> str:
+        """Parameters that change the embeddings (part of the cache key)."""
+        return "concat|" + "|".join(p.fingerprint() for p in self.parts_)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder (offline only; embeds raw text).
+
+    Args:
+        folder: path of the model folder (as saved by ``SentenceTransformer.save``).
+    """
+
+    name = "st"
+    input_column = "text"
+
+    def __init__(self, folder: str | Path):
+        self.folder = folder
+
+    def fit(self, docs: list[str]) -> SentenceTransformerEmbedder:
+        """Load the model from the folder (nothing is learned)."""
+        folder = Path(self.folder).expanduser()
+        hint = ("give the path of a folder holding a sentence-transformers model (for example "
+                "one saved with SentenceTransformer.save), or use embedding='tfidf-svd'.")
+        if not folder.is_dir():
+            raise InputError(folder, None, "the embedding model folder does not exist.", hint)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise InputError(folder, None, "sentence-transformers is not installed.",
+                             "pip install sentence-transformers (CPU torch), or use "
+                             "embedding='tfidf-svd'.") from exc
+        try:
+            self.model_ = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - any loading failure is the user's folder
+            raise InputError(folder, None, f"the embedding model could not be loaded ({exc}).",
+                             hint) from exc
+        return self
+
+    def transform(self, docs: list[str]) -> np.ndarray:
+        """Embed texts (normalised)."""
+        emb = self.model_.encode(list(docs), show_progress_bar=False, batch_size=32,
+                                 normalize_embeddings=True)
+        return np.asarray(emb, dtype=np.float32)
+
+    def fingerprint(self) -> str:
+        """Folder path and the size/mtime of its files (part of the cache key)."""
+        folder = Path(self.folder).expanduser().resolve()
+        stamp = sorted((p.name, p.stat().st_size) for p in folder.rglob("*") if p.is_file())
+        return f"st|{folder}|{stamp}"
+
+
+def make_embedder(name: str, random_state: int = 42):
+    """Return an unfitted embedder for a short name (see the module docstring)."""
+    if name.startswith("st:"):
+        return SentenceTransformerEmbedder(name[3:])
+    if name == "tfidf-svd":
+        return TfidfSvdEmbedder(random_state=random_state)
+    if name == "sif":
+        return SifEmbedder()
+    if name == "concat":
+        return ConcatEmbedder(random_state=random_state)
+    raise ValueError(f"unknown embedding '{name}'; choose among {list(EMBEDDINGS)} or "
+                     "'st:<local model folder>'.")
+
+
+def cached_embeddings(embedder, docs: list[str], cache_dir: Path | None) -> tuple[np.ndarray, bool]:
+    """Embed ``docs`` with a fitted embedder, reusing ``cache_dir/<sha256>.npy`` when present.
+
+    Returns:
+        The embeddings and whether they came from the cache.
+    """
+    if cache_dir is None:
+        return embedder.transform(docs), False
+    from .io import atomic_write_bytes
+
+    h = hashlib.sha256(embedder.fingerprint().encode())
+    for d in docs:
+        h.update(d.encode("utf-8"))
+        h.update(b"\x00")
+    target = Path(cache_dir) / f"{h.hexdigest()}.npy"
+    if target.exists():
+        try:
+            return np.load(target, allow_pickle=False), True
+        except (OSError, ValueError):
+            pass  # a damaged cache file is rebuilt below
+    emb = embedder.transform(docs)
+    buf = _io.BytesIO()
+    np.save(buf, emb, allow_pickle=False)
+    atomic_write_bytes(target, buf.getvalue())
+    return emb, False
+
+
+def as_bertopic_backend(embedder):
+    """Wrap a fitted embedder as a BERTopic ``BaseEmbedder`` (used for words and seed lists)."""
+    from bertopic.backend import BaseEmbedder
+
+    class _OfflineBackend(BaseEmbedder):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def embed(self, documents, verbose=False):
+            return self.inner.transform(list(documents))
+
+    return _OfflineBackend(embedder)

@@ -1,0 +1,84 @@
+"""Pipeline mechanics: caching, warnings, private tables, staging of reports."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pandas as pd
+import pytest
+
+from consultations import pipeline
+from consultations.config import Settings, get_paths
+from consultations.errors import InputError, warn_input
+
+
+@pytest.fixture()
+def fake_stages(monkeypatch):
+    calls = {"a": 0, "export": 0}
+
+    def stage_a(tables, paths, settings):
+        calls["a"] += 1
+        warn_input("x.txt", 3, "something odd", "check it")
+        return {"alpha": pd.DataFrame({"v": [1, 2]}), "private_key": pd.DataFrame({"k": ["n"]}),
+                "_summary": {"n": 2}}
+
+    def stage_export(tables, paths, settings):
+        calls["export"] += 1
+        (paths.reports / "out.txt").write_text(str(tables["alpha"]["v"].sum()))
+        if settings.extra.get("fail"):
+            raise RuntimeError("boom")
+        return {"_summary": {}}
+
+    for name, fn in {"a": stage_a, "export": stage_export}.items():
+        mod = types.ModuleType(f"fake_{name}")
+        mod.run_stage = fn
+        monkeypatch.setitem(sys.modules, f"fake_{name}", mod)
+    monkeypatch.setattr(pipeline, "STAGES", {"a": "fake_a", "export": "fake_export"})
+    return calls
+
+
+def _paths(tmp_path):
+    (tmp_path / "data" / "transcripts").mkdir(parents=True)
+    (tmp_path / "data" / "transcripts" / "f.txt").write_text("X : bonjour")
+    return get_paths(tmp_path / "data", tmp_path / "reports")
+
+
+def test_pipeline_caches_unchanged_inputs(tmp_path, fake_stages):
+    paths = _paths(tmp_path)
+    s1 = pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    s2 = pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    assert fake_stages == {"a": 1, "export": 1}
+    assert s2["stages"]["a"]["cached"] is True
+    assert s1["warnings"] == s2["warnings"] and s1["warnings"][0]["line"] == 3
+    (paths.transcripts / "f.txt").write_text("X : bonsoir")
+    pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    assert fake_stages == {"a": 2, "export": 2}
+
+
+def test_pipeline_private_tables_stay_out_of_catalog(tmp_path, fake_stages):
+    paths = _paths(tmp_path)
+    pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    assert (paths.private / "key.csv").exists()
+    assert not (paths.interim / "private_key.parquet").exists()
+    assert pipeline.Catalog(paths)["alpha"]["v"].tolist() == [1, 2]
+
+
+def test_pipeline_failed_export_keeps_previous_reports(tmp_path, fake_stages):
+    paths = _paths(tmp_path)
+    pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    assert (paths.reports / "out.txt").read_text() == "3"
+    with pytest.raises(RuntimeError):
+        pipeline.run_pipeline(paths, Settings(extra={"fail": True}), progress=lambda m: None)
+    assert (paths.reports / "out.txt").read_text() == "3"
+    assert not list(paths.reports.parent.glob(".staging-*"))
+
+
+def test_pipeline_unwritable_output_fails_before_work(tmp_path, fake_stages, monkeypatch):
+    paths = _paths(tmp_path)
+    blocker = tmp_path / "blocked"
+    blocker.write_text("a file, not a folder")
+    with pytest.raises(InputError, match="not writable"):
+        pipeline.run_pipeline(get_paths(paths.data, blocker / "reports"), Settings(),
+                              progress=lambda m: None)
+    assert fake_stages["a"] == 0
