@@ -1,0 +1,421 @@
+"""Intercoder agreement: percent agreement, Cohen's kappa, Krippendorff's alpha, bootstrap CIs,
+and the rule coder against each human coder (precision, recall, F1 per code).
+
+Unit and treatment of uncoded text (stated in every output): the unit is the **segment**; each
+code is a binary variable (present / absent) per segment. The double-coded subset is, per
+workshop, every segment from the first to the last segment a human coder coded (or marked
+``AUCUN``), over all human coders; inside a coder's own span a segment without that code counts
+as **absent**; outside it, the coder's value is **missing** (Krippendorff's alpha handles
+missing values; kappa uses the units both coders saw). Rule codings count whether or not they
+are marked negated (a negated mention still speaks of the theme).
+
+Generic functions (:func:`krippendorff_alpha`, :func:`percent_agreement`,
+:func:`reliability_table` …) take a coders × units matrix (``numpy.nan`` = missing) or a long
+table, so they also run on other data (see tests with Krippendorff 2011 and tidycomm).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import Paths, Settings
+
+__all__ = [
+    "LEVELS",
+    "METHOD_NOTE",
+    "OVERALL",
+    "agreement_report",
+    "agreement_units",
+    "binary_alpha",
+    "bootstrap_binary",
+    "cohen_kappa",
+    "coding_agreement",
+    "krippendorff_alpha",
+    "pairwise_agreement",
+    "percent_agreement",
+    "reliability_matrix",
+    "reliability_table",
+]
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+#: code_id of the row that pools every code (each (segment, code) pair is one binary unit).
+OVERALL = "_ensemble"
+METHOD_NOTE = (
+    "Unité : le segment (phrase). Chaque code est une variable binaire (présent / absent) par "
+    "segment. Sous-ensemble double-codé : dans chaque atelier, les segments entre le premier et "
+    "le dernier segment codé (ou marqué AUCUN) par un codeur humain. Dans l'étendue d'un codeur, "
+    "un segment sans ce code compte comme « absent » ; hors de son étendue, sa valeur est "
+    "manquante. Les codages automatiques niés (« pas de », « aucun »…) comptent comme présents. "
+    "« _ensemble » regroupe toutes les paires (segment, code). Intervalles de confiance : "
+    "bootstrap percentile 95 % sur les segments, graine fixée."
+)
+COLUMNS = ["comparison", "coder_a", "coder_b", "code_id", "label", "unit", "n_units",
+           "n_coders", "n_positive", "percent_agreement", "pa_ci_low", "pa_ci_high", "kappa",
+           "kappa_ci_low", "kappa_ci_high", "alpha", "alpha_ci_low", "alpha_ci_high",
+           "precision", "recall", "f1", "note"]
+
+
+# --------------------------------------------------------------------------- generic measures
+def krippendorff_alpha(data, level: str = "nominal") -> float:
+    """Krippendorff's alpha (``krippendorff`` package) of a coders × units matrix.
+
+    Args:
+        data: array-like, coders in rows, units in columns, ``nan`` for missing values.
+        level: ``nominal``, ``ordinal``, ``interval`` or ``ratio``.
+
+    Returns:
+        Alpha, or ``nan`` when the data have fewer than two distinct values.
+    """
+    import krippendorff
+
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+    arr = np.asarray(data, dtype=float)
+    values = arr[~np.isnan(arr)]
+    pairable = (~np.isnan(arr)).sum(axis=0) >= 2
+    if len(np.unique(values)) < 2 or pairable.sum() == 0:
+        return float("nan")
+    return float(krippendorff.alpha(reliability_data=arr, level_of_measurement=level))
+
+
+def percent_agreement(data) -> float:
+    """Share of units (with at least two values) on which every coder gave the same value."""
+    arr = np.asarray(data, dtype=float)
+    ok = (~np.isnan(arr)).sum(axis=0) >= 2
+    if not ok.any():
+        return float("nan")
+    sub = arr[:, ok]
+    agree = [len(np.unique(col[~np.isnan(col)])) == 1 for col in sub.T]
+    return float(np.mean(agree))
+
+
+def pairwise_agreement(data) -> float:
+    """Mean agreement over all coder pairs and their common units (Holsti-style)."""
+    arr = np.asarray(data, dtype=float)
+    scores = []
+    for i in range(arr.shape[0]):
+        for j in range(i + 1, arr.shape[0]):
+            both = ~np.isnan(arr[i]) & ~np.isnan(arr[j])
+            if both.any():
+                scores.append(np.mean(arr[i, both] == arr[j, both]))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def cohen_kappa(a, b) -> float:
+    """Cohen's kappa of two coders (``sklearn.metrics.cohen_kappa_score``) on common units."""
+    from sklearn.metrics import cohen_kappa_score
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    both = ~np.isnan(a) & ~np.isnan(b)
+    if both.sum() == 0 or len(np.unique(np.r_[a[both], b[both]])) < 2:
+        return float("nan")
+    return float(cohen_kappa_score(a[both], b[both]))
+
+
+def reliability_matrix(long: pd.DataFrame, unit: str, coder: str, value: str
+                       ) -> tuple[np.ndarray, list, list]:
+    """Pivot a long table (unit, coder, value) into a coders × units matrix of numbers.
+
+    Non-numeric values are mapped to integer category codes (sorted), for nominal use.
+
+    Returns:
+        ``(matrix, coders, units)``.
+    """
+    vals = long[value]
+    numeric = pd.to_numeric(vals, errors="coerce")
+    if numeric.isna().sum() > vals.isna().sum():  # categories
+        cats = sorted(vals.dropna().astype(str).unique())
+        numeric = vals.astype(str).map({c: i for i, c in enumerate(cats)}).where(vals.notna())
+    wide = (long.assign(_v=numeric).pivot_table(index=coder, columns=unit, values="_v",
+                                                aggfunc="first", dropna=False))
+    return wide.to_numpy(dtype=float), list(wide.index), list(wide.columns)
+
+
+def reliability_table(long: pd.DataFrame, unit: str, coder: str, variables: list[str],
+                      level: str = "nominal") -> pd.DataFrame:
+    """Agreement per variable of a long table, like ``tidycomm::test_icr``.
+
+    Returns:
+        One row per variable: n_units, n_coders, n_categories, agreement (all coders agree),
+        holsti (mean pairwise agreement), alpha (Krippendorff, ``level``).
+    """
+    rows = []
+    for var in variables:
+        m, coders, units = reliability_matrix(long, unit, coder, var)
+        rows.append({"variable": var, "n_units": len(units), "n_coders": len(coders),
+                     "n_categories": int(long[var].nunique()),
+                     "agreement": percent_agreement(m), "holsti": pairwise_agreement(m),
+                     "alpha": krippendorff_alpha(m, level)})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- binary + bootstrap
+def _binary_unit_stats(data: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-unit coincidence contributions of a binary coders × units matrix."""
+    present = ~np.isnan(data)
+    m = present.sum(axis=0).astype(float)
+    n1 = np.nansum(data, axis=0)
+    n0 = m - n1
+    ok = m >= 2
+    denom = np.where(ok, m - 1, 1.0)
+    return {
+        "o01": np.where(ok, n0 * n1 / denom, 0.0),
+        "o00": np.where(ok, n0 * (n0 - 1) / denom, 0.0),
+        "o11": np.where(ok, n1 * (n1 - 1) / denom, 0.0),
+        "agree": np.where(ok, (n0 == 0) | (n1 == 0), False).astype(float),
+        "ok": ok.astype(float),
+    }
+
+
+def _alpha_from_stats(o01, o00, o11):
+    n0 = o00 + o01
+    n1 = o11 + o01
+    n = n0 + n1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n0 * n1 > 0, 1.0 - (n - 1) * o01 / (n0 * n1), np.nan)
+
+
+def binary_alpha(data) -> float:
+    """Krippendorff's alpha (nominal) of a binary 0/1 matrix, closed form (fast)."""
+    s = _binary_unit_stats(np.asarray(data, dtype=float))
+    return float(_alpha_from_stats(s["o01"].sum(), s["o00"].sum(), s["o11"].sum()))
+
+
+def _kappa_from_cells(a11, a10, a01, a00):
+    n = a11 + a10 + a01 + a00
+    with np.errstate(invalid="ignore", divide="ignore"):
+        po = (a11 + a00) / n
+        pe = ((a11 + a10) * (a11 + a01) + (a00 + a01) * (a00 + a10)) / n ** 2
+        return np.where(pe < 1, (po - pe) / (1 - pe), np.nan)
+
+
+def bootstrap_binary(data, n_boot: int = 1000, seed: int = 42, level: float = 0.95
+                     ) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap CIs (resampling units) of agreement, alpha and (2 coders) kappa.
+
+    Args:
+        data: binary coders × units matrix (``nan`` = missing).
+        n_boot: number of resamples.
+        seed: random seed (same seed → same intervals).
+        level: confidence level.
+
+    Returns:
+        ``{"percent_agreement": (lo, hi), "alpha": (lo, hi), "kappa": (lo, hi)}``.
+    """
+    arr = np.asarray(data, dtype=float)
+    n_units = arr.shape[1]
+    nan2 = (float("nan"), float("nan"))
+    if n_units == 0 or n_boot <= 0:
+        return {"percent_agreement": nan2, "alpha": nan2, "kappa": nan2}
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=n_boot).astype(float)
+    s = _binary_unit_stats(arr)
+    alpha = _alpha_from_stats(w @ s["o01"], w @ s["o00"], w @ s["o11"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pa = (w @ s["agree"]) / (w @ s["ok"])
+    kappa = np.full(n_boot, np.nan)
+    if arr.shape[0] == 2:
+        a, b = arr
+        both = ~np.isnan(a) & ~np.isnan(b)
+        cells = [(both & (a == x) & (b == y)).astype(float) for x, y in
+                 ((1, 1), (1, 0), (0, 1), (0, 0))]
+        kappa = _kappa_from_cells(*(w @ c for c in cells))
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+
+    def ci(x):
+        x = x[~np.isnan(x)]
+        return tuple(float(v) for v in np.percentile(x, q)) if len(x) else nan2
+
+    return {"percent_agreement": ci(pa), "alpha": ci(alpha), "kappa": ci(kappa)}
+
+
+# --------------------------------------------------------------------------- codings
+def agreement_units(segments: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFrame:
+    """The double-coded subset: per workshop and coder, the span first..last coded segment.
+
+    Args:
+        segments: the segments table.
+        coverage: ``segment_id, coder`` rows (segments each human coder coded).
+
+    Returns:
+        One row per (segment_id, coder) inside that coder's span; the unit set is the union.
+    """
+    order = segments[["segment_id", "workshop_id"]].sort_values("segment_id",
+                                                                kind="mergesort")
+    order = order.assign(_pos=np.arange(len(order)))
+    cov = coverage.merge(order, on="segment_id")
+    rows = []
+    for (coder, ws), grp in cov.groupby(["coder", "workshop_id"], sort=True):
+        lo, hi = grp["_pos"].min(), grp["_pos"].max()
+        span = order[(order["_pos"] >= lo) & (order["_pos"] <= hi)]
+        rows.append(pd.DataFrame({"segment_id": span["segment_id"], "coder": coder}))
+    if not rows:
+        return pd.DataFrame(columns=["segment_id", "coder"])
+    return pd.concat(rows).drop_duplicates().reset_index(drop=True)
+
+
+def _presence(codings: pd.DataFrame, coders: list[str], units: list[str], code: str | None,
+              seen: dict[str, set]) -> np.ndarray:
+    """Binary coders × units matrix of a code (nan where the coder did not see the unit)."""
+    idx = {u: i for i, u in enumerate(units)}
+    m = np.full((len(coders), len(units)), np.nan)
+    for r, coder in enumerate(coders):
+        for u in seen[coder]:
+            if u in idx:
+                m[r, idx[u]] = 0.0
+        sub = codings[codings["coder"] == coder]
+        if code is not None:
+            sub = sub[sub["code_id"] == code]
+        for u in sub["segment_id"]:
+            if u in idx and not np.isnan(m[r, idx[u]]):
+                m[r, idx[u]] = 1.0
+    return m
+
+
+def _pooled(codings, coders, units, codes, seen) -> np.ndarray:
+    return np.concatenate([_presence(codings, coders, units, c, seen) for c in codes], axis=1) \
+        if codes else np.empty((len(coders), 0))
+
+
+def _measures(m: np.ndarray, seed: int, n_boot: int) -> dict:
+    coders = m.shape[0]
+    if coders == 2:
+        kappa = cohen_kappa(m[0], m[1])
+    else:
+        kappa = float(np.nanmean([cohen_kappa(m[i], m[j]) for i in range(coders)
+                                  for j in range(i + 1, coders)] or [np.nan]))
+    alpha = binary_alpha(m) if m.shape[1] > 5000 else krippendorff_alpha(m, "nominal")
+    ci = bootstrap_binary(m, n_boot=n_boot, seed=seed)
+    note = "" if not np.isnan(alpha) else "aucune variation (code jamais ou toujours présent)"
+    if coders > 2:
+        note = (note + "; " if note else "") + "kappa : moyenne des paires de codeurs"
+    return {"n_units": int(((~np.isnan(m)).sum(axis=0) >= 2).sum()), "n_coders": coders,
+            "n_positive": int((np.nansum(m, axis=0) > 0).sum()),
+            "percent_agreement": percent_agreement(m), "pa_ci_low": ci["percent_agreement"][0],
+            "pa_ci_high": ci["percent_agreement"][1], "kappa": kappa,
+            "kappa_ci_low": ci["kappa"][0], "kappa_ci_high": ci["kappa"][1], "alpha": alpha,
+            "alpha_ci_low": ci["alpha"][0], "alpha_ci_high": ci["alpha"][1], "note": note}
+
+
+def _prf(m: np.ndarray) -> dict:
+    from sklearn.metrics import precision_recall_fscore_support
+
+    both = ~np.isnan(m[0]) & ~np.isnan(m[1])
+    y_pred, y_true = m[0, both], m[1, both]
+    if not both.any():
+        return {"precision": np.nan, "recall": np.nan, "f1": np.nan}
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average="binary",
+                                                 zero_division=np.nan)
+    return {"precision": float(p), "recall": float(r), "f1": float(f)}
+
+
+def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.DataFrame,
+                     codebook: pd.DataFrame, coverage: pd.DataFrame | None = None,
+                     seed: int = 42, n_boot: int = 1000, units: str = "span") -> pd.DataFrame:
+    """Agreement between human coders, and of the rule coder with each human coder.
+
+    Args:
+        rule: rule codings. manual: manual codings. segments: segments table.
+        codebook: codebook table (labels; every code gets a row).
+        coverage: extra ``segment_id, coder`` rows (segments marked AUCUN).
+        seed: bootstrap seed. n_boot: bootstrap resamples.
+        units: ``span`` (see module docstring) or ``coded`` (only the segments a coder coded).
+
+    Returns:
+        The agreement table (columns :data:`COLUMNS`); empty when there are no manual codes.
+        ``comparison`` is ``intercodeurs`` (humans together) or ``règles vs <coder>``.
+    """
+    from .code import manual_coverage
+
+    if manual.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    cov = manual_coverage(manual, coverage)
+    seen_rows = agreement_units(segments, cov) if units == "span" else cov
+    coders = sorted(seen_rows["coder"].unique())
+    seen = {c: set(seen_rows.loc[seen_rows["coder"] == c, "segment_id"]) for c in coders}
+    unit_ids = sorted(set(seen_rows["segment_id"]))
+    labels = dict(zip(codebook["code_id"], codebook["label"], strict=True))
+    codes = list(codebook["code_id"])
+    rows = []
+    if len(coders) >= 2:
+        for code in codes + [OVERALL]:
+            m = (_pooled(manual, coders, unit_ids, codes, seen) if code == OVERALL
+                 else _presence(manual, coders, unit_ids, code, seen))
+            rows.append({"comparison": "intercodeurs", "coder_a": coders[0],
+                         "coder_b": ", ".join(coders[1:]), "code_id": code,
+                         "label": labels.get(code, "Tous les codes"), **_measures(m, seed, n_boot)})
+    rule_all = rule.assign(coder="règles")
+    for human in coders:
+        pair_seen = {"règles": seen[human], human: seen[human]}
+        for code in codes + [OVERALL]:
+            both = pd.concat([rule_all, manual[manual["coder"] == human]])
+            m = (_pooled(both, ["règles", human], unit_ids, codes, pair_seen) if code == OVERALL
+                 else _presence(both, ["règles", human], unit_ids, code, pair_seen))
+            rows.append({"comparison": f"règles vs {human}", "coder_a": "règles",
+                         "coder_b": human, "code_id": code,
+                         "label": labels.get(code, "Tous les codes"),
+                         **_measures(m, seed, n_boot), **_prf(m)})
+    out = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    out["unit"] = "segment"
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- report
+_FRENCH = {"comparison": "Comparaison", "coder_a": "Codeur A", "coder_b": "Codeur B",
+           "code_id": "Code", "label": "Libellé", "unit": "Unité", "n_units": "Unités",
+           "n_coders": "Codeurs", "n_positive": "Unités codées (au moins un codeur)",
+           "percent_agreement": "Accord observé", "pa_ci_low": "Accord IC95 bas",
+           "pa_ci_high": "Accord IC95 haut", "kappa": "Kappa de Cohen",
+           "kappa_ci_low": "Kappa IC95 bas", "kappa_ci_high": "Kappa IC95 haut",
+           "alpha": "Alpha de Krippendorff", "alpha_ci_low": "Alpha IC95 bas",
+           "alpha_ci_high": "Alpha IC95 haut", "precision": "Précision (règles)",
+           "recall": "Rappel (règles)", "f1": "F1 (règles)", "note": "Remarque"}
+
+
+def agreement_report(paths: Paths, settings: Settings) -> "Path":  # noqa: F821
+    """Write ``reports/accord_intercodeurs.xlsx`` from the code stage's tables.
+
+    Runs the ingest and code stages first when their tables are missing or stale (cached
+    otherwise). Returns the path of the workbook.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    from .io import atomic_path
+    from .pipeline import Catalog, run_pipeline
+
+    run_pipeline(paths, settings, stages=["ingest", "code"], progress=lambda _m: None)
+    table = Catalog(paths)["agreement"]
+    target = paths.reports / "accord_intercodeurs.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Méthode"
+    ws["A1"] = "Accord inter-codeurs et qualité du codage automatique"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A3"] = METHOD_NOTE
+    ws["A3"].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = 110
+    ws.row_dimensions[3].height = 120
+    for name, mask in (("Inter-codeurs", table["comparison"] == "intercodeurs"),
+                       ("Règles vs humains", table["comparison"] != "intercodeurs")):
+        sub = table[mask]
+        cols = [c for c in table.columns if not (name == "Inter-codeurs"
+                                                 and c in ("precision", "recall", "f1"))]
+        sh = wb.create_sheet(name)
+        sh.append([_FRENCH.get(c, c) for c in cols])
+        for rec in sub[cols].itertuples(index=False):
+            sh.append([None if (isinstance(v, float) and np.isnan(v)) else
+                       (round(v, 3) if isinstance(v, float) else v) for v in rec])
+        for j, c in enumerate(cols, start=1):
+            sh.cell(1, j).font = Font(bold=True)
+            sh.cell(1, j).alignment = Alignment(wrap_text=True, vertical="top")
+            sh.column_dimensions[get_column_letter(j)].width = (
+                40 if c in ("label", "note") else 14)
+        sh.freeze_panes = "A2"
+        if sh.max_row > 1:
+            sh.auto_filter.ref = sh.dimensions
+    with atomic_path(target) as tmp:
+        wb.save(tmp)
+    return target

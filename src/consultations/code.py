@@ -1,0 +1,423 @@
+"""The coding stage: codebook rules, manual codes and review decisions → codings.
+
+Three sources of codings, each row with its provenance (``source``, ``coder``,
+``codebook_version``, ``evidence``, ``matched_text``, ``origin_file``, ``origin_line``):
+
+- ``rule``: :class:`RuleCoder` matches the codebook's lemma keywords (spaCy ``PhraseMatcher``)
+  and token patterns (spaCy ``Matcher``) on the segments' lemmas, case- and accent-insensitively.
+  A match preceded by a French negation cue (``pas``, ``aucun``, ``sans``, ``ni``, ``jamais`` …)
+  within a few words is kept and marked ``negated=True`` (never hidden).
+- ``manual``: CSV/XLSX files in ``data/coded/manual/`` (``segment_id`` or ``turn_id``,
+  ``code_id``, ``coder``, optional ``note``), validated row by row, never rewritten.
+- ``review``: decisions from the review workbooks imported into ``data/coded/review/``
+  (see :mod:`consultations.review`).
+
+The final ``codings`` table: rule codings, where a review decision on the same (segment, code)
+replaces the rule row (accepter → a review row for the code, rejeter → no row, recoder → a
+review row for the new code); plus every manual coding with its coder. A child code's coding
+does not create a coding of its parent here: roll-up to parents is done in the comparison.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from .codebook import fold, keyword_tokens, load_codebook, normalise_pattern
+from .config import Paths, Settings
+from .errors import InputError, warn_input
+from .schema import TABLES
+
+__all__ = [
+    "NEGATION_CUES",
+    "NO_CODE_MARKERS",
+    "RuleCoder",
+    "empty_codings",
+    "manual_coverage",
+    "merge_codings",
+    "read_manual_codes",
+    "run_stage",
+]
+
+CODINGS = TABLES["codings"]
+#: Folded lemmas that negate a following match ("pas de racket", "aucun comité", "sans radio").
+NEGATION_CUES = frozenset({"pas", "aucun", "sans", "ni", "jamais", "nul", "guere", "nullement",
+                           "rien", "personne"})
+#: A manual row with one of these as code_id marks a segment as coded with no code.
+NO_CODE_MARKERS = frozenset({"aucun", "none", "-", "0"})
+RULE_CODER = "règles"
+_TEXT_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def empty_codings(extra: list[str] | None = None) -> pd.DataFrame:
+    """Return an empty codings table with the contract columns (and ``extra`` ones)."""
+    cols = CODINGS + [c for c in (extra or []) if c not in CODINGS]
+    df = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    df["negated"] = df["negated"].astype("bool")
+    df["origin_line"] = df["origin_line"].astype("Int64")
+    return df
+
+
+def _finish(df: pd.DataFrame, extra: list[str] | None = None) -> pd.DataFrame:
+    """Order columns and rows deterministically, with stable dtypes."""
+    if df.empty:
+        return empty_codings(extra)
+    cols = CODINGS + [c for c in (extra or []) if c not in CODINGS]
+    df = df.reindex(columns=cols)
+    for c in cols:
+        if c not in ("negated", "origin_line"):
+            df[c] = df[c].fillna("").astype(str)
+    df["negated"] = df["negated"].fillna(False).astype(bool)
+    df["origin_line"] = pd.to_numeric(df["origin_line"], errors="coerce").astype("Int64")
+    return df.sort_values(["segment_id", "code_id", "source", "coder"],
+                          kind="mergesort").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- rule coder
+def _align(lemmas: list[str], text: str) -> tuple[list[tuple[int, int]], dict[int, int]]:
+    """Align folded lemma tokens with the words of the text (for the matched words)."""
+    words = [(m.start(), m.end()) for m in _TEXT_WORD.finditer(text)]
+    wkeys = [fold(text[s:e])[:4] for s, e in words]
+    lkeys = [lem[:4] for lem in lemmas]
+    mapping: dict[int, int] = {}
+    sm = difflib.SequenceMatcher(None, lkeys, wkeys, autojunk=False)
+    for a, b, size in sm.get_matching_blocks():
+        for k in range(size):
+            mapping[a + k] = b + k
+    return words, mapping
+
+
+def _matched_text(lemmas: list[str], text: str, start: int, end: int) -> str:
+    words, mapping = _align(lemmas, text)
+    if not words:
+        return ""
+    hits = [mapping[i] for i in range(start, end) if i in mapping]
+    if not hits:  # proportional fallback when the lemmatiser changed every word
+        ratio = len(words) / max(len(lemmas), 1)
+        hits = [min(int(start * ratio), len(words) - 1),
+                min(int(max(end - 1, start) * ratio), len(words) - 1)]
+    lo, hi = min(hits), max(hits)
+    return text[words[lo][0]:words[hi][1]]
+
+
+class RuleCoder:
+    """Code segments with the codebook's keywords and patterns (scikit-learn style).
+
+    Args:
+        codebook_version: version recorded on every coding (default: the codebook's own).
+        negation: mark matches preceded by a negation cue as ``negated``.
+        negation_window: how many lemmas before a match are searched for a cue.
+
+    Attributes:
+        matcher_: the spaCy ``Matcher`` of token patterns (after ``fit``).
+        phrase_matcher_: the spaCy ``PhraseMatcher`` of keywords (after ``fit``).
+        rules_: one row per rule (code_id, kind, evidence).
+        codebook_version_: the version written on codings.
+    """
+
+    def __init__(self, codebook_version: str | None = None, negation: bool = True,
+                 negation_window: int = 3):
+        self.codebook_version = codebook_version
+        self.negation = negation
+        self.negation_window = negation_window
+
+    def fit(self, codebook: pd.DataFrame, y=None) -> RuleCoder:
+        """Build the matchers from a codebook table (``load_codebook(...)["codebook"]``)."""
+        import spacy
+        from spacy.matcher import Matcher, PhraseMatcher
+
+        self.nlp_ = spacy.blank("fr")
+        vocab = self.nlp_.vocab
+        self.matcher_ = Matcher(vocab, validate=True)
+        self.phrase_matcher_ = PhraseMatcher(vocab, attr="LOWER")
+        self._rules: dict[int, tuple[str, str]] = {}
+        rows = []
+        for rec in codebook.itertuples(index=False):
+            for kw in [k.strip() for k in str(rec.keywords or "").split(";") if k.strip()]:
+                toks = keyword_tokens(kw)
+                key = f"{rec.code_id}::kw::{kw}"
+                self._rules[vocab.strings.add(key)] = (rec.code_id, kw)
+                self.phrase_matcher_.add(key, [self._doc(toks)])
+                rows.append((rec.code_id, "keyword", kw))
+            pats = json.loads(getattr(rec, "patterns", "") or "[]")
+            for p in pats:
+                key = f"{rec.code_id}::pat::{p['name']}"
+                self._rules[vocab.strings.add(key)] = (rec.code_id, f"motif {p['name']}")
+                self.matcher_.add(key, [normalise_pattern(p["pattern"])])
+                rows.append((rec.code_id, "pattern", p["name"]))
+        self.rules_ = pd.DataFrame(rows, columns=["code_id", "kind", "evidence"])
+        version = self.codebook_version
+        if version is None and "codebook_version" in codebook.columns and len(codebook):
+            version = str(codebook["codebook_version"].iloc[0])
+        self.codebook_version_ = version or ""
+        return self
+
+    def _doc(self, folded: list[str]):
+        from spacy.tokens import Doc
+
+        return Doc(self.nlp_.vocab, words=folded or [""], lemmas=folded or [""])
+
+    def _negated(self, toks: list[str], start: int) -> bool:
+        window = toks[max(0, start - self.negation_window):start]
+        return self.negation and any(t in NEGATION_CUES for t in window)
+
+    def match_segment(self, lemmas: str) -> list[tuple[str, str, int, int, bool]]:
+        """Return (code_id, evidence, start, end, negated) for every match in a lemma string."""
+        toks = [fold(t) for t in str(lemmas or "").split()]
+        if not toks:
+            return []
+        doc = self._doc(toks)
+        found = []
+        for key, s, e in list(self.phrase_matcher_(doc)) + list(self.matcher_(doc)):
+            code_id, evidence = self._rules[key]
+            found.append((code_id, evidence, s, e, self._negated(toks, s)))
+        return sorted(set(found), key=lambda f: (f[0], f[2], f[3], f[1]))
+
+    def transform(self, segments: pd.DataFrame) -> pd.DataFrame:
+        """Code segments; one row per (segment, code) with every evidence joined by ``; ``.
+
+        ``negated`` is True when every match of the code in the segment is negated.
+        """
+        rows = []
+        for seg_id, lemmas, text in zip(segments["segment_id"], segments["lemmas"],
+                                        segments["text"], strict=True):
+            matches = self.match_segment(lemmas)
+            if not matches:
+                continue
+            toks = [fold(t) for t in str(lemmas).split()]
+            by_code: dict[str, list] = {}
+            for m in matches:
+                by_code.setdefault(m[0], []).append(m)
+            for code_id, ms in by_code.items():
+                evid = list(dict.fromkeys(m[1] for m in ms))
+                texts = list(dict.fromkeys(_matched_text(toks, str(text), m[2], m[3])
+                                           for m in ms))
+                rows.append({
+                    "segment_id": seg_id, "code_id": code_id, "source": "rule",
+                    "coder": RULE_CODER, "codebook_version": self.codebook_version_,
+                    "evidence": "; ".join(evid), "matched_text": " | ".join(t for t in texts if t),
+                    "negated": all(m[4] for m in ms), "note": "", "origin_file": "",
+                    "origin_line": pd.NA,
+                })
+        return _finish(pd.DataFrame(rows))
+
+    def fit_transform(self, codebook: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+        """Fit on a codebook, then code ``segments``."""
+        return self.fit(codebook).transform(segments)
+
+
+# --------------------------------------------------------------------------- manual codes
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() == ".xlsx":
+        return pd.read_excel(path, dtype=str, keep_default_na=False)
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    import io
+
+    sep = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+
+
+def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.DataFrame,
+                      codebook_version: str = "", root: Path | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read and validate manual coding files (CSV or XLSX; never modified).
+
+    Args:
+        files: the files to read.
+        segments: the segments table (to check IDs and expand turn codes).
+        codebook: the codebook table (to check code IDs).
+        codebook_version: recorded on the codings.
+        root: folder that ``origin_file`` is written relative to.
+
+    Returns:
+        ``(codings, coverage)``: manual codings (source ``manual``; a code on a turn becomes one
+        row per segment of the turn) and the segments each coder coded (``segment_id, coder``;
+        rows with code ``AUCUN`` mark a segment coded with no code).
+
+    Raises:
+        InputError: when a file lacks the required columns or has unknown ones.
+
+    Bad rows (unknown segment, turn or code, empty coder, duplicates) are reported with file and
+    row as an :class:`~consultations.errors.InputWarning` and skipped.
+    """
+    seg_ids = set(segments["segment_id"])
+    turn_segs = segments.groupby("turn_id", sort=False)["segment_id"].apply(list).to_dict()
+    codes = set(codebook["code_id"])
+    folded_codes = {fold(c): c for c in codes}
+    rows, cover, seen = [], [], {}
+    allowed = {"segment_id", "turn_id", "code_id", "coder", "note"}
+    for path in files:
+        rel = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+        try:
+            df = _read_table(path)
+        except Exception as exc:
+            raise InputError(path, None, f"cannot read the manual coding file ({exc})",
+                             "save it as UTF-8 CSV or XLSX with a header row.") from exc
+        df.columns = [str(c).strip().lower() for c in df.columns]
+        missing = [c for c in ("code_id", "coder") if c not in df.columns]
+        if not ({"segment_id", "turn_id"} & set(df.columns)):
+            missing.insert(0, "segment_id or turn_id")
+        unknown = [c for c in df.columns if c not in allowed]
+        if missing or unknown:
+            what = (f"missing column(s) {missing}" if missing else "") + \
+                   ("; " if missing and unknown else "") + \
+                   (f"unknown column(s) {unknown}" if unknown else "")
+            raise InputError(path, 1, f"wrong columns: {what}",
+                             "the header must be segment_id (or turn_id), code_id, coder and "
+                             "optionally note.")
+        for i, rec in enumerate(df.to_dict("records")):
+            line = i + 2
+            seg = str(rec.get("segment_id", "")).strip()
+            turn = str(rec.get("turn_id", "")).strip()
+            code = str(rec.get("code_id", "")).strip()
+            coder = str(rec.get("coder", "")).strip()
+            note = str(rec.get("note", "")).strip()
+            if not any([seg, turn, code, coder, note]):
+                continue
+            if not coder:
+                warn_input(path, line, "empty coder: row skipped", "write who coded it.")
+                continue
+            if seg:
+                if seg not in seg_ids:
+                    warn_input(path, line, f"unknown segment '{seg}': row skipped",
+                               "check the ID against the segments table.")
+                    continue
+                if turn and not seg.startswith(turn + "-"):
+                    warn_input(path, line, f"segment '{seg}' is not in turn '{turn}': row "
+                               "skipped", "give only one of segment_id / turn_id.")
+                    continue
+                targets, unit = [seg], "segment"
+            elif turn:
+                if turn not in turn_segs:
+                    warn_input(path, line, f"unknown turn '{turn}': row skipped",
+                               "check the ID against the turns table.")
+                    continue
+                targets, unit = turn_segs[turn], f"tour {turn}"
+            else:
+                warn_input(path, line, "no segment_id nor turn_id: row skipped")
+                continue
+            if fold(code) in NO_CODE_MARKERS:
+                cover += [(s, coder) for s in targets]
+                continue
+            if not code:
+                warn_input(path, line, "empty code_id: row skipped",
+                           "write AUCUN to mark a segment coded with no code.")
+                continue
+            if code not in codes:
+                if fold(code) in folded_codes:
+                    code = folded_codes[fold(code)]
+                else:
+                    warn_input(path, line, f"unknown code '{code}': row skipped",
+                               "use a code id of codebook.yaml.")
+                    continue
+            key = (tuple(targets), code, coder)
+            if key in seen:
+                warn_input(path, line, f"duplicate of {seen[key]} ({code}, {coder}): row skipped")
+                continue
+            seen[key] = f"{rel}:{line}"
+            for s in targets:
+                cover.append((s, coder))
+                rows.append({"segment_id": s, "code_id": code, "source": "manual",
+                             "coder": coder, "codebook_version": codebook_version,
+                             "evidence": unit, "matched_text": "", "negated": False,
+                             "note": note, "origin_file": rel, "origin_line": line})
+    codings = _finish(pd.DataFrame(rows))
+    # a segment coded through both a turn row and a segment row keeps one row per coder/code
+    codings = codings.drop_duplicates(["segment_id", "code_id", "coder"]).reset_index(drop=True)
+    coverage = (pd.DataFrame(cover, columns=["segment_id", "coder"]).drop_duplicates()
+                .sort_values(["coder", "segment_id"]).reset_index(drop=True))
+    return codings, coverage
+
+
+def manual_coverage(codings: pd.DataFrame, coverage: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Segments each human coder coded (from their codings and explicit AUCUN rows)."""
+    parts = [codings[["segment_id", "coder"]]]
+    if coverage is not None:
+        parts.append(coverage[["segment_id", "coder"]])
+    return (pd.concat(parts).drop_duplicates().sort_values(["coder", "segment_id"])
+            .reset_index(drop=True))
+
+
+# --------------------------------------------------------------------------- merge
+def merge_codings(rule: pd.DataFrame, manual: pd.DataFrame, review: pd.DataFrame
+                  ) -> pd.DataFrame:
+    """Build the final codings table (see module docstring for the rules)."""
+    reviewed = set(zip(review.get("segment_id", []), review.get("original_code_id", []),
+                       strict=True)) if len(review) else set()
+    keep_rule = rule[[(s, c) not in reviewed
+                      for s, c in zip(rule["segment_id"], rule["code_id"], strict=True)]]
+    final_review = review
+    if len(review):
+        final_review = review[(review["decision"] != "rejeter") & review["final"]]
+    parts = [p for p in (keep_rule, manual, final_review) if len(p)]
+    if not parts:
+        return empty_codings()
+    return _finish(pd.concat(parts, ignore_index=True)[CODINGS])
+
+
+# --------------------------------------------------------------------------- stage
+def _manual_files(folder: Path) -> list[Path]:
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith((".", "~$")))
+
+
+def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settings) -> dict:
+    """Code the segments: rules, manual codes, review decisions, agreement.
+
+    Reads ``coded/codebook.yaml``, ``coded/manual/*.csv|*.xlsx`` and ``coded/review/*.xlsx``
+    (the latter two may be absent).
+
+    Returns:
+        ``codebook``, ``axes``, ``codings_rule``, ``codings_manual``, ``codings_review``,
+        ``codings`` (final, merged), ``agreement`` and ``_summary``.
+    """
+    from . import agreement, review
+
+    segments = tables["segments"]
+    cb = load_codebook(paths.coded / "codebook.yaml")
+    codebook, version = cb["codebook"], cb["version"]
+    rule = RuleCoder(codebook_version=version).fit(codebook).transform(segments)
+    manual, coverage = read_manual_codes(_manual_files(paths.coded / "manual"), segments,
+                                         codebook, version, root=paths.data)
+    decisions = review.read_review_decisions(paths, segments, codebook)
+    codings_review = review.decisions_to_codings(decisions, version)
+    final = merge_codings(rule, manual, codings_review)
+    agree = agreement.coding_agreement(rule, manual, segments, codebook, coverage=coverage,
+                                       seed=settings.seed,
+                                       n_boot=int(settings.extra.get("n_boot", 1000)),
+                                       units=settings.extra.get("agreement_units", "span"))
+    conflicts = review.review_conflicts(decisions)
+    summary = {
+        "codebook_version": version,
+        "n_codes": int(len(codebook)),
+        "n_codings_rule": int(len(rule)),
+        "n_codings_rule_negated": int(rule["negated"].sum()),
+        "n_codings_manual": int(len(manual)),
+        "manual_coders": sorted(manual["coder"].unique().tolist()),
+        "n_review_decisions": int(len(decisions)),
+        "n_review_conflicts": int(len(conflicts)),
+        "n_codings": int(len(final)),
+        "segments_coded": int(final["segment_id"].nunique()),
+        "segments_total": int(len(segments)),
+    }
+    overall = agree[(agree["code_id"] == agreement.OVERALL)
+                    & (agree["comparison"] == "intercodeurs")]
+    if len(overall):
+        summary["agreement_overall_alpha"] = float(overall["alpha"].iloc[0])
+        summary["agreement_overall_kappa"] = float(overall["kappa"].iloc[0])
+    return {"codebook": codebook, "axes": cb["axes"], "codings_rule": rule,
+            "codings_manual": manual, "codings_review": codings_review, "codings": final,
+            "agreement": agree, "_summary": summary}

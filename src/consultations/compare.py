@@ -1,0 +1,582 @@
+"""Compare stakeholder groups: code × group matrices, tests, distinctive terms, consensus.
+
+Rules (the defaults are in :data:`DEFAULTS`; override them with ``settings.extra["compare"]``):
+
+- **Presence.** A code is present on a segment when at least one *non-negated* row of the
+  final ``codings`` table (any source: rule, manual, review, topic) puts it there. A negated
+  rule match ("il n'y a pas de racket") is not a mention of the theme. Codes roll up: a
+  segment carrying a child code also carries every ancestor (``codebook.parent``).
+- **Who is compared.** Facilitators (``is_facilitator``) are left out. Speakers are counted
+  by their pseudonym (corpus-wide, one per person), workshops by ``workshop_id``.
+- **Matrices** (``code_group_counts``): per code and group, segments / distinct speakers /
+  workshops with the code; rates = share of the group's segments and coded segments per
+  1,000 words of the group. Every code of the codebook and every group appears, zeros
+  included.
+- **Tests** (``code_group_tests``, ``code_group_residuals``): per code, the 2 × G table
+  present/absent × group (groups with at least one segment). Pearson chi-square without
+  continuity correction (:func:`scipy.stats.chi2_contingency`) when every expected count is
+  ≥ ``min_expected`` (5); otherwise Fisher's exact test for a 2 × 2 table
+  (:func:`scipy.stats.fisher_exact`) or a Monte-Carlo test with ``n_resamples`` random tables
+  of the same margins (``chi2_contingency(method=MonteCarloMethod)``, seeded). P-values are
+  corrected across the tested codes by Benjamini–Hochberg (statsmodels ``multipletests``);
+  effect size is Cramér's V (:func:`scipy.stats.contingency.association`). Adjusted
+  standardised residuals (Haberman) come from statsmodels ``Table.standardized_resids``; a
+  cell is significant when its code is (``p_adj < alpha``) and ``|residual| ≥ z_cell`` (1.96).
+- **Distinctive terms**: weighted log-odds ratio with an informative Dirichlet prior (Monroe,
+  Colaresi & Quinn 2008, eq. 16–22), each group against all other groups, over lemmas without
+  stop words; the prior is the whole corpus' counts times ``prior_scale``.
+- **Consensus**: a group *raises* a code when it has at least one segment with it and either
+  ``rate_segments ≥ min_share`` (5 %) or ``n_speakers ≥ min_speakers`` (2). Consensus index
+  = ∏ over groups of (n + 1) / (N + 2) (Pol.is' group-informed consensus, Laplace-smoothed).
+  Classes: *contesté* (the code has position child codes and two groups hold opposing
+  positions, see :func:`position_children`), else *consensus* (every group raises it, at
+  least two groups), *majorité* (more than half), *spécifique à un groupe* (exactly one),
+  *minorité* (several but at most half), *non évoqué* (none).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+import pandas as pd
+
+from .errors import warn_input
+
+__all__ = [
+    "DEFAULTS",
+    "CLASSES",
+    "code_presence",
+    "code_group_counts",
+    "code_group_tests",
+    "consensus_table",
+    "distinctive_terms",
+    "fr_num",
+    "log_odds_dirichlet",
+    "position_children",
+    "run_stage",
+    "topic_group_counts",
+]
+
+#: Documented defaults of the compare stage (override with settings.extra["compare"]).
+DEFAULTS: dict = {
+    "alpha": 0.05,          # significance level after Benjamini–Hochberg
+    "z_cell": 1.96,         # |adjusted residual| for a significant cell
+    "min_expected": 5.0,    # below this expected count, exact / Monte-Carlo test
+    "n_resamples": 9999,    # Monte-Carlo tables
+    "min_share": 0.05,      # a group raises a code: ≥ 5 % of its segments …
+    "min_speakers": 2,      # … or ≥ 2 of its speakers
+    "prior_scale": 1.0,     # Dirichlet prior = corpus counts × prior_scale
+    "min_term_count": 3,    # a lemma must occur this often in the corpus
+    "top_terms": 15,        # distinctive terms kept per group
+    "example_words": (8, 60),  # preferred length of an example segment
+}
+
+CLASSES = ("consensus", "majorité", "minorité", "spécifique à un groupe", "contesté",
+           "non évoqué")
+
+_COUNT_COLS = ["code_id", "label", "group_code", "stakeholder_group", "n_segments",
+               "n_speakers", "n_workshops", "group_segments", "group_words", "rate_segments",
+               "per_1000_words"]
+
+
+def fr_num(x: float, digits: int = 1, sign: bool = False) -> str:
+    """Format a number the French way (decimal comma), e.g. ``+2,8``."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n.d."
+    s = f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+    return s.replace(".", ",").replace("-", "−")
+
+
+def _params(settings) -> dict:
+    extra = getattr(settings, "extra", None) or {}
+    return {**DEFAULTS, **(extra.get("compare") or {})}
+
+
+def _truthy(s: pd.Series) -> pd.Series:
+    if s.dtype == bool:
+        return s
+    return s.map(lambda v: str(v).strip().lower() in {"true", "1", "yes", "oui", "vrai"}
+                 if pd.notna(v) else False).astype(bool)
+
+
+def _ancestors(codebook: pd.DataFrame) -> dict[str, list[str]]:
+    parent = {str(c): (str(p) if pd.notna(p) and str(p).strip() else None)
+              for c, p in zip(codebook["code_id"], codebook.get("parent", pd.Series(
+                  [None] * len(codebook))), strict=True)}
+    out = {}
+    for code in parent:
+        chain, seen, cur = [], {code}, parent[code]
+        while cur and cur not in seen:
+            chain.append(cur)
+            seen.add(cur)
+            cur = parent.get(cur)
+        out[code] = chain
+    return out
+
+
+def code_presence(codings: pd.DataFrame, codebook: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the distinct (segment_id, code_id) pairs present, rolled up to parents.
+
+    Args:
+        codings: the final merged codings; rows with ``negated`` true are ignored.
+        codebook: for the roll-up (``parent``); ``None`` means no hierarchy.
+
+    Returns:
+        A new frame ``segment_id, code_id`` sorted, without duplicates.
+    """
+    df = codings[["segment_id", "code_id"]].copy()
+    if "negated" in codings.columns:
+        df = df[~_truthy(codings["negated"]).to_numpy()]
+    df = df.astype(str)
+    if codebook is not None and len(codebook):
+        anc = _ancestors(codebook)
+        extra = [(s, a) for s, c in zip(df["segment_id"], df["code_id"], strict=True)
+                 for a in anc.get(c, [])]
+        if extra:
+            df = pd.concat([df, pd.DataFrame(extra, columns=["segment_id", "code_id"])])
+    return df.drop_duplicates().sort_values(["code_id", "segment_id"]).reset_index(drop=True)
+
+
+def _participants(segments: pd.DataFrame) -> pd.DataFrame:
+    keep = ~_truthy(segments["is_facilitator"]) if "is_facilitator" in segments else True
+    return segments[keep]
+
+
+def _groups(segs: pd.DataFrame) -> pd.DataFrame:
+    g = segs.groupby("group_code", sort=True).agg(
+        stakeholder_group=("stakeholder_group", "first"), group_segments=("segment_id", "size"),
+        group_words=("n_words", "sum"), group_speakers=("speaker", "nunique"),
+        group_workshops=("workshop_id", "nunique"))
+    return g.reset_index()
+
+
+def code_group_counts(segments: pd.DataFrame, presence: pd.DataFrame,
+                      codebook: pd.DataFrame, groups: pd.DataFrame | None = None
+                      ) -> pd.DataFrame:
+    """Count each code per stakeholder group three ways, as counts and rates.
+
+    Args:
+        segments: the segments table (facilitators are dropped here).
+        presence: output of :func:`code_presence`.
+        codebook: every code listed here gets a row per group, used or not.
+        groups: optional extra groups (``group_code, stakeholder_group``) to list even
+            when they have no segment.
+
+    Returns:
+        ``code_group_counts`` (contract columns, then ``group_speakers``,
+        ``group_workshops``, ``rate_speakers``, ``rate_workshops``).
+    """
+    segs = _participants(segments)
+    g = _groups(segs)
+    if groups is not None and len(groups):
+        missing = groups[~groups["group_code"].isin(g["group_code"])]
+        if len(missing):
+            add = missing[["group_code", "stakeholder_group"]].drop_duplicates("group_code")
+            g = pd.concat([g, add], ignore_index=True).fillna(
+                {"group_segments": 0, "group_words": 0, "group_speakers": 0,
+                 "group_workshops": 0})
+    hits = presence.merge(segs[["segment_id", "group_code", "speaker", "workshop_id"]],
+                          on="segment_id", how="inner")
+    agg = hits.groupby(["code_id", "group_code"]).agg(
+        n_segments=("segment_id", "nunique"), n_speakers=("speaker", "nunique"),
+        n_workshops=("workshop_id", "nunique")).reset_index()
+    codes = codebook[["code_id", "label"]].astype({"code_id": str})
+    unknown = sorted(set(agg["code_id"]) - set(codes["code_id"]))
+    if unknown:
+        codes = pd.concat([codes, pd.DataFrame({"code_id": unknown, "label": unknown})])
+    grid = codes.merge(g, how="cross")
+    out = grid.merge(agg, on=["code_id", "group_code"], how="left")
+    for c in ("n_segments", "n_speakers", "n_workshops", "group_segments", "group_words",
+              "group_speakers", "group_workshops"):
+        out[c] = out[c].fillna(0).astype(int)
+
+    def ratio(a, b, k=1.0):
+        return np.where(b > 0, k * a / b.where(b > 0, 1), np.nan)
+
+    out["rate_segments"] = ratio(out["n_segments"], out["group_segments"])
+    out["per_1000_words"] = ratio(out["n_segments"], out["group_words"], 1000.0)
+    out["rate_speakers"] = ratio(out["n_speakers"], out["group_speakers"])
+    out["rate_workshops"] = ratio(out["n_workshops"], out["group_workshops"])
+    cols = _COUNT_COLS + ["group_speakers", "group_workshops", "rate_speakers",
+                          "rate_workshops"]
+    return out[cols].sort_values(["code_id", "group_code"]).reset_index(drop=True)
+
+
+def _code_seed(seed: int, code_id: str) -> np.random.Generator:
+    return np.random.default_rng([int(seed), zlib.crc32(code_id.encode())])
+
+
+def code_group_tests(counts: pd.DataFrame, *, alpha: float = 0.05, z_cell: float = 1.96,
+                     min_expected: float = 5.0, n_resamples: int = 9999, seed: int = 42
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Test, per code, independence of code presence and stakeholder group.
+
+    Args:
+        counts: output of :func:`code_group_counts`.
+        alpha: significance level for the BH-adjusted p-values.
+        z_cell: |adjusted residual| threshold for a significant cell.
+        min_expected: smallest expected count for the asymptotic chi-square.
+        n_resamples: Monte-Carlo tables when expected counts are small.
+        seed: seeds the Monte-Carlo test (combined with the code id).
+
+    Returns:
+        ``(code_group_tests, code_group_residuals)``; strings are French.
+    """
+    from scipy import stats
+    from scipy.stats.contingency import association, expected_freq
+    from statsmodels.stats.contingency_tables import Table
+    from statsmodels.stats.multitest import multipletests
+
+    tests, resid = [], []
+    for code_id, sub in counts.groupby("code_id", sort=True):
+        sub = sub[sub["group_segments"] > 0].sort_values("group_code")
+        label = sub["label"].iloc[0] if len(sub) else code_id
+        row = {"code_id": code_id, "label": label, "chi2": np.nan, "dof": np.nan,
+               "p_value": np.nan, "p_adj": np.nan, "method": "non testé",
+               "cramers_v": np.nan, "significant": False, "min_expected": np.nan,
+               "warning": "", "interpretation": "", "n_groups_tested": len(sub),
+               "n_present": int(sub["n_segments"].sum())}
+        present = sub["n_segments"].to_numpy()
+        table = np.vstack([present, sub["group_segments"].to_numpy() - present])
+        if len(sub) < 2:
+            row["warning"] = ("Un seul groupe dans le corpus : test impossible, "
+                              "tableaux descriptifs seulement.")
+        elif present.sum() == 0:
+            row["warning"] = "Thème jamais codé hors facilitation : pas de test."
+        elif table[1].sum() == 0:
+            row["warning"] = "Thème présent dans tous les segments : pas de test."
+        else:
+            exp = expected_freq(table)
+            base = stats.chi2_contingency(table, correction=False)
+            row.update(chi2=float(base.statistic), dof=int(base.dof),
+                       min_expected=float(exp.min()),
+                       cramers_v=float(association(table, method="cramer")))
+            if exp.min() >= min_expected:
+                row.update(p_value=float(base.pvalue), method="khi-deux (asymptotique)")
+            elif table.shape == (2, 2):
+                row.update(p_value=float(stats.fisher_exact(table).pvalue),
+                           method="test exact de Fisher (2×2)")
+            else:
+                mc = stats.MonteCarloMethod(n_resamples=n_resamples,
+                                            rng=_code_seed(seed, str(code_id)))
+                res = stats.chi2_contingency(table, correction=False, method=mc)
+                row.update(p_value=float(res.pvalue),
+                           method=f"khi-deux Monte-Carlo ({n_resamples} tables, graine {seed})")
+            if exp.min() < min_expected:
+                row["warning"] = (f"Effectifs attendus faibles (minimum "
+                                  f"{fr_num(exp.min())}) : résultat à interpréter avec "
+                                  "prudence.")
+            r = Table(table, shift_zeros=False).standardized_resids[0]
+            for g, o, e, z in zip(sub["group_code"], table[0], exp[0], np.asarray(r),
+                                  strict=True):
+                resid.append({"code_id": code_id, "group_code": g, "observed": int(o),
+                              "expected": float(e), "residual": float(z)})
+        tests.append(row)
+    tests = pd.DataFrame(tests)
+    resid = pd.DataFrame(resid, columns=["code_id", "group_code", "observed", "expected",
+                                         "residual"])
+    tested = tests["p_value"].notna()
+    if tested.any():
+        _, p_adj, _, _ = multipletests(tests.loc[tested, "p_value"].to_numpy(), alpha=alpha,
+                                       method="fdr_bh")
+        tests.loc[tested, "p_adj"] = p_adj
+    tests["significant"] = (tests["p_adj"] < alpha).fillna(False).astype(bool)
+    sig_codes = set(tests.loc[tests["significant"], "code_id"])
+    resid["significant"] = resid["code_id"].isin(sig_codes) & (resid["residual"].abs() >= z_cell)
+    names = counts.drop_duplicates("group_code").set_index("group_code")["stakeholder_group"]
+    tests["interpretation"] = [
+        _interpret(r, resid[resid["code_id"] == r.code_id], names, alpha)
+        for r in tests.itertuples()]
+    return tests, resid.reset_index(drop=True)
+
+
+def _interpret(row, cells: pd.DataFrame, names: pd.Series, alpha: float) -> str:
+    if pd.isna(row.p_adj):
+        return "Pas de test (voir l'avertissement)."
+    p = f"p ajusté = {fr_num(row.p_adj, 3)}"
+    if not row.significant:
+        return f"Pas de différence significative entre les groupes ({p})."
+    parts = []
+    for c in cells[cells["significant"]].sort_values("residual", ascending=False).itertuples():
+        more = "plus" if c.residual > 0 else "moins"
+        parts.append(f"Le groupe {names.get(c.group_code, c.group_code)} ({c.group_code}) "
+                     f"évoque ce thème {more} souvent que les autres (résidu ajusté "
+                     f"{fr_num(c.residual, sign=True)}).")
+    if not parts:
+        parts.append("Les groupes diffèrent globalement, sans cellule isolée au-delà de "
+                     "±1,96.")
+    return " ".join(parts) + f" ({p}, V de Cramér = {fr_num(row.cramers_v, 2)})"
+
+
+def log_odds_dirichlet(counts_i: pd.Series, counts_j: pd.Series, prior: pd.Series
+                       ) -> pd.DataFrame:
+    """Weighted log-odds ratio with an informative Dirichlet prior (Monroe et al. 2008).
+
+    δ_w = log((y_wi + α_w) / (n_i + α_0 − y_wi − α_w)) − log((y_wj + α_w) / (n_j + α_0 −
+    y_wj − α_w)); var(δ_w) ≈ 1/(y_wi + α_w) + 1/(y_wj + α_w); z = δ_w / √var.
+
+    Args:
+        counts_i: term counts of group i (index = terms).
+        counts_j: term counts of the comparison set j (same index or a subset).
+        prior: α_w per term (index = terms); α_0 is its sum.
+
+    Returns:
+        A frame indexed by term with ``log_odds``, ``var`` and ``z``.
+    """
+    terms = prior.index
+    yi = counts_i.reindex(terms, fill_value=0).astype(float)
+    yj = counts_j.reindex(terms, fill_value=0).astype(float)
+    a = prior.astype(float)
+    a0, ni, nj = a.sum(), yi.sum(), yj.sum()
+    delta = (np.log((yi + a) / (ni + a0 - yi - a)) - np.log((yj + a) / (nj + a0 - yj - a)))
+    var = 1.0 / (yi + a) + 1.0 / (yj + a)
+    return pd.DataFrame({"log_odds": delta, "var": var, "z": delta / np.sqrt(var)})
+
+
+def _stop_words() -> set[str]:
+    try:
+        from .embeddings import french_stop_words
+        return set(french_stop_words())
+    except Exception:  # noqa: BLE001 - the embeddings module is optional here
+        from spacy.lang.fr.stop_words import STOP_WORDS
+        return set(STOP_WORDS)
+
+
+def distinctive_terms(segments: pd.DataFrame, *, top_n: int = 15, prior_scale: float = 1.0,
+                      min_count: int = 3, stop_words: set[str] | None = None,
+                      example_words: tuple[int, int] = (8, 60)) -> pd.DataFrame:
+    """Top distinctive lemmas of each group against all other groups, with an example.
+
+    Args:
+        segments: the segments table (``lemmas``; facilitators dropped).
+        top_n: terms kept per group (only positive z).
+        prior_scale: α_w = prior_scale × corpus count of w.
+        min_count: minimum corpus count of a lemma.
+        stop_words: lemmas to drop (default: spaCy French + consultation filler).
+        example_words: preferred word range of the example segment.
+
+    Returns:
+        ``distinctive_terms``: one row per (group, term), ranked by z, plus ``count_group``.
+        The example is the group's segment containing the term, in the preferred length
+        range first, then the earliest ``segment_id``.
+    """
+    stop = _stop_words() if stop_words is None else set(stop_words)
+    segs = _participants(segments)
+    cols = ["group_code", "term", "log_odds", "z", "rank", "example_segment_id",
+            "example_text", "count_group"]
+    if segs["group_code"].nunique() < 2:
+        return pd.DataFrame(columns=cols)
+    toks = segs[["segment_id", "group_code", "lemmas", "text", "n_words"]].copy()
+    toks["term"] = toks["lemmas"].fillna("").str.split()
+    long = toks.explode("term").dropna(subset=["term"])
+    long = long[long["term"].str.isalpha() & (long["term"].str.len() > 2)
+                & ~long["term"].isin(stop)]
+    table = long.groupby(["term", "group_code"]).size().unstack(fill_value=0)
+    total = table.sum(axis=1)
+    table = table[total >= min_count]
+    if table.empty:
+        return pd.DataFrame(columns=cols)
+    prior = table.sum(axis=1) * prior_scale
+    rows = []
+    lo, hi = example_words
+    for g in sorted(table.columns):
+        res = log_odds_dirichlet(table[g], table.drop(columns=g).sum(axis=1), prior)
+        res = res[res["z"] > 0].rename_axis("term").reset_index()
+        res = res.sort_values(["z", "term"], ascending=[False, True]).head(top_n)
+        gl = long[long["group_code"] == g]
+        for rank, (_, r) in enumerate(res.iterrows(), start=1):
+            term = r["term"]
+            ex = gl[gl["term"] == term].drop_duplicates("segment_id")
+            ex = ex.assign(_out=~ex["n_words"].between(lo, hi)).sort_values(
+                ["_out", "segment_id"])
+            rows.append({"group_code": g, "term": term, "log_odds": float(r["log_odds"]),
+                         "z": float(r["z"]), "rank": rank,
+                         "example_segment_id": ex["segment_id"].iloc[0],
+                         "example_text": ex["text"].iloc[0],
+                         "count_group": int(table.at[term, g])})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def position_children(codebook: pd.DataFrame) -> dict[str, list[str]]:
+    """Return ``parent -> [position child codes]`` for codes that mark opposing positions.
+
+    A code is a position when the codebook says so: a non-empty ``position`` (or ``stance``)
+    column, or an ``opposes`` column naming the opposing code. Siblings that are positions
+    under the same parent are taken as mutually opposed options.
+    """
+    cb = codebook
+    marker = pd.Series(False, index=cb.index)
+    for col in ("position", "stance", "opposes"):
+        if col in cb.columns:
+            marker |= cb[col].notna() & (cb[col].astype(str).str.strip() != "") & \
+                ~cb[col].astype(str).str.strip().str.lower().isin({"false", "none", "nan", "0"})
+    out: dict[str, list[str]] = {}
+    if "parent" not in cb.columns:
+        return out
+    for code, parent in zip(cb.loc[marker, "code_id"], cb.loc[marker, "parent"], strict=True):
+        if pd.notna(parent) and str(parent).strip():
+            out.setdefault(str(parent), []).append(str(code))
+    return {p: sorted(c) for p, c in sorted(out.items()) if len(c) >= 2}
+
+
+def consensus_table(counts: pd.DataFrame, codebook: pd.DataFrame | None = None, *,
+                    min_share: float = 0.05, min_speakers: float = 2) -> pd.DataFrame:
+    """Classify each code as consensus / majority / minority / one group / contested.
+
+    Args:
+        counts: ``code_group_counts`` (per row: ``n_segments``, ``group_segments``,
+            ``n_speakers``, ``rate_segments``). Groups with no segment are not counted.
+        codebook: for position codes (see :func:`position_children`).
+        min_share: a group raises a code from this share of its segments …
+        min_speakers: … or from this many of its speakers.
+
+    Returns:
+        ``consensus`` (contract columns, then ``n_groups``, ``consensus_geomean``,
+        ``positions``).
+    """
+    c = counts[counts["group_segments"] > 0].copy()
+    c["raised"] = (c["n_segments"] > 0) & ((c["rate_segments"] >= min_share)
+                                           | (c["n_speakers"] >= min_speakers))
+    c["smooth"] = (c["n_segments"] + 1) / (c["group_segments"] + 2)
+    pos = position_children(codebook) if codebook is not None else {}
+    rate = c.set_index(["code_id", "group_code"])
+    rows = []
+    for code_id, sub in c.groupby("code_id", sort=True):
+        n_groups = int(len(sub))
+        above = sorted(sub.loc[sub["raised"], "group_code"])
+        k = len(above)
+        index = float(np.prod(sub["smooth"])) if n_groups else np.nan
+        if k == 0:
+            cls = "non évoqué"
+        elif n_groups >= 2 and k == n_groups:
+            cls = "consensus"
+        elif k == 1:
+            cls = "spécifique à un groupe"
+        elif k > n_groups / 2:
+            cls = "majorité"
+        else:
+            cls = "minorité"
+        positions = ""
+        if code_id in pos:
+            held = _held_positions(rate, pos[code_id], sorted(sub["group_code"]))
+            positions = " ; ".join(f"{p} : {', '.join(gs) or '—'}" for p, gs in
+                                   ((p, [g for g, h in held.items() if p in h])
+                                    for p in pos[code_id]))
+            if _opposed(held, pos[code_id]):
+                cls = "contesté"
+        rows.append({"code_id": code_id, "label": sub["label"].iloc[0],
+                     "n_groups_above": k, "groups_above": ", ".join(above),
+                     "consensus_index": index, "classification": cls,
+                     "n_groups": n_groups,
+                     "consensus_geomean": index ** (1 / n_groups) if n_groups else np.nan,
+                     "positions": positions})
+    return pd.DataFrame(rows, columns=["code_id", "label", "n_groups_above", "groups_above",
+                                       "consensus_index", "classification", "n_groups",
+                                       "consensus_geomean", "positions"])
+
+
+def _held_positions(rate: pd.DataFrame, children: list[str], groups: list[str]
+                    ) -> dict[str, set[str]]:
+    """Per group, the position(s) it raises with the highest rate (ties: all of them)."""
+    held = {}
+    for g in groups:
+        vals = {ch: rate.loc[(ch, g)] for ch in children if (ch, g) in rate.index}
+        raised = {ch: v["rate_segments"] for ch, v in vals.items() if v["raised"]}
+        top = max(raised.values(), default=None)
+        held[g] = {ch for ch, v in raised.items() if v == top} if raised else set()
+    return held
+
+
+def _opposed(held: dict[str, set[str]], children: list[str]) -> bool:
+    """True when one group holds position a without b and another holds b without a."""
+    for i, a in enumerate(children):
+        for b in children[i + 1:]:
+            ga = [g for g, h in held.items() if a in h and b not in h]
+            gb = [g for g, h in held.items() if b in h and a not in h]
+            if ga and gb:
+                return True
+    return False
+
+
+def topic_group_counts(segments: pd.DataFrame, topic_assignments: pd.DataFrame,
+                       topic_info: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Topic × group, counted like codes (outlier topic −1 kept as its own row)."""
+    pres = topic_assignments[["segment_id", "topic"]].rename(columns={"topic": "code_id"})
+    pres = pres.assign(code_id=pres["code_id"].astype(str))
+    if topic_info is not None and "label" in topic_info:
+        book = topic_info[["topic", "label"]].rename(columns={"topic": "code_id"})
+    else:
+        book = pd.DataFrame({"code_id": sorted(pres["code_id"].unique()),
+                             "label": sorted(pres["code_id"].unique())})
+    book = book.assign(code_id=book["code_id"].astype(str))
+    out = code_group_counts(segments, pres, book)
+    return out.rename(columns={"code_id": "topic", "label": "topic_label"})
+
+
+def run_stage(tables, paths, settings) -> dict:
+    """Compare stakeholder groups (see the module docstring for every rule).
+
+    Args:
+        tables: mapping of named tables (needs ``segments``, ``codebook``, ``codings``;
+            uses ``recommendations``, ``speakers``, ``topic_assignments`` when present).
+        paths: folders (unused; the pipeline saves the tables).
+        settings: run settings (``seed``; thresholds in ``extra["compare"]``).
+
+    Returns:
+        The compare tables and a ``_summary``.
+    """
+    from . import recommendations as recs_mod
+
+    p = _params(settings)
+    segments, codebook = tables["segments"], tables["codebook"]
+    codings = tables["codings"] if "codings" in tables else pd.DataFrame(
+        columns=["segment_id", "code_id", "negated"])
+    presence = code_presence(codings, codebook)
+    groups = tables["speakers"] if "speakers" in tables else None
+    if groups is not None and "is_facilitator" in groups:
+        groups = groups[~_truthy(groups["is_facilitator"])]
+    counts = code_group_counts(segments, presence, codebook, groups=groups)
+    tests, resid = code_group_tests(counts, alpha=p["alpha"], z_cell=p["z_cell"],
+                                    min_expected=p["min_expected"],
+                                    n_resamples=p["n_resamples"], seed=settings.seed)
+    n_groups = int((counts.drop_duplicates("group_code")["group_segments"] > 0).sum())
+    if n_groups < 2:
+        warn_input("segments", None, "un seul groupe de participants : les tests de "
+                   "différence ne peuvent pas être faits", "seuls les tableaux descriptifs "
+                   "sont produits")
+    for g in counts.groupby("group_code")["n_segments"].sum().loc[lambda s: s == 0].index:
+        warn_input("codings", None, f"le groupe {g} n'a aucun segment codé",
+                   "vérifier le codage ou la liste des participants")
+    terms = distinctive_terms(segments, top_n=p["top_terms"], prior_scale=p["prior_scale"],
+                              min_count=p["min_term_count"],
+                              example_words=tuple(p["example_words"]))
+    cons = consensus_table(counts, codebook, min_share=p["min_share"],
+                           min_speakers=p["min_speakers"])
+    out = {"code_group_counts": counts, "code_group_tests": tests,
+           "code_group_residuals": resid, "distinctive_terms": terms, "consensus": cons}
+    if "recommendations" in tables:
+        links, clusters = recs_mod.run(tables, settings)
+    else:
+        links = pd.DataFrame(columns=["rec_id", "code_id", "score", "method"])
+        clusters = pd.DataFrame(columns=["cluster_id", "rec_id", "workshop_id", "text",
+                                         "is_representative", "workshops", "groups",
+                                         "n_workshops"])
+    out["rec_links"], out["rec_clusters"] = links, clusters
+    if "topic_assignments" in tables:
+        info = tables["topic_info"] if "topic_info" in tables else None
+        out["topic_group_counts"] = topic_group_counts(segments, tables["topic_assignments"],
+                                                       info)
+    out["_summary"] = {
+        "groups_compared": n_groups,
+        "codes": int(counts["code_id"].nunique()),
+        "codes_tested": int(tests["p_value"].notna().sum()),
+        "codes_significant": int(tests["significant"].sum()),
+        "consensus_classes": {k: int(v) for k, v in
+                              cons["classification"].value_counts().sort_index().items()},
+        "recommendations_linked": int(links["rec_id"].nunique()),
+        "recommendation_clusters": int(clusters["cluster_id"].nunique()),
+        "thresholds": {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()},
+    }
+    return out

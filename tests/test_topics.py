@@ -1,0 +1,248 @@
+"""Tests of the topics stage (consultations.topics, consultations.embeddings)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from consultations import topics
+from consultations.config import Paths, Settings
+from consultations.errors import InputError, InputWarning
+from consultations.schema import TABLES
+
+THEMES = {
+    "POL": "police confiance population patrouille commissariat agent proximité plainte",
+    "JUS": "justice tribunal juge procès détention avocat jugement corruption",
+    "FIN": "budget financement carburant véhicule moyen logistique dotation équipement",
+}
+GROUPS = [("FDS", "Forces de défense et de sécurité"), ("OSC", "Organisations de la société civile"),
+          ("DEC", "Acteurs de la décentralisation")]
+
+
+def make_segments(n_per_theme: int = 30, seed: int = 0) -> pd.DataFrame:
+    """Hand-made segments: three themes with their own words, three groups, one facilitator."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for ti, (code, vocab) in enumerate(THEMES.items()):
+        words = vocab.split()
+        for i in range(n_per_theme):
+            lem = " ".join(rng.choice(words, size=6)) + " le de et"
+            g, gname = GROUPS[(i + ti) % 3] if i % 10 else GROUPS[ti]
+            rows.append({"segment_id": f"W1-T{ti * 100 + i:03d}-S01", "speaker": f"{g}-0{i % 3}",
+                         "stakeholder_group": gname, "group_code": g, "is_facilitator": False,
+                         "text": lem.capitalize() + ".", "lemmas": lem, "theme": code})
+    rows.append({"segment_id": "W1-T999-S01", "speaker": "FAC-01",
+                 "stakeholder_group": "Facilitation", "group_code": "FAC",
+                 "is_facilitator": True, "text": "Merci, police justice budget.",
+                 "lemmas": "merci police justice budget", "theme": "FAC"})
+    df = pd.DataFrame(rows)
+    df["n_words"] = df["lemmas"].str.split().str.len()
+    df["turn_id"] = df["segment_id"].str[:-4]
+    df["workshop_id"], df["seg_n"], df["source_file"] = "W1", 1, "w1.txt"
+    df["line_start"] = df["line_end"] = range(1, len(df) + 1)
+    df["char_start"], df["char_end"] = 0, df["text"].str.len()
+    return df
+
+
+@pytest.fixture(scope="module")
+def segments() -> pd.DataFrame:
+    return make_segments()
+
+
+@pytest.fixture(scope="module")
+def fitted(segments):
+    return topics.TopicModel(n_topics=3, random_state=1).fit(segments)
+
+
+def codebook() -> pd.DataFrame:
+    return pd.DataFrame({
+        "code_id": ["POL", "JUS", "FIN"], "label": ["Police", "Justice", "Moyens"],
+        "definition": ["La police et la population", "La justice et les juges",
+                       "Les moyens matériels"],
+        "keywords": ["police; confiance; patrouille", "justice; tribunal; juge",
+                     "budget; carburant; véhicule"],
+        "parent": None, "axis": "A"})
+
+
+def codings(segments: pd.DataFrame) -> pd.DataFrame:
+    seg = segments[~segments["is_facilitator"]]
+    return pd.DataFrame({"segment_id": seg["segment_id"], "code_id": seg["theme"],
+                         "source": "manual", "coder": "A"})
+
+
+def test_topics_contract_tables_and_facilitators_out(fitted, segments):
+    assert fitted.fit(segments) is fitted
+    for name, df in (("topic_info", fitted.topic_info_),
+                     ("topic_assignments", fitted.assignments_)):
+        assert list(df.columns[:len(TABLES[name])]) == TABLES[name]
+    assert "W1-T999-S01" not in set(fitted.assignments_["segment_id"])
+    assert len(fitted.assignments_) == (~segments["is_facilitator"]).sum()
+    assert fitted.summary_["n_topics"] == 3 and fitted.model_ is not None
+    assert all(" · " in lab for lab in fitted.topic_info_["label"])
+    assert fitted.assignments_["probability"].between(0, 1).all()
+
+
+def test_topics_recover_planted_themes(fitted, segments):
+    from sklearn.metrics import normalized_mutual_info_score
+
+    truth = segments.set_index("segment_id").loc[fitted.assignments_["segment_id"], "theme"]
+    assert normalized_mutual_info_score(truth, fitted.assignments_["topic"]) > 0.8
+
+
+def test_topics_deterministic_two_fits(segments):
+    a = topics.TopicModel(random_state=7).fit(segments)
+    b = topics.TopicModel(random_state=7).fit(segments)
+    pd.testing.assert_frame_equal(a.assignments_, b.assignments_)
+    pd.testing.assert_frame_equal(a.topic_info_, b.topic_info_)
+
+
+def test_topics_input_not_mutated(segments):
+    before = segments.copy()
+    topics.TopicModel(n_topics=3).fit(segments)
+    pd.testing.assert_frame_equal(segments, before)
+
+
+def test_topics_crosswalk_counts_and_new_theme():
+    asg = pd.DataFrame({"segment_id": ["a", "b", "c", "d", "e", "f"],
+                        "topic": [0, 0, 0, 1, 1, 2], "topic_label": "x", "probability": 1.0})
+    info = pd.DataFrame({"topic": [0, 1, 2], "label": ["t0", "t1", "t2"],
+                         "terms": ["p; q", "r", "s"], "representative_segments": ["a; b", "d", "f"]})
+    cod = pd.DataFrame({"segment_id": ["a", "b", "d", "e", "c"], "code_id": ["X", "X", "Y", "Y", "Y"],
+                        "source": ["manual"] * 4 + ["topic"]})
+    seg = pd.DataFrame({"segment_id": list("abcdef"), "text": list("ABCDEF")})
+    cw = topics.crosswalk(asg, info, cod, seg, threshold=0.5)
+    assert list(cw.columns[:len(TABLES["topic_crosswalk"])]) == TABLES["topic_crosswalk"]
+    r0 = cw[(cw["topic"] == 0) & (cw["code_id"] == "X")].iloc[0]
+    assert r0["shared"] == 2 and r0["jaccard"] == pytest.approx(2 / 3, abs=1e-3)
+    assert r0["lift"] == pytest.approx(2 * 6 / (3 * 2), abs=1e-3)  # "topic" codings are left out
+    assert r0["best_code"] == "X" and not r0["is_new_theme"]
+    t2 = cw[cw["topic"] == 2].iloc[0]
+    assert t2["best_code"] == topics.NEW_THEME and t2["is_new_theme"] and t2["shared"] == 0
+    assert "a : A" in r0["representative_segments"]
+
+
+def test_topics_per_group_normalised(fitted, segments):
+    tpg = topics.topics_per_group(fitted)
+    assert list(tpg.columns[:len(TABLES["topics_per_group"])]) == TABLES["topics_per_group"]
+    assert "FAC" not in set(tpg["group_code"])
+    sums = tpg.groupby("group_code")["share_of_group"].sum()
+    assert np.allclose(sums, 1.0)
+    sizes = segments[~segments["is_facilitator"]].groupby("group_code").size()
+    assert (tpg.groupby("group_code")["group_segments"].first() == sizes).all()
+    assert len(tpg) == 3 * 3  # every topic × group pair, zeros included
+
+
+def test_topics_run_stage_without_codebook(segments):
+    out = topics.run_stage({"segments": segments}, None, Settings(seed=3, n_topics=3))
+    assert out["topic_crosswalk"]["best_code"].eq(topics.NEW_THEME).all()
+    assert out["code_terms"].empty and list(out["code_terms"].columns)[0] == "code_id"
+    assert out["_summary"]["guided"] is False and out["_summary"]["n_topics"] == 3
+    assert "embedding" in out["_summary"]["seconds"]
+
+
+def test_topics_run_stage_guided_with_cache(segments, tmp_path):
+    paths = Paths(data=tmp_path, reports=tmp_path / "r", interim=tmp_path / "i",
+                  private=tmp_path / "p")
+    tables = {"segments": segments, "codebook": codebook(), "codings": codings(segments)}
+    out = topics.run_stage(tables, paths, Settings(seed=3, n_topics=3))
+    assert out["_summary"]["seeded"] and out["_summary"]["cache_hits"] == 0
+    best = out["topic_crosswalk"].drop_duplicates("topic").set_index("topic")["best_code"]
+    assert sorted(best) == ["FIN", "JUS", "POL"]
+    zs = out["topic_info"].set_index("topic")["zero_shot_code"]
+    assert (zs == best).all()
+    terms = out["code_terms"].set_index("code_id")["terms"]
+    assert "police" in terms["POL"] and "tribunal" in terms["JUS"]
+    again = topics.run_stage(tables, paths, Settings(seed=3, n_topics=3))
+    assert again["_summary"]["cache_hits"] == 1
+    pd.testing.assert_frame_equal(out["topic_assignments"], again["topic_assignments"])
+
+
+def test_topics_too_few_segments_single_topic(segments):
+    few = segments.head(4)
+    with pytest.warns(InputWarning, match="single topic"):
+        m = topics.TopicModel().fit(few)
+    assert m.assignments_["topic"].eq(0).all() and len(m.topic_info_) == 1
+    assert m.summary_["fallback"].startswith("single topic")
+
+
+def test_topics_identical_segments_single_topic(segments):
+    same = segments.assign(lemmas="police confiance population", text="Police.")
+    with pytest.warns(InputWarning):
+        m = topics.TopicModel().fit(same)
+    assert m.topic_info_["label"].iloc[0] == "confiance · police · population"
+
+
+def test_topics_too_many_topics_clamped(segments):
+    small = segments.head(12)
+    with pytest.warns(InputWarning, match="using 11 topics"):
+        m = topics.TopicModel(n_topics=50).fit(small)
+    assert m.summary_["params"]["k"] == 11
+
+
+def test_topics_group_without_segments_warns(segments):
+    seg = segments.copy()
+    seg.loc[seg["group_code"] == "DEC", "lemmas"] = ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = topics.run_stage({"segments": seg}, None, Settings(n_topics=3))
+    assert any("DEC" in str(w.message) for w in caught)
+    assert "DEC" not in set(out["topics_per_group"]["group_code"])
+
+
+@pytest.mark.parametrize("kind", ["missing", "junk"])
+def test_topics_embedding_folder_errors(segments, tmp_path, kind):
+    folder = tmp_path / "model"
+    if kind == "junk":
+        folder.mkdir()
+        (folder / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="embedding model"):
+        topics.TopicModel(embedding=f"st:{folder}").fit(segments)
+
+
+def test_topics_unknown_slot_names(segments):
+    with pytest.raises(ValueError, match="unknown clustering"):
+        topics.TopicModel(clustering="dbscan").fit(segments)
+    with pytest.raises(ValueError, match="unknown embedding"):
+        topics.TopicModel(embedding="word2vec").fit(segments)
+
+
+def test_topics_hdbscan_pca_slot(segments):
+    m = topics.TopicModel(reduction="pca", clustering="hdbscan", min_topic_size=5).fit(segments)
+    assert m.assignments_["topic"].ge(0).all()  # outliers reduced or k-means fallback
+    assert m.summary_["outlier_strategy"] == "embeddings" or m.summary_["fallback"]
+
+
+def test_topics_evaluation_helpers():
+    assert topics.topic_diversity([["a", "b"], ["a", "c"]]) == 0.75
+    docs = ["a b", "a b", "c d", "c d"]
+    assert topics.npmi_coherence([["a", "b"]], docs) == pytest.approx(1.0)
+    assert topics.npmi_coherence([["a", "c"]], docs) == -1.0
+    labels, terms = topics.baseline_topics(["police agent"] * 5 + ["juge tribunal"] * 5,
+                                           "tfidf-kmeans", 2)
+    assert len(set(labels)) == 2 and len(terms) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["sif", "concat"])
+def test_topics_spacy_vector_embeddings(segments, name):
+    m = topics.TopicModel(embedding=name, n_topics=3).fit(segments)
+    assert m.summary_["embedding"] == name and m.summary_["n_topics"] == 3
+
+
+@pytest.mark.slow
+def test_topics_default_beats_baselines_on_grand_debat(shared_datasets):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_topics", Path(__file__).resolve().parents[1] / "benchmarks" / "topics.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    frames = bench.load_grand_debat(shared_datasets / "grand-debat-local-decidim-mel")
+    table = bench.quality_table({"commentaires": frames["commentaires"]}, seeds=range(3))
+    nmi = table.set_index("method")["nmi"]
+    assert nmi["TopicModel (défaut)"] > nmi["lda"]
+    assert nmi["TopicModel (défaut)"] > nmi["tfidf-kmeans"]
