@@ -145,10 +145,16 @@ def make_tables() -> dict[str, pd.DataFrame]:
         for sid, codes in zip(segments["segment_id"], seg_codes) for c in codes],
         columns=TABLES["codings"])
     agreement = pd.DataFrame([
-        {"code_id": "CONF", "alpha": 0.81, "n_units": 25, "coders": "A1; A2"},
-        {"code_id": "RACK", "alpha": 0.74, "n_units": 25, "coders": "A1; A2"},
-        {"code_id": "(tous)", "alpha": 0.78, "n_units": 25, "coders": "A1; A2"},
-    ])
+        {"comparison": "intercodeurs", "coder_a": "analyste1", "coder_b": "analyste2",
+         "code_id": c, "label": lab, "unit": "segment", "n_units": 25, "n_coders": 2,
+         "n_positive": 6, "percent_agreement": pa, "pa_ci_low": pa - 0.08,
+         "pa_ci_high": min(pa + 0.05, 1.0), "kappa": a - 0.02, "kappa_ci_low": a - 0.2,
+         "kappa_ci_high": a + 0.1, "alpha": a, "alpha_ci_low": a - 0.2,
+         "alpha_ci_high": min(a + 0.1, 1.0), "precision": None, "recall": None, "f1": None,
+         "note": ""}
+        for c, lab, a, pa in [("CONF", "Confiance entre population et FDS", 0.81, 0.92),
+                              ("RACK", "Racket et corruption", 0.74, 0.88),
+                              ("_ensemble", "", 0.78, 0.90)]])
     labels = {c: lab for c, lab, _, _ in CODES}
     part = segments[~segments["is_facilitator"]]
     gsegs = part.groupby("group_code").size()

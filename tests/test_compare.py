@@ -286,8 +286,7 @@ def polis_counts(folder) -> pd.DataFrame:
                              "group_words": seen,
                              "rate_segments": n / seen if seen else np.nan,
                              "per_1000_words": np.nan})
-    counts = pd.DataFrame(rows)
-    return counts[counts["group_segments"] > 0]
+    return pd.DataFrame(rows)
 
 
 @pytest.mark.shared_data
@@ -301,7 +300,8 @@ def test_compare_consensus_agrees_with_polis(shared_datasets, conversation):
                                                                               "disagree")]})
     book["parent"] = [None] * len(ids) + [c for c in ids for _ in range(2)]
     book["position"] = [""] * len(ids) + ["oui"] * (2 * len(ids))
-    cons = compare.consensus_table(counts, book, min_share=0.5, min_speakers=math.inf)
+    cons = compare.consensus_table(counts, book, min_share=0.5, min_speakers=math.inf,
+                                   include_empty_groups=True)
     cons = cons[cons["code_id"].isin(ids)].set_index("code_id")
     agree = counts[counts["code_id"].isin(ids)]
     # Pol.is group-informed consensus: product over groups of (A + 1) / (S + 2)
@@ -309,15 +309,16 @@ def test_compare_consensus_agrees_with_polis(shared_datasets, conversation):
         .groupby("code_id")["p"].prod()
     np.testing.assert_allclose(cons.loc[gic.index, "consensus_index"], gic)
     ours = (cons.loc[gic.index, "classification"] == "consensus").to_numpy()
-    n_groups = agree.groupby("code_id")["group_code"].nunique().loc[gic.index]
-    polis = (gic ** (1 / n_groups) >= 0.5).to_numpy()  # majority agreement on average
-    kappa = cohen_kappa_score(ours, polis)
-    auc = roc_auc_score(ours, gic.to_numpy()) if 0 < ours.sum() < len(ours) else float("nan")
     k = int(ours.sum())
-    top = set(gic.sort_values(ascending=False).index[:k])
-    overlap = len(top & set(gic.index[ours])) / k if k else float("nan")
+    assert 0 < k < len(ours)
+    # Pol.is has no yes/no consensus flag: its report ranks comments by GIC. Compare our class
+    # with that ranking (AUC) and with Pol.is' top-k comments, k = our number of consensus.
+    auc = roc_auc_score(ours, gic.to_numpy())
+    top = set(gic.sort_values(ascending=False, kind="stable").index[:k])
+    overlap = len(top & set(gic.index[ours])) / k
+    kappa = cohen_kappa_score(ours, gic.index.isin(top))
     print(f"\n{conversation}: {len(ids)} comments, consensus={k}, "
-          f"contested={(cons['classification'] == 'contesté').sum()}, kappa={kappa:.3f}, "
-          f"AUC(GIC | consensus)={auc:.3f}, top-{k} overlap={overlap:.2f}")
+          f"contested={(cons['classification'] == 'contesté').sum()}, "
+          f"AUC(GIC | consensus)={auc:.3f}, top-{k} overlap={overlap:.2f}, kappa={kappa:.2f}")
     assert auc > 0.9
-    assert kappa > 0.5
+    assert overlap >= 0.4

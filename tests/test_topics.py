@@ -18,7 +18,8 @@ THEMES = {
     "JUS": "justice tribunal juge procès détention avocat jugement corruption",
     "FIN": "budget financement carburant véhicule moyen logistique dotation équipement",
 }
-GROUPS = [("FDS", "Forces de défense et de sécurité"), ("OSC", "Organisations de la société civile"),
+GROUPS = [("FDS", "Forces de défense et de sécurité"),
+          ("OSC", "Organisations de la société civile"),
           ("DEC", "Acteurs de la décentralisation")]
 
 
@@ -109,8 +110,10 @@ def test_topics_crosswalk_counts_and_new_theme():
     asg = pd.DataFrame({"segment_id": ["a", "b", "c", "d", "e", "f"],
                         "topic": [0, 0, 0, 1, 1, 2], "topic_label": "x", "probability": 1.0})
     info = pd.DataFrame({"topic": [0, 1, 2], "label": ["t0", "t1", "t2"],
-                         "terms": ["p; q", "r", "s"], "representative_segments": ["a; b", "d", "f"]})
-    cod = pd.DataFrame({"segment_id": ["a", "b", "d", "e", "c"], "code_id": ["X", "X", "Y", "Y", "Y"],
+                         "terms": ["p; q", "r", "s"],
+                         "representative_segments": ["a; b", "d", "f"]})
+    cod = pd.DataFrame({"segment_id": ["a", "b", "d", "e", "c"],
+                        "code_id": ["X", "X", "Y", "Y", "Y"],
                         "source": ["manual"] * 4 + ["topic"]})
     seg = pd.DataFrame({"segment_id": list("abcdef"), "text": list("ABCDEF")})
     cw = topics.crosswalk(asg, info, cod, seg, threshold=0.5)

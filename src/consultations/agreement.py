@@ -16,6 +16,8 @@ table, so they also run on other data (see tests with Krippendorff 2011 and tidy
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -36,6 +38,7 @@ __all__ = [
     "percent_agreement",
     "reliability_matrix",
     "reliability_table",
+    "write_agreement_workbook",
 ]
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -76,7 +79,9 @@ def krippendorff_alpha(data, level: str = "nominal") -> float:
     pairable = (~np.isnan(arr)).sum(axis=0) >= 2
     if len(np.unique(values)) < 2 or pairable.sum() == 0:
         return float("nan")
-    return float(krippendorff.alpha(reliability_data=arr, level_of_measurement=level))
+    with np.errstate(all="ignore"):
+        value = float(krippendorff.alpha(reliability_data=arr, level_of_measurement=level))
+    return value if np.isfinite(value) else float("nan")
 
 
 def percent_agreement(data) -> float:
@@ -373,22 +378,28 @@ _FRENCH = {"comparison": "Comparaison", "coder_a": "Codeur A", "coder_b": "Codeu
            "recall": "Rappel (règles)", "f1": "F1 (règles)", "note": "Remarque"}
 
 
-def agreement_report(paths: Paths, settings: Settings) -> "Path":  # noqa: F821
-    """Write ``reports/accord_intercodeurs.xlsx`` from the code stage's tables.
+def agreement_report(paths: Paths, settings: Settings) -> Path:
+    """Write ``reports/accord_intercodeurs.xlsx`` from the code stage's ``agreement`` table.
 
     Runs the ingest and code stages first when their tables are missing or stale (cached
     otherwise). Returns the path of the workbook.
     """
+    from .pipeline import Catalog, run_pipeline
+
+    run_pipeline(paths, settings, stages=["ingest", "code"], progress=lambda _m: None)
+    return write_agreement_workbook(Catalog(paths)["agreement"],
+                                    paths.reports / "accord_intercodeurs.xlsx")
+
+
+def write_agreement_workbook(table: pd.DataFrame, target: Path) -> Path:
+    """Write the agreement table to an XLSX workbook with French headers and a method sheet."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     from .io import atomic_path
-    from .pipeline import Catalog, run_pipeline
 
-    run_pipeline(paths, settings, stages=["ingest", "code"], progress=lambda _m: None)
-    table = Catalog(paths)["agreement"]
-    target = paths.reports / "accord_intercodeurs.xlsx"
+    target = Path(target)
     wb = Workbook()
     ws = wb.active
     ws.title = "Méthode"

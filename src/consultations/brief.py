@@ -42,7 +42,7 @@ ALPHA = 0.05
 _MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
            "septembre", "octobre", "novembre", "décembre"]
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.]?)?(?:\d{2}[\s.-]?){3}\d{2}(?!\w)")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.]?)?(?:\d{2}[\s.]?){3}\d{2}(?!\w)")
 _STRENGTH_ORDER = {"forte": 3, "fort": 3, "élevée": 3, "elevee": 3, "high": 3, "strong": 3,
                    "moyenne": 2, "moyen": 2, "modérée": 2, "moderee": 2, "medium": 2,
                    "moderate": 2, "faible": 1, "low": 1, "weak": 1, "limitée": 1}
@@ -580,15 +580,7 @@ def _methods_annex(tables, settings, version, tab_n) -> list[Block]:
                      f"figure dans le classeur evidence_tables.xlsx et dans codebook.qdc."))
 
     out.append(Block("heading", "A.3 Accord inter-codeurs", level=2))
-    ag = _get(tables, "agreement")
-    if len(ag):
-        cols = list(ag.columns)[:6]
-        rows = [tuple(_cell(v) for v in r) for r in ag[cols].head(20).itertuples(index=False)]
-        out.append(_table("Accord inter-codeurs (tableau agreement)",
-                          [_AGREEMENT_HEADERS.get(c, c) for c in cols], rows, tab_n))
-    else:
-        out.append(Block("paragraph", "Aucune mesure d'accord inter-codeurs n'est disponible "
-                                      "(pas de double codage pour cette exécution)."))
+    out += _agreement_blocks(_get(tables, "agreement"), tab_n)
 
     out.append(Block("heading", "A.4 Modèle de thèmes", level=2))
     ti = _get(tables, "topic_info")
@@ -630,7 +622,7 @@ def _methods_annex(tables, settings, version, tab_n) -> list[Block]:
 
     out.append(Block("heading", "A.6 Règle de gradation des éléments probants", level=2))
     ev = _get(tables, "evidence_by_theme")
-    rule = _grading_rule()
+    rule = _grading_rule(settings)
     if rule:
         out.append(Block("paragraph", rule))
     if len(ev):
@@ -662,13 +654,6 @@ def _methods_annex(tables, settings, version, tab_n) -> list[Block]:
     return out
 
 
-_AGREEMENT_HEADERS = {"code_id": "Code", "alpha": "Alpha de Krippendorff",
-                      "krippendorff_alpha": "Alpha de Krippendorff", "kappa": "Kappa",
-                      "n_units": "Unités", "n_segments": "Segments", "coders": "Codeurs",
-                      "n_coders": "Codeurs", "percent_agreement": "Accord brut",
-                      "label": "Libellé"}
-
-
 def _cell(v) -> str:
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return "—"
@@ -681,17 +666,67 @@ def _cell(v) -> str:
     return scrub(v)
 
 
-def _grading_rule() -> str:
-    """The evidence-grading rule as the evidence module states it (if it does)."""
+def _agreement_blocks(ag: pd.DataFrame, tab_n) -> list[Block]:
+    """Agreement figures (without coder names: only the comparison, code and measures)."""
+    if not len(ag):
+        return [Block("paragraph", "Aucune mesure d'accord inter-codeurs n'est disponible "
+                                   "(pas de double codage pour cette exécution).")]
+    out = []
     try:
-        from . import evidence
+        from .agreement import METHOD_NOTE, OVERALL
+    except Exception:  # noqa: BLE001 - the module may be absent; then no note
+        METHOD_NOTE, OVERALL = "", "_ensemble"
+    if METHOD_NOTE:
+        out.append(Block("paragraph", METHOD_NOTE))
+
+    def ci(r, name, low, high):
+        v = _cell(r.get(name))
+        if low in r and high in r and pd.notna(r.get(low)) and pd.notna(r.get(high)):
+            v += f" [{fr_num(r[low], 2)} ; {fr_num(r[high], 2)}]"
+        return v
+
+    df = ag.copy()
+    if "code_id" in df:
+        df = df.assign(_o=(df["code_id"].astype(str) != OVERALL).astype(int))
+        df = df.sort_values([c for c in ("comparison", "_o", "code_id") if c in df]).head(30)
+    rows = []
+    for r in df.to_dict("records"):
+        code = str(r.get("code_id", "—"))
+        rows.append((_cell(r.get("comparison", "—")),
+                     "ensemble des codes" if code == OVERALL else code,
+                     _cell(r.get("n_units")), ci(r, "percent_agreement", "pa_ci_low", "pa_ci_high"),
+                     ci(r, "kappa", "kappa_ci_low", "kappa_ci_high"),
+                     ci(r, "alpha", "alpha_ci_low", "alpha_ci_high")))
+    out.append(_table("Accord inter-codeurs, avec intervalle de confiance à 95 % (tableau "
+                      "agreement)", ["Comparaison", "Code", "Unités", "Accord brut", "Kappa",
+                                     "Alpha de Krippendorff"], rows, tab_n))
+    return out
+
+
+def _grading_rule(settings=None) -> str:
+    """The evidence-grading rule, stated from the evidence module's thresholds."""
+    try:
+        from .evidence import STRENGTH
     except Exception:  # noqa: BLE001 - the module may be absent or broken; say nothing then
         return ""
-    for name in ("GRADING_RULE_FR", "GRADING_RULE", "STRENGTH_RULE"):
-        rule = getattr(evidence, name, None)
-        if isinstance(rule, str) and rule.strip():
-            return rule.strip()
-    return ""
+    extra = (getattr(settings, "extra", None) or {}).get("evidence") or {}
+    rule = {**STRENGTH, **(extra.get("strength") or {})}
+    names = {"n_groups": "groupes", "n_workshops": "ateliers", "n_speakers": "intervenants",
+             "n_segments": "segments"}
+
+    def mins(level):
+        return ", ".join(f"≥ {fr_int(v)} {names.get(k, k)}" for k, v in rule[level].items())
+
+    try:
+        return (f"Un thème est gradué « fort » s'il réunit {mins('fort')} ; « moyen » s'il "
+                f"réunit {mins('moyen')} ; « faible » sinon. Les « groupes » sont ceux qui "
+                f"évoquent le thème au-dessus du seuil de l'analyse comparative. La fiabilité du "
+                f"codage plafonne ensuite la note : alpha de Krippendorff < "
+                f"{fr_num(rule['alpha_faible'], 3)} → « faible » ; < "
+                f"{fr_num(rule['alpha_moyen'], 2)} → au plus « moyen » ; sans double codage, "
+                f"pas de plafond (la justification le signale).")
+    except (KeyError, TypeError):
+        return ""
 
 
 def _provenance_annex(tables, blocks: list[Block], tab_n) -> list[Block]:

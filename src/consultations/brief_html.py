@@ -27,8 +27,9 @@ h1 { font-size: 1.45rem; color: var(--accent); border-bottom: 2px solid var(--ac
      padding-bottom: .2rem; margin-top: 2.5rem; }
 h2 { font-size: 1.15rem; color: var(--accent); margin-top: 1.8rem; }
 nav.toc { background: #f4f6f8; border: 1px solid var(--rule); padding: .75rem 1.25rem; }
-nav.toc ol { margin: .25rem 0; padding-left: 1.2rem; }
-nav.toc li.l2 { margin-left: 1.2rem; font-size: .95rem; list-style: circle; }
+nav.toc ul { margin: .25rem 0; padding-left: 0; list-style: none; }
+nav.toc li.l1 { margin-top: .25rem; font-weight: 600; }
+nav.toc li.l2 { margin-left: 1.2rem; font-size: .93rem; }
 table { border-collapse: collapse; width: 100%; font-size: .86rem; margin: .25rem 0 1.25rem; }
 caption { caption-side: top; text-align: left; font-weight: 600; color: var(--muted);
           padding: .3rem 0; font-size: .85rem; }
@@ -88,8 +89,8 @@ def render_html(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]]) 
         if b.kind == "toc":
             items = [f'<li class="l{lvl}"><a href="#{_e(anchor)}">{_e(text)}</a></li>'
                      for lvl, text, anchor in heads]
-            out.append('<nav class="toc" aria-label="Sommaire"><strong>Sommaire</strong><ol>'
-                       + "".join(items) + "</ol></nav>")
+            out.append('<nav class="toc" aria-label="Sommaire"><strong>Sommaire</strong><ul>'
+                       + "".join(items) + "</ul></nav>")
         elif b.kind == "heading":
             lvl = min(max(b.level, 1), 3)
             out.append(f'<h{lvl} id="{_e(b.name or f"s{i}")}">{_e(b.text)}</h{lvl}>')

@@ -47,6 +47,7 @@ __all__ = [
     "name_patterns",
     "normalise_text",
     "pseudonymise",
+    "speech_from_source",
     "stage_direction_spans",
 ]
 
@@ -95,12 +96,22 @@ class MappedText:
     @classmethod
     def from_spans(cls, source: str, spans: Iterable[tuple[int, int]],
                    sep: str = " ") -> MappedText:
-        """Join source spans (in order) with ``sep``; each character maps to itself."""
+        """Join source spans (in order); each character maps to itself.
+
+        Two spans are joined with ``sep`` when the gap between them holds a line break or
+        starts and ends with whitespace (« Ségou (rires) et » → « Ségou et »), and with nothing
+        otherwise (« Ségou (rires). » → « Ségou. »).
+        """
         parts, starts, ends = [], [], []
+        prev = None
         for s, e in spans:
             if e <= s:
                 continue
-            if parts and sep:
+            gap = source[prev:s] if prev is not None else ""
+            prev = e
+            join = ("\n" in gap or "\r" in gap or (gap[:1].isspace() and gap[-1:].isspace())
+                    or not gap)
+            if parts and sep and join:
                 parts.append(sep)
                 starts.extend([starts[-1]] * len(sep))
                 ends.extend([ends[-1]] * len(sep))
@@ -218,6 +229,23 @@ def normalise_text(text: str, *, markdown: bool = False) -> str:
                         markdown=markdown).text
 
 
+def speech_from_source(source: str, *, markdown: bool = False) -> str:
+    """The cleaned speech of a source slice: stage directions out, then :func:`normalise_text`.
+
+    This is what the parser and :func:`clean_turns` make of the same characters, so for a
+    segment without redaction, ``speech_from_source(source[char_start:char_end])`` equals the
+    segment's text.
+    """
+    spans, last = [], 0
+    for a, b in stage_direction_spans(source) + [(len(source), len(source))]:
+        chunk = source[last:a]
+        if chunk.strip():
+            lead = len(chunk) - len(chunk.lstrip())
+            spans.append((last + lead, last + len(chunk.rstrip())))
+        last = b
+    return clean_mapped(MappedText.from_spans(source, spans), markdown=markdown).text
+
+
 # --------------------------------------------------------------------------- folding
 
 def fold(text: str) -> str:
@@ -267,6 +295,12 @@ _NOT_NAMES = {
     "ni", "ce", "an", "ala", "ka", "i", "bien", "voila", "donc", "alors", "ok", "okay",
     "community", "policing", "ownership", "frank", "let", "me", "be", "numero", "vert",
     "commissariat", "eupcap", "eucap", "pnud", "unicef", "union", "europeenne", "cedeao",
+    "sini", "kɛnɛya", "se", "be", "hɛrɛ", "di", "ma", "barka", "tabaski",
+    "mesdames", "messieurs", "mesdemoiselles", "mon", "ma", "mes", "notre", "nos", "cher",
+    "chere", "chers", "cheres", "votre", "vos", "le", "la", "les", "excellence", "porter",
+    "peul", "peuls", "dogon", "dogons", "bambara", "songhai", "touareg", "maliens", "malien",
+    "koglweogo", "whatsapp", "facebook", "macina", "djenne", "markala", "centre", "nord",
+    "sud", "etats-unis", "etats", "unis", "nations", "unies", "ramadan", "coran",
 }
 
 
@@ -359,7 +393,7 @@ _TITLE_NAME_RE = re.compile(
     r"[Aa]djudant|[Ss]ergent|[Gg]énéral|[Ii]mam|[Cc]adi|[Mm]adame|[Mm]onsieur|[Dd]octeur|"
     r"[Cc]ommissaire|[Ii]nspect(?:eur|rice)|[Jj]uge|[Cc]hef\s+de\s+village|[Ss]ergent-chef|"
     r"El\s+[Hh]adj|[Hh]onorable)\s+"
-    r"((?:[A-ZÀ-ÖØ-Þ][\w'’\-]*(?:\s+|$)){1,3})"
+    r"([A-ZÀ-ÖØ-Þ][\w'’\-]*(?:[ \t]+[A-ZÀ-ÖØ-Þ][\w'’\-]*){0,2})"
 )
 _NAME_WORD_RE = re.compile(r"^[A-ZÀ-ÖØ-Þ][\w'’\-]*$")
 
@@ -422,13 +456,36 @@ def find_redactions(text: str, persons: Sequence[_Person] | dict, doc=None,
                     a += 1
             if not words or not _is_name_like(text[a:b]):
                 continue
+            # One capitalised word opening a sentence (« Porter plainte… ») is too weak.
+            before = text[:a].rstrip()
+            if len(words) == 1 and (not before or before[-1] in ".!?:;«»\"—–-…("):
+                continue
             found.append((a, b, "[PERSONNE]", 3))
-    found.sort(key=lambda r: (r[3], r[0], -(r[1] - r[0])))
-    kept: list[tuple[int, int, str]] = []
-    for a, b, ph, _ in found:
-        if b > a and not _overlaps((a, b), kept):
-            kept.append((a, b, ph))
-    return sorted(kept)
+    # A participant's surname inside a longer person name that is not theirs (« Rokia
+    # Maïga » when the participant is « Ibrahim MAÏGA ») is another person: keep the longer
+    # [PERSONNE] span.
+    persons_spans = [(a, b) for a, b, _, pr in found if pr >= 2]
+    found = [r for r in found if not (
+        r[3] == 1 and " " not in fold(text[r[0]:r[1]]).strip()
+        and any(a <= r[0] and r[1] <= b and (b - a) > (r[1] - r[0]) and
+                any(fold(w).strip(".") not in _TITLES for w in
+                    (text[a:r[0]] + " " + text[r[1]:b]).split())
+                for a, b in persons_spans))]
+    # Overlapping candidates merge into their union; the placeholder comes from the most
+    # specific source (contacts, then participants, then other persons).
+    found.sort(key=lambda r: (r[0], -r[1]))
+    merged: list[list] = []
+    for a, b, ph, pr in found:
+        if b <= a:
+            continue
+        if merged and a < merged[-1][1]:
+            last = merged[-1]
+            last[1] = max(last[1], b)
+            if pr < last[3]:
+                last[2], last[3] = ph, pr
+        else:
+            merged.append([a, b, ph, pr])
+    return [(a, b, ph) for a, b, ph, _ in merged]
 
 
 _FORMS_CACHE: dict[tuple, re.Pattern] = {}

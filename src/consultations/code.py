@@ -173,7 +173,9 @@ class RuleCoder:
             return []
         doc = self._doc(toks)
         found = []
-        for key, s, e in list(self.phrase_matcher_(doc)) + list(self.matcher_(doc)):
+        hits = list(self.phrase_matcher_(doc)) if len(self.phrase_matcher_) else []
+        hits += list(self.matcher_(doc)) if len(self.matcher_) else []
+        for key, s, e in hits:
             code_id, evidence = self._rules[key]
             found.append((code_id, evidence, s, e, self._negated(toks, s)))
         return sorted(set(found), key=lambda f: (f[0], f[2], f[3], f[1]))

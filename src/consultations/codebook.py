@@ -18,6 +18,7 @@ Every validation error names the YAML line (from :func:`yaml.compose` node marks
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -123,9 +124,15 @@ def _as_list(value) -> list:
     return [value]
 
 
+@functools.lru_cache(maxsize=1)
+def _blank_vocab():
+    import spacy
+
+    return spacy.blank("fr").vocab
+
+
 def _check_pattern(pattern, where: str) -> str | None:
     """Return an error message when a pattern does not compile, else None."""
-    import spacy
     from spacy.matcher import Matcher
 
     if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict)
@@ -136,7 +143,7 @@ def _check_pattern(pattern, where: str) -> str | None:
     if bad:
         return (f"{where}: attribute(s) {bad} are not available (segments carry lemmas only); "
                 f"use {sorted(_STRING_ATTRS | {'OP'})}")
-    matcher = Matcher(spacy.blank("fr").vocab, validate=True)
+    matcher = Matcher(_blank_vocab(), validate=True)
     try:
         matcher.add("P", [normalise_pattern(pattern)])
     except Exception as exc:  # spaCy raises ValueError/MatchPatternError

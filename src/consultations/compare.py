@@ -336,12 +336,16 @@ def log_odds_dirichlet(counts_i: pd.Series, counts_j: pd.Series, prior: pd.Serie
 
 
 def _stop_words() -> set[str]:
+    """spaCy French stop words + consultation filler, split into single tokens."""
+    import re
+
     try:
         from .embeddings import french_stop_words
-        return set(french_stop_words())
+        words = set(french_stop_words())
     except Exception:  # noqa: BLE001 - the embeddings module is optional here
         from spacy.lang.fr.stop_words import STOP_WORDS
-        return set(STOP_WORDS)
+        words = set(STOP_WORDS)
+    return {t for w in words for t in re.split(r"[\W_]+", w) if t}
 
 
 def distinctive_terms(segments: pd.DataFrame, *, top_n: int = 15, prior_scale: float = 1.0,
@@ -422,7 +426,8 @@ def position_children(codebook: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def consensus_table(counts: pd.DataFrame, codebook: pd.DataFrame | None = None, *,
-                    min_share: float = 0.05, min_speakers: float = 2) -> pd.DataFrame:
+                    min_share: float = 0.05, min_speakers: float = 2,
+                    include_empty_groups: bool = False) -> pd.DataFrame:
     """Classify each code as consensus / majority / minority / one group / contested.
 
     Args:
@@ -431,12 +436,16 @@ def consensus_table(counts: pd.DataFrame, codebook: pd.DataFrame | None = None, 
         codebook: for position codes (see :func:`position_children`).
         min_share: a group raises a code from this share of its segments …
         min_speakers: … or from this many of its speakers.
+        include_empty_groups: count rows with ``group_segments == 0`` as groups that do not
+            raise the code, with factor 1/2 in the index (as Pol.is does for a group that
+            never saw a comment). Default: such groups are left out.
 
     Returns:
         ``consensus`` (contract columns, then ``n_groups``, ``consensus_geomean``,
         ``positions``).
     """
-    c = counts[counts["group_segments"] > 0].copy()
+    c = counts if include_empty_groups else counts[counts["group_segments"] > 0]
+    c = c.copy()
     c["raised"] = (c["n_segments"] > 0) & ((c["rate_segments"] >= min_share)
                                            | (c["n_speakers"] >= min_speakers))
     c["smooth"] = (c["n_segments"] + 1) / (c["group_segments"] + 2)

@@ -99,6 +99,7 @@ class TfidfSvdEmbedder:
     Args:
         n_components: SVD dimensions (clamped to what the corpus allows).
         random_state: seed of the randomized SVD.
+
     """
 
     name = "tfidf-svd"
@@ -147,6 +148,7 @@ class SifEmbedder:
     Args:
         model: spaCy model that holds the word vectors.
         a: SIF smoothing parameter (weight of word w is ``a / (a + p(w))``).
+
     """
 
     name = "sif"
@@ -254,6 +256,7 @@ class SentenceTransformerEmbedder:
 
     Args:
         folder: path of the model folder (as saved by ``SentenceTransformer.save``).
+
     """
 
     name = "st"
@@ -316,6 +319,7 @@ def cached_embeddings(embedder, docs: list[str], cache_dir: Path | None) -> tupl
 
     Returns:
         The embeddings and whether they came from the cache.
+
     """
     if cache_dir is None:
         return embedder.transform(docs), False

@@ -206,7 +206,8 @@ def fig_consensus_map(consensus: pd.DataFrame, code_group_counts: pd.DataFrame):
                  "(thèmes classés par indice de consensus, le plus élevé en haut)")
     ax.grid(axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
-    ax.legend(title="Groupe", loc="lower right", frameon=False, ncols=1)
+    fig.legend(*ax.get_legend_handles_labels(), title="Groupe", loc="outside right center",
+               frameon=False)
     data = (data[cols].sort_values(["code_id", "group_code"]).reset_index(drop=True))
     return fig, data
 

@@ -56,7 +56,7 @@ def normalise(text: str) -> list[str]:
 def _stop() -> list[str]:
     from .compare import _stop_words
 
-    return sorted({" ".join(normalise(w)) for w in _stop_words()} - {""})
+    return sorted({t for w in _stop_words() for t in normalise(w)})
 
 
 def _keywords(cell) -> list[list[str]]:

@@ -84,6 +84,7 @@ def auto_params(n: int, n_topics: int | None = None, min_topic_size: int | None 
     Returns:
         ``k`` (k-means topics), ``min_topic_size`` (HDBSCAN), ``n_neighbors`` and
         ``n_components`` (UMAP), ``pca_components``, ``min_df`` (term vectorizer).
+
     """
     k = n_topics or int(min(40, max(2, round(math.sqrt(n) / 3))))
     mts = min_topic_size or int(min(50, max(3, n // 100)))
@@ -128,6 +129,7 @@ class TopicModel:
         model_: the fitted BERTopic object (None for the single-topic fallback).
         embeddings_: segment embeddings (rows in ``assignments_`` order).
         summary_: settings used, outliers, fallbacks, seconds per step, cache hits.
+
     """
 
     def __init__(self, embedding="default", reduction="default", clustering="default",
@@ -232,6 +234,10 @@ class TopicModel:
         if n_distinct < MIN_SEGMENTS:
             return self._fit_single_topic(data, n, n_distinct)
 
+        t0 = time.perf_counter()
+        import bertopic  # noqa: F401 - heavy import, timed on its own (6-13 s cold)
+
+        timings["import_bertopic"] = round(time.perf_counter() - t0, 3)
         p = auto_params(n, self.n_topics, self.min_topic_size)
         k_max = max(2, n_distinct - 1)
         if p["k"] > k_max:
@@ -422,6 +428,7 @@ def code_terms(model: TopicModel, codings: pd.DataFrame, codebook: pd.DataFrame 
 
     Returns:
         ``code_id, label, n_segments, terms`` (terms "; "-separated), one row per code.
+
     """
     cols = ["code_id", "label", "n_segments", "terms"]
     if model.model_ is None or codings is None or codings.empty:
@@ -447,11 +454,12 @@ def code_terms(model: TopicModel, codings: pd.DataFrame, codebook: pd.DataFrame 
                           token_pattern=r"(?u)\b\w[\w-]+\b")
     bt = BERTopic(embedding_model=as_bertopic_backend(model.embedder_),
                   umap_model=BaseDimensionalityReduction(), hdbscan_model=BaseCluster(),
-                  vectorizer_model=vec, ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+                  vectorizer_model=vec,
+                  ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
                   top_n_words=top_n, verbose=False)
     topics, _ = bt.fit_transform(docs, embeddings=model.embeddings_[idx].copy(), y=y)
     topics = np.asarray(topics)
-    labels = dict(zip(codebook["code_id"], codebook["label"])) if codebook is not None else {}
+    labels = dict(zip(codebook["code_id"], codebook["label"], strict=True)) if codebook is not None else {}
     rows = []
     for i, code in enumerate(codes):
         t = pd.Series(topics[y == i]).mode().iloc[0]
@@ -515,7 +523,7 @@ def crosswalk(assignments: pd.DataFrame, topic_info: pd.DataFrame, codings: pd.D
 
     out["representative_segments"] = out["topic"].map(
         info.get("representative_segments", pd.Series(dtype=str)).map(_examples))
-    labels = (dict(zip(codebook["code_id"], codebook["label"]))
+    labels = (dict(zip(codebook["code_id"], codebook["label"], strict=True))
               if codebook is not None and not codebook.empty else {})
     out["code_label"] = out["code_id"].map(lambda c: labels.get(c, ""))
     if zero_shot is not None and not zero_shot.empty:
@@ -569,6 +577,7 @@ def run_stage(tables, paths, settings) -> dict:
     Returns:
         ``topic_assignments``, ``topic_info``, ``topic_crosswalk``, ``topics_per_group``,
         ``code_terms`` and ``_summary``.
+
     """
     t_start = time.perf_counter()
     segments = tables["segments"]
@@ -674,6 +683,7 @@ def baseline_topics(docs: list[str], method: str, n_topics: int, random_state: i
 
     Returns:
         One topic per document and the top terms of each topic.
+
     """
     from sklearn.cluster import KMeans
     from sklearn.decomposition import LatentDirichletAllocation

@@ -1,0 +1,159 @@
+import datetime as dt
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from consultations import io as cio
+from consultations import review
+from consultations.code import RuleCoder, merge_codings
+from consultations.codebook import parse_codebook
+from consultations.config import Settings, get_paths
+from consultations.errors import InputError
+
+CB = """\
+version: "v-rev"
+axes: [{id: A1, label: "A1 — Test"}]
+codes:
+  - {id: RACK, label: Racket, axis: A1, definition: Racket., keywords: [racket]}
+  - {id: CONF, label: Confiance, axis: A1, definition: Confiance., keywords: [confiance]}
+  - {id: LOG, label: Logistique, axis: A1, definition: Moyens., keywords: [véhicule, carburant]}
+"""
+
+
+@pytest.fixture()
+def project(tmp_path, tiny_segments, monkeypatch):
+    """A data folder with a codebook and the code stage's tables in the catalog."""
+    paths = get_paths(tmp_path / "data", tmp_path / "reports")
+    paths.coded.mkdir(parents=True)
+    (paths.coded / "codebook.yaml").write_text(CB, encoding="utf-8")
+    codebook = parse_codebook(CB)["codebook"]
+    rule = RuleCoder().fit(codebook).transform(tiny_segments)
+    for name, df in {"segments": tiny_segments, "codebook": codebook,
+                     "codings_rule": rule}.items():
+        cio.save_table(paths, name, df)
+    monkeypatch.setattr("consultations.pipeline.run_pipeline", lambda *a, **k: {})
+    return paths
+
+
+def _fill(path, edits, out):
+    """Fill decision cells like an analyst would (Excel), saving to ``out``."""
+    wb = load_workbook(path)
+    ws = wb[review.SHEET]
+    col = {c.value: c.column for c in ws[1]}
+    for row, values in edits.items():
+        for name, value in values.items():
+            ws.cell(row, col[name], value)
+    wb.save(out)
+    return out
+
+
+def test_review_export_writes_new_dated_workbooks(project):
+    day = dt.date(2020, 3, 5)
+    p1 = review.export_review(project, Settings(), date=day)
+    p2 = review.export_review(project, Settings(), date=day)
+    assert p1.name == "revue_codage_2020-03-05.xlsx"
+    assert p2.name == "revue_codage_2020-03-05_2.xlsx"
+    wb = load_workbook(p1)
+    ws = wb[review.SHEET]
+    assert [c.value for c in ws[1]] == review.HEADER
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    assert wb[review.ORIGIN].sheet_state == "hidden"
+    dvs = ws.data_validations.dataValidation
+    assert any('"accepter,rejeter,recoder"' == dv.formula1 for dv in dvs)
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 3  # the tiny segments' rule codings (LOG, RACK, CONF)
+    assert {r[5] for r in rows} == {"RACK", "CONF", "LOG"}
+    assert all(r[3] and "-" in r[3] for r in rows)  # speaker pseudonyms
+    assert ws.column_dimensions["C"].width >= 40
+
+
+def test_review_import_round_trip(project, tmp_path):
+    exported = review.export_review(project, Settings(), date=dt.date(2020, 3, 5))
+    rows = {r[1] + "|" + r[5]: i for i, r in enumerate(
+        load_workbook(exported)[review.SHEET].iter_rows(min_row=2, values_only=True), start=2)}
+    filled = _fill(exported, {
+        rows["W1-T003-S01|RACK"]: {"décision": "accepter", "relecteur": "AK"},
+        rows["W1-T003-S01|CONF"]: {"décision": "rejeter", "relecteur": "AK",
+                                   "commentaire": "hors sujet"},
+        rows["W1-T002-S01|LOG"]: {"décision": "recoder", "nouveau_code": "CONF",
+                                  "relecteur": "AK"},
+    }, tmp_path / "filled.xlsx")
+    before = filled.read_bytes()
+    summary = review.import_review(filled, project, Settings())
+    assert filled.read_bytes() == before  # never rewritten
+    assert summary["décisions"] == {"accepter": 1, "rejeter": 1, "recoder": 1}
+    copy = project.coded / "review" / summary["copie"].split("/")[-1]
+    assert copy.read_bytes() == before and copy.name != filled.name
+    again = review.import_review(filled, project, Settings())
+    assert again["déjà_importé"] and len(list((project.coded / "review").glob("*.xlsx"))) == 1
+    segs = cio.load_table(project, "segments")
+    codebook = cio.load_table(project, "codebook")
+    dec = review.read_review_decisions(project, segs, codebook)
+    rc = review.decisions_to_codings(dec, "v-rev")
+    assert set(rc["source"]) == {"review"} and set(rc["coder"]) == {"AK"}
+    final = merge_codings(cio.load_table(project, "codings_rule"), rc.iloc[0:0][
+        [c for c in rc.columns if c not in ("decision", "original_code_id", "final")]], rc)
+    pairs = set(zip(final["segment_id"], final["code_id"], final["source"]))
+    assert ("W1-T003-S01", "RACK", "review") in pairs
+    assert not any(p[:2] == ("W1-T003-S01", "CONF") for p in pairs)
+    assert ("W1-T002-S01", "CONF", "review") in pairs
+    assert not any(p[:2] == ("W1-T002-S01", "LOG") for p in pairs)
+
+
+@pytest.mark.parametrize("edit, needle", [
+    ({"décision": "peut-être", "relecteur": "AK"}, "invalid décision"),
+    ({"décision": "recoder", "nouveau_code": "NOPE", "relecteur": "AK"}, "unknown code"),
+    ({"décision": "accepter", "relecteur": "AK", "texte": "texte changé"}, "were edited"),
+    ({"décision": "accepter"}, "empty relecteur"),
+])
+def test_review_import_rejects_bad_rows(project, tmp_path, edit, needle):
+    exported = review.export_review(project, Settings(), date=dt.date(2020, 3, 5))
+    filled = _fill(exported, {3: edit}, tmp_path / "bad.xlsx")
+    with pytest.raises(InputError) as err:
+        review.import_review(filled, project, Settings())
+    assert needle in str(err.value) and "ligne 3" in str(err.value)
+    assert not (project.coded / "review").exists() or not list(
+        (project.coded / "review").glob("*.xlsx"))
+
+
+def test_review_edit_detected_by_hash_without_origin_sheet(project, tmp_path):
+    exported = review.export_review(project, Settings(), date=dt.date(2020, 3, 5))
+    wb = load_workbook(exported)
+    del wb[review.ORIGIN]
+    wb[review.SHEET].cell(2, 3, "modifié")
+    wb.save(tmp_path / "nohidden.xlsx")
+    with pytest.raises(InputError, match="empreinte"):
+        review.import_review(tmp_path / "nohidden.xlsx", project, Settings())
+
+
+def test_review_conflicts_between_reviewers(project, tmp_path):
+    exported = review.export_review(project, Settings(), date=dt.date(2020, 3, 5))
+    a = _fill(exported, {2: {"décision": "accepter", "relecteur": "AK"}}, tmp_path / "a.xlsx")
+    b = _fill(exported, {2: {"décision": "rejeter", "relecteur": "BD"}}, tmp_path / "b.xlsx")
+    review.import_review(a, project, Settings())
+    summary = review.import_review(b, project, Settings())
+    assert len(summary["conflits"]) == 1
+    assert summary["conflits"][0]["reviewers"] == "AK, BD"
+    dec = review.read_review_decisions(project, cio.load_table(project, "segments"),
+                                       cio.load_table(project, "codebook"))
+    rc = review.decisions_to_codings(dec)
+    assert rc["final"].sum() == 1 and rc.loc[rc["final"], "decision"].item() == "rejeter"
+
+
+def test_review_agreement_report_writes_french_workbook(project, tiny_segments):
+    from consultations import agreement
+
+    codings = pd.DataFrame({"segment_id": ["W1-T002-S01", "W1-T003-S01", "W1-T002-S01"],
+                            "code_id": ["LOG", "RACK", "LOG"], "coder": ["A", "A", "B"]})
+    table = agreement.coding_agreement(cio.load_table(project, "codings_rule"), codings,
+                                       tiny_segments, cio.load_table(project, "codebook"),
+                                       n_boot=20)
+    cio.save_table(project, "agreement", table)
+    out = agreement.agreement_report(project, Settings())
+    assert out == project.reports / "accord_intercodeurs.xlsx"
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["Méthode", "Inter-codeurs", "Règles vs humains"]
+    assert "Unité : le segment" in wb["Méthode"]["A3"].value
+    assert wb["Inter-codeurs"]["A1"].value == "Comparaison"
+    assert "Alpha de Krippendorff" in [c.value for c in wb["Inter-codeurs"][1]]
