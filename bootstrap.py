@@ -76,12 +76,34 @@ def _env() -> dict[str, str]:
 
 
 def cmd_run(args: list[str]) -> int:
+    """Run the whole pipeline on data/ (or the folders given)."""
     ensure_env()
     return _run([BIN / "consultations", "run", *args], env=_env())
 
 
+def ensure_browser() -> None:
+    """In CI (root, Debian), install headless Chromium for the brief's rendering test.
+
+    On a user's machine nothing is installed system-wide: the test that needs Chromium
+    skips and says why.
+    """
+    import shutil
+
+    if not os.environ.get("CI") or shutil.which("chromium"):
+        return
+    if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    for step in (["apt-get", "update", "-qq"],
+                 ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+        if _run(step, stdout=subprocess.DEVNULL) != 0:
+            print("Chromium could not be installed; the HTML rendering test will skip.")
+            return
+
+
 def cmd_test(args: list[str]) -> int:
+    """Run the package tests, then every notebook (nbval)."""
     ensure_env()
+    ensure_browser()
     env = _env()
     rc = _run([PY, "-m", "pytest", *args], env=env)
     if rc != 0:
@@ -92,6 +114,7 @@ def cmd_test(args: list[str]) -> int:
 
 
 def main() -> int:
+    """Dispatch the sub-command."""
     if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "setup"}:
         print(__doc__)
         return 2

@@ -55,7 +55,7 @@ def test_code_rules_match_keywords_patterns_with_provenance(tiny_segments, codeb
     out = RuleCoder(codebook_version="v9").fit(codebook).transform(tiny_segments)
     pd.testing.assert_frame_equal(tiny_segments, before)  # input untouched
     assert list(out.columns) == TABLES["codings"]
-    got = set(zip(out["segment_id"], out["code_id"]))
+    got = set(zip(out["segment_id"], out["code_id"], strict=False))
     assert got == {("W1-T002-S01", "LOG"), ("W1-T003-S01", "RACK"), ("W2-T001-S01", "CLS"),
                    ("W2-T001-S01", "CLS.M")}
     rack = out[out["code_id"] == "RACK"].iloc[0]
@@ -128,12 +128,12 @@ def test_code_manual_reads_and_expands_turns(tmp_path, tiny_segments, codebook):
     codings, coverage = read_manual_codes([f, g], tiny_segments, codebook, "v1", root=tmp_path)
     assert f.read_bytes() == before
     assert list(codings.columns) == TABLES["codings"]
-    assert set(zip(codings["segment_id"], codings["code_id"], codings["coder"])) == {
+    assert set(zip(codings["segment_id"], codings["code_id"], codings["coder"], strict=False)) == {
         ("W1-T003-S01", "RACK", "A"), ("W1-T002-S01", "LOG", "B"), ("W1-T002-S02", "LOG", "B")}
     assert (codings["source"] == "manual").all()
     assert codings.loc[codings["coder"] == "A", "origin_line"].tolist() == [2]
     assert codings.loc[codings["coder"] == "B", "evidence"].eq("tour W1-T002").all()
-    assert ("W2-T002-S01", "A") in set(zip(coverage["segment_id"], coverage["coder"]))
+    assert ("W2-T002-S01", "A") in set(zip(coverage["segment_id"], coverage["coder"], strict=False))
 
 
 def test_code_manual_bad_rows_warn_with_file_and_row(tmp_path, tiny_segments, codebook):
@@ -175,12 +175,13 @@ def test_code_merge_review_overrides_rules(tiny_segments, codebook):
     rule = RuleCoder().fit(codebook).transform(tiny_segments)
     review = pd.DataFrame({
         "segment_id": ["W1-T003-S01", "W1-T002-S01"], "code_id": ["RACK", "CLS"],
-        "source": "review", "coder": "R", "codebook_version": "", "evidence": ["rejeter", "recoder"],
+        "source": "review", "coder": "R", "codebook_version": "",
+        "evidence": ["rejeter", "recoder"],
         "matched_text": "", "negated": False, "note": "", "origin_file": "f.xlsx",
         "origin_line": [2, 3], "decision": ["rejeter", "recoder"],
         "original_code_id": ["RACK", "LOG"], "final": True})
     final = merge_codings(rule, rule.iloc[0:0], review)
-    pairs = set(zip(final["segment_id"], final["code_id"], final["source"]))
+    pairs = set(zip(final["segment_id"], final["code_id"], final["source"], strict=False))
     assert ("W1-T003-S01", "RACK", "rule") not in pairs
     assert ("W1-T002-S01", "LOG", "rule") not in pairs
     assert ("W1-T002-S01", "CLS", "review") in pairs

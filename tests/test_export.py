@@ -15,7 +15,7 @@ import pytest
 from fixtures_export import PRIVATE_CONTACTS, PRIVATE_NAMES, empty_tables, make_tables
 
 from consultations import export
-from consultations.brief import build_brief, brief_text, scrub
+from consultations.brief import brief_text, build_brief, scrub
 from consultations.config import Settings, get_paths
 from consultations.errors import InputWarning
 

@@ -368,3 +368,78 @@ def test_ingest_fuzz_parser_accounts_every_character(lines, eol):
     for spans in parsed.turns["speech_spans"]:
         for a, b in spans:
             assert 0 <= a < b <= len(text)
+
+
+# --------------------------------------------------------------------------- sample corpus
+
+@pytest.fixture(scope="module")
+def sample_run(sample_data_dir, tmp_path_factory):
+    import json
+    import shutil
+
+    from consultations.pipeline import run_pipeline
+
+    src = sample_data_dir / "transcripts"
+    if not (src / "participants.csv").is_file():
+        pytest.fail("the sample corpus (data/transcripts/participants.csv) is missing")
+    root = tmp_path_factory.mktemp("sample")
+    shutil.copytree(src, root / "data" / "transcripts")
+    paths = get_paths(root / "data", root / "reports")
+    before = {p.name: cio.file_sha256(p) for p in sorted(src.iterdir())}
+    summary = run_pipeline(paths, Settings(), stages=["ingest"], progress=lambda m: None)
+    from consultations.pipeline import Catalog
+
+    cat = Catalog(paths)
+    tables = {n: cat[n] for n in ("workshops", "speakers", "turns", "segments",
+                                  "recommendations", "file_report")}
+    return {"paths": paths, "summary": summary, "tables": tables, "before": before,
+            "src": src, "key": pd.read_csv(paths.private / "pseudonym_key.csv"),
+            "summary_text": json.dumps(summary, ensure_ascii=False)}
+
+
+@pytest.mark.slow
+def test_ingest_sample_golden_atelier1(sample_run):
+    turns = sample_run["tables"]["turns"]
+    a = turns[turns["workshop_id"] == "ATL1"]
+    assert len(a) == 50
+    assert a["speaker"].nunique() == 15
+    assert a.groupby("group_code")["speaker"].nunique().to_dict() == \
+        {"DEC": 1, "FAC": 1, "FDS": 9, "JUS": 2, "OSC": 2}
+    assert list(a["speaker"].iloc[:2]) == ["FAC-01", "FDS-01"]
+    assert a["timestamp"].iloc[0] == "00:02:14"
+    rep = sample_run["tables"]["file_report"]
+    assert (rep["chars_dropped"] == 0).all()
+    enc = dict(zip(rep["file"], rep["encoding"]))
+    assert enc["atelier1_fds.txt"] == "utf-8 (BOM)"
+    assert enc["atelier3_societe_civile.txt"] == "cp1252"
+    assert sample_run["summary"]["stages"]["ingest"]["workshops"] == 5
+
+
+@pytest.mark.slow
+def test_ingest_sample_no_names_phones_emails_downstream(sample_run):
+    key = sample_run["key"]
+    src = sample_run["src"]
+    raw = " ".join(ingest.read_text_file(p).text for p in sorted(src.iterdir())
+                   if p.suffix in (".txt", ".md", ".docx") and p.name != "README.md")
+    phones = [m.group(0) for m in clean._PHONE_RE.finditer(raw)]
+    emails = clean._EMAIL_RE.findall(raw)
+    assert phones and emails  # the sample carries them; they must not come out
+    tables = dict(sample_run["tables"])
+    tables["run_summary"] = pd.DataFrame({"x": [sample_run["summary_text"]]})
+    _assert_no_names(tables, list(key["label"]), phones, emails)
+    reports = sample_run["paths"].reports
+    for p in reports.rglob("*"):
+        if p.is_file():
+            body = p.read_text(encoding="utf-8", errors="ignore")
+            assert not any(e in body for e in emails)
+
+
+@pytest.mark.slow
+def test_ingest_sample_rerun_byte_identical_and_inputs_untouched(sample_run):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        again = ingest.run_stage({}, sample_run["paths"], Settings())
+    for name, df in sample_run["tables"].items():
+        assert cio.frame_to_parquet_bytes(df) == cio.frame_to_parquet_bytes(again[name]), name
+    after = {p.name: cio.file_sha256(p) for p in sorted(sample_run["src"].iterdir())}
+    assert after == sample_run["before"]

@@ -94,7 +94,7 @@ def test_review_import_round_trip(project, tmp_path):
     assert set(rc["source"]) == {"review"} and set(rc["coder"]) == {"AK"}
     final = merge_codings(cio.load_table(project, "codings_rule"), rc.iloc[0:0][
         [c for c in rc.columns if c not in ("decision", "original_code_id", "final")]], rc)
-    pairs = set(zip(final["segment_id"], final["code_id"], final["source"]))
+    pairs = set(zip(final["segment_id"], final["code_id"], final["source"], strict=False))
     assert ("W1-T003-S01", "RACK", "review") in pairs
     assert not any(p[:2] == ("W1-T003-S01", "CONF") for p in pairs)
     assert ("W1-T002-S01", "CONF", "review") in pairs

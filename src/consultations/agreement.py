@@ -1,5 +1,7 @@
-"""Intercoder agreement: percent agreement, Cohen's kappa, Krippendorff's alpha, bootstrap CIs,
-and the rule coder against each human coder (precision, recall, F1 per code).
+"""Intercoder agreement, and the rule coder against each human coder.
+
+Percent agreement, Cohen's kappa, Krippendorff's alpha with bootstrap CIs; precision, recall
+and F1 of the rule coder per code.
 
 Unit and treatment of uncoded text (stated in every output): the unit is the **segment**; each
 code is a binary variable (present / absent) per segment. The double-coded subset is, per
@@ -69,6 +71,7 @@ def krippendorff_alpha(data, level: str = "nominal") -> float:
 
     Returns:
         Alpha, or ``nan`` when the data have fewer than two distinct values.
+
     """
     import krippendorff
 
@@ -126,6 +129,7 @@ def reliability_matrix(long: pd.DataFrame, unit: str, coder: str, value: str
 
     Returns:
         ``(matrix, coders, units)``.
+
     """
     vals = long[value]
     numeric = pd.to_numeric(vals, errors="coerce")
@@ -144,6 +148,7 @@ def reliability_table(long: pd.DataFrame, unit: str, coder: str, variables: list
     Returns:
         One row per variable: n_units, n_coders, n_categories, agreement (all coders agree),
         holsti (mean pairwise agreement), alpha (Krippendorff, ``level``).
+
     """
     rows = []
     for var in variables:
@@ -207,6 +212,7 @@ def bootstrap_binary(data, n_boot: int = 1000, seed: int = 42, level: float = 0.
 
     Returns:
         ``{"percent_agreement": (lo, hi), "alpha": (lo, hi), "kappa": (lo, hi)}``.
+
     """
     arr = np.asarray(data, dtype=float)
     n_units = arr.shape[1]
@@ -237,7 +243,7 @@ def bootstrap_binary(data, n_boot: int = 1000, seed: int = 42, level: float = 0.
 
 # --------------------------------------------------------------------------- codings
 def agreement_units(segments: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFrame:
-    """The double-coded subset: per workshop and coder, the span first..last coded segment.
+    """Return the double-coded subset: per workshop and coder, first..last coded segment.
 
     Args:
         segments: the segments table.
@@ -245,13 +251,14 @@ def agreement_units(segments: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFr
 
     Returns:
         One row per (segment_id, coder) inside that coder's span; the unit set is the union.
+
     """
     order = segments[["segment_id", "workshop_id"]].sort_values("segment_id",
                                                                 kind="mergesort")
     order = order.assign(_pos=np.arange(len(order)))
     cov = coverage.merge(order, on="segment_id")
     rows = []
-    for (coder, ws), grp in cov.groupby(["coder", "workshop_id"], sort=True):
+    for (coder, _ws), grp in cov.groupby(["coder", "workshop_id"], sort=True):
         lo, hi = grp["_pos"].min(), grp["_pos"].max()
         span = order[(order["_pos"] >= lo) & (order["_pos"] <= hi)]
         rows.append(pd.DataFrame({"segment_id": span["segment_id"], "coder": coder}))
@@ -321,15 +328,19 @@ def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.Data
     """Agreement between human coders, and of the rule coder with each human coder.
 
     Args:
-        rule: rule codings. manual: manual codings. segments: segments table.
+        rule: rule codings.
+        manual: manual codings.
+        segments: segments table.
         codebook: codebook table (labels; every code gets a row).
         coverage: extra ``segment_id, coder`` rows (segments marked AUCUN).
-        seed: bootstrap seed. n_boot: bootstrap resamples.
+        seed: bootstrap seed.
+        n_boot: bootstrap resamples.
         units: ``span`` (see module docstring) or ``coded`` (only the segments a coder coded).
 
     Returns:
         The agreement table (columns :data:`COLUMNS`); empty when there are no manual codes.
         ``comparison`` is ``intercodeurs`` (humans together) or ``règles vs <coder>``.
+
     """
     from .code import manual_coverage
 

@@ -64,6 +64,7 @@ class Block:
         ref: quote reference ``(FDS-03, ATL1-T012-S02, atelier1.txt l. 45)``.
         segment_id: the quoted segment.
         lead: a bold lead-in for paragraphs.
+
     """
 
     kind: str
@@ -144,8 +145,36 @@ def _as_list(value) -> list[str]:
 
 
 def _join(values) -> str:
+    """A list cell as 'A, B'; a text cell as it is (scrubbed); '—' when empty."""
+    if isinstance(values, str):
+        return scrub(values).strip() or "—"
     vals = _as_list(values)
-    return ", ".join(vals) if vals else "—"
+    return ", ".join(scrub(v) for v in vals) if vals else "—"
+
+
+def _lines(value) -> list[str]:
+    """The non-empty lines of a multi-line text cell (scrubbed)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    if not isinstance(value, str):
+        return [scrub(v) for v in _as_list(value)]
+    return [scrub(x).strip() for x in value.splitlines() if x.strip()]
+
+
+def _rid(cluster_id) -> str:
+    """'R04' for a cluster id given as 4 or as 'R04'."""
+    text = str(cluster_id)
+    return text if text[:1].isalpha() else f"R{text}"
+
+
+def _rec_ids(value) -> list[str]:
+    """Cluster ids from a cell such as 'R04 (3 ateliers) ; R05 (2 ateliers)' or '1, 2'."""
+    return [x.split()[0] for x in _as_list(value) if x.split()]
+
+
+def _axis_name(axis, label) -> str:
+    label = scrub(label)
+    return label if label.startswith(str(axis)) else f"{axis} — {label}"
 
 
 def _factor(rates) -> float:
@@ -158,7 +187,7 @@ def _strength_rank(value) -> int:
 
 
 def _get(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
-    """A table, or an empty frame when the stage did not produce it."""
+    """Return a table, or an empty frame when the stage did not produce it."""
     if name in tables:
         df = tables[name]
         if df is not None:
@@ -169,7 +198,7 @@ def _get(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
 
 
 def codebook_version(tables: Mapping[str, pd.DataFrame]) -> str:
-    """The codebook version recorded in the codings table, or 'inconnue'."""
+    """Return the codebook version recorded in the codings table, or 'inconnue'."""
     codings = _get(tables, "codings")
     if "codebook_version" in codings and codings["codebook_version"].notna().any():
         return str(codings["codebook_version"].dropna().iloc[0])
@@ -239,8 +268,10 @@ def _synthesis(tables, glabels) -> list[Block]:
     consensual = cons[cons["classification"].astype(str).str.lower().str.contains("consens")] \
         if len(cons) else cons
     if len(consensual):
-        consensual = consensual.sort_values(["n_groups_above", "consensus_index", "code_id"],
-                                            ascending=[False, False, True]).head(5)
+        size = ev.set_index("code_id")["n_segments"] if len(ev) else pd.Series(dtype=float)
+        consensual = (consensual.assign(_n=consensual["code_id"].map(size).fillna(0))
+                      .sort_values(["n_groups_above", "_n", "code_id"],
+                                   ascending=[False, False, True]).head(5))
         items = []
         for r in consensual.itertuples():
             extra = ""
@@ -251,8 +282,7 @@ def _synthesis(tables, glabels) -> list[Block]:
                          f"{_plural(int(e['n_workshops']), 'atelier')}")
             items.append((scrub(r.label),
                           f"au-dessus du seuil dans {fr_int(r.n_groups_above)} groupes sur "
-                          f"{fr_int(n_groups)} ({_join(r.groups_above)}), indice de consensus "
-                          f"{fr_num(r.consensus_index, 2)}{extra}."))
+                          f"{fr_int(n_groups)} ({_join(r.groups_above)}){extra}."))
         out.append(Block("bullets", items=tuple(items)))
     elif len(cons):
         out.append(Block("paragraph", "Aucun thème n'est classé « consensus » dans le tableau "
@@ -289,10 +319,11 @@ def _synthesis(tables, glabels) -> list[Block]:
     else:
         out.append(Block("paragraph", "Aucun test de comparaison entre groupes n'a été produit "
                                       "(pas de thème codé)."))
-    div = cons[cons["classification"].astype(str).str.lower().str.contains("diverg")] \
-        if len(cons) else cons
+    div = cons[cons["classification"].astype(str).str.lower()
+               .str.contains("diverg|contest")] if len(cons) else cons
     if len(div):
-        out.append(Block("paragraph", "Thèmes classés « divergence » par l'analyse du "
+        classes = " / ".join(sorted(set(div["classification"].astype(str))))
+        out.append(Block("paragraph", f"Thèmes classés « {classes} » par l'analyse du "
                                       "consensus : " + ", ".join(scrub(x) for x in
                                                                  div.sort_values("code_id")
                                                                  ["label"]) + "."))
@@ -300,7 +331,7 @@ def _synthesis(tables, glabels) -> list[Block]:
     out.append(Block("heading", "Recommandations les plus partagées", level=2))
     if len(recs):
         reps = _rec_representatives(recs).head(5)
-        items = [(f"R{r.cluster_id}", f"{scrub(r.text)} — {_plural(int(r.n_workshops), 'atelier')}"
+        items = [(_rid(r.cluster_id), f"{scrub(r.text)} — {_plural(int(r.n_workshops), 'atelier')}"
                   f" ({_join(r.workshops)}) ; groupes : {_join(r.groups)}.")
                  for r in reps.itertuples()]
         out.append(Block("bullets", items=tuple(items)))
@@ -312,7 +343,7 @@ def _synthesis(tables, glabels) -> list[Block]:
         top = _rank_themes(ev)
         top = top[top["_rank"] == top["_rank"].max()].head(5)
         items = [(scrub(r.label), f"élément probant « {r.strength} » ({scrub(r.strength_reason)})"
-                                  f" ; axe {r.axis} — {scrub(r.axis_label)}.")
+                                  f" ; axe {_axis_name(r.axis, r.axis_label)}.")
                  for r in top.itertuples()]
         out.append(Block("bullets", items=tuple(items)))
     else:
@@ -326,8 +357,8 @@ def _synthesis(tables, glabels) -> list[Block]:
 def _rec_representatives(recs: pd.DataFrame) -> pd.DataFrame:
     rep = (recs.sort_values(["cluster_id", "is_representative", "rec_id"],
                             ascending=[True, False, True]).drop_duplicates("cluster_id"))
-    size = recs.groupby("cluster_id").size().rename("n_recs")
-    rep = rep.merge(size, left_on="cluster_id", right_index=True)
+    size = recs.groupby("cluster_id").size()
+    rep = rep.assign(n_recs=rep["cluster_id"].map(size).astype(int))
     rep = rep.assign(n_groups=[len(_as_list(g)) for g in rep["groups"]])
     return rep.sort_values(["n_workshops", "n_groups", "n_recs", "cluster_id"],
                            ascending=[False, False, False, True]).reset_index(drop=True)
@@ -352,7 +383,7 @@ def _figure(figs: Mapping[str, dict], name: str, number: list[int]) -> list[Bloc
 def _table(caption: str, columns, rows, number: list[int]) -> Block:
     number[0] += 1
     return Block("table", columns=tuple(columns),
-                 rows=tuple(tuple(str(c) for c in r) for r in rows),
+                 rows=tuple(tuple(" ; ".join(str(c).splitlines()) for c in r) for r in rows),
                  caption=f"Tableau {number[0]} — {caption}")
 
 
@@ -361,18 +392,31 @@ def _axes_section(tables, figs, fig_n, tab_n) -> list[Block]:
                  name="axes")]
     ax = _get(tables, "evidence_by_axis")
     if len(ax):
+        ax = ax.sort_values("axis")
         out.append(Block("paragraph", "Pour chaque axe de la stratégie : les thèmes codés qui "
-                                      "s'y rattachent, les options exprimées, les groupes qui "
-                                      "les portent ou s'en écartent, les groupes de "
-                                      "recommandations liés et la force de l'élément probant "
-                                      "(règle en annexe A)."))
-        rows = [(f"{r.axis} — {scrub(r.axis_label)}", _join(r.codes), scrub(r.options_summary),
-                 _join(r.supporting_groups), _join(r.opposing_groups),
-                 _join(r.recommendations), str(r.strength))
-                for r in ax.sort_values("axis").itertuples()]
+                                      "s'y rattachent, les groupes qui les portent, la force de "
+                                      "l'élément probant (règle en annexe A), puis le détail des "
+                                      "options exprimées, des groupes réservés et des "
+                                      "recommandations liées."))
+        rows = [(_axis_name(r.axis, r.axis_label), _join(r.codes), _join(r.supporting_groups),
+                 fr_int(len(_lines(r.recommendations))), str(r.strength))
+                for r in ax.itertuples()]
         out.append(_table("Éléments probants par axe (tableau evidence_by_axis)",
-                          ["Axe", "Thèmes", "Options exprimées", "Groupes favorables",
-                           "Groupes réservés", "Recommandations", "Force"], rows, tab_n))
+                          ["Axe", "Thèmes", "Groupes favorables", "Recommandations liées",
+                           "Force"], rows, tab_n))
+        for r in ax.itertuples():
+            out.append(Block("heading", f"{_axis_name(r.axis, r.axis_label)} — élément probant "
+                                        f"« {r.strength} »", level=3))
+            for lead, value in (("Options exprimées", r.options_summary),
+                                ("Groupes réservés", r.opposing_groups),
+                                ("Recommandations liées", r.recommendations)):
+                lines = _lines(value)
+                if len(lines) <= 1:
+                    out.append(Block("paragraph", lines[0] if lines else "—",
+                                     lead=f"{lead} : "))
+                else:
+                    out.append(Block("paragraph", "", lead=f"{lead} :"))
+                    out.append(Block("bullets", items=tuple(("", x) for x in lines)))
     else:
         out.append(Block("paragraph", "Aucun élément probant n'a pu être rattaché aux axes de "
                                       "la stratégie (tableau evidence_by_axis vide)."))
@@ -412,7 +456,7 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
                          f"{_plural(int(e['n_speakers']), 'intervenant')}, "
                          f"{_plural(int(e['n_workshops']), 'atelier')}, "
                          f"{_plural(int(e['n_groups']), 'groupe')} ({_join(e['groups'])}) ; "
-                         f"axe {e['axis']} — {scrub(e['axis_label'])} ; consensus : "
+                         f"axe {_axis_name(e['axis'], e['axis_label'])} ; consensus : "
                          f"{e['consensus_class'] if pd.notna(e['consensus_class']) else '—'} ; "
                          f"élément probant « {e['strength']} » ({scrub(e['strength_reason'])}).",
                          lead="Ampleur : "))
@@ -453,13 +497,13 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
                                  segment_id=str(row["segment_id"])))
         else:
             out.append(Block("paragraph", "Aucune citation retenue pour ce thème."))
-        rec_ids = _as_list(e.get("rec_clusters"))
+        rec_ids = _rec_ids(e.get("rec_clusters"))
         if reps is not None and rec_ids:
             items = []
             for rid in rec_ids:
-                key = next((k for k in reps.index if str(k) == str(rid)), None)
+                key = next((k for k in reps.index if _rid(k) == _rid(rid)), None)
                 if key is not None:
-                    items.append((f"R{key}", f"{scrub(reps.loc[key, 'text'])} "
+                    items.append((_rid(key), f"{scrub(reps.loc[key, 'text'])} "
                                              f"(groupes : {_join(reps.loc[key, 'groups'])})."))
             if items:
                 out.append(Block("paragraph", "Recommandations liées :"))
@@ -512,8 +556,9 @@ def _recs_section(tables, figs, fig_n, tab_n) -> list[Block]:
     recs = _get(tables, "rec_clusters")
     allrecs = _get(tables, "recommendations")
     if not len(recs):
+        n_recs = _plural(len(allrecs), "recommandation")
         out.append(Block("paragraph", f"Aucun regroupement de recommandations n'a été produit "
-                                      f"({_plural(len(allrecs), 'recommandation')} dans les listes des ateliers)."))
+                                      f"({n_recs} dans les listes des ateliers)."))
         return out
     reps = _rec_representatives(recs)
     out.append(Block("paragraph",
@@ -521,7 +566,7 @@ def _recs_section(tables, figs, fig_n, tab_n) -> list[Block]:
                      f"d'ateliers forment {_plural(len(reps), 'groupe')} de formulations "
                      f"proches ; le tableau les classe par nombre d'ateliers, puis de groupes "
                      f"d'acteurs."))
-    rows = [(f"R{r.cluster_id}", scrub(r.text), fr_int(r.n_recs), _join(r.workshops),
+    rows = [(_rid(r.cluster_id), scrub(r.text), fr_int(r.n_recs), _join(r.workshops),
              _join(r.groups)) for r in reps.itertuples()]
     out.append(_table("Groupes de recommandations (tableau rec_clusters)",
                       ["N°", "Formulation représentative", "Formulations", "Ateliers",
@@ -704,7 +749,7 @@ def _agreement_blocks(ag: pd.DataFrame, tab_n) -> list[Block]:
 
 
 def _grading_rule(settings=None) -> str:
-    """The evidence-grading rule, stated from the evidence module's thresholds."""
+    """State the evidence-grading rule from the evidence module's thresholds."""
     try:
         from .evidence import STRENGTH
     except Exception:  # noqa: BLE001 - the module may be absent or broken; say nothing then
@@ -779,6 +824,7 @@ def build_brief(tables: Mapping[str, pd.DataFrame], figures: list[dict] | None =
 
     Returns:
         The list of blocks, in reading order.
+
     """
     figs = {f["name"]: f for f in (figures or [])}
     glabels = _group_label_map(tables)
@@ -806,7 +852,7 @@ def build_brief(tables: Mapping[str, pd.DataFrame], figures: list[dict] | None =
 
 
 def brief_quotes(blocks: list[Block]) -> list[Block]:
-    """The quote blocks of a brief."""
+    """Return the quote blocks of a brief."""
     return [b for b in blocks if b.kind == "quote"]
 
 

@@ -95,7 +95,7 @@ def _table(doc, b: Block) -> None:
         table.style = doc.styles[_TABLE_STYLE]
     except KeyError:
         table.style = doc.styles["Table Grid"]
-    for cell, text in zip(table.rows[0].cells, b.columns):
+    for cell, text in zip(table.rows[0].cells, b.columns, strict=True):
         cell.text = ""
         run = cell.paragraphs[0].add_run(text)
         run.bold = True
@@ -110,7 +110,7 @@ def _table(doc, b: Block) -> None:
     tr_pr.append(hdr)
     for row in b.rows:
         cells = table.add_row().cells
-        for cell, text in zip(cells, row):
+        for cell, text in zip(cells, row, strict=True):
             cell.text = ""
             run = cell.paragraphs[0].add_run(text)
             run.font.size = Pt(9)
@@ -128,6 +128,7 @@ def render_docx(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]],
 
     Returns:
         The .docx bytes.
+
     """
     from docx import Document
     from docx.enum.text import WD_BREAK

@@ -67,6 +67,7 @@ def render_html(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]]) 
     Args:
         blocks: the brief (see :func:`consultations.brief.build_brief`).
         figures: figure name → {"png": path, "svg": path}; the SVG is embedded.
+
     """
     title = next((b.text for b in blocks if b.kind == "title"), "Note")
     heads = []

@@ -10,6 +10,7 @@ every machine.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -29,7 +30,8 @@ TEMPLATE = r"""
   footer: context [
     #set align(center)
     #set text(size: 8pt, fill: muted, font: "DejaVu Sans")
-    Stratégie nationale de police de proximité — page #counter(page).display() / #counter(page).final().first()
+    Stratégie nationale de police de proximité — page #counter(page).display() /
+    #counter(page).final().first()
   ])
 #set text(lang: "fr", region: "ML", font: "Libertinus Serif", size: 10.5pt)
 #set par(justify: true, leading: 0.62em, spacing: 0.95em)
@@ -70,6 +72,7 @@ TEMPLATE = r"""
   } else if b.kind == "table" {
     caption(b.caption)
     table(columns: b.widths.map(w => w * 1fr),
+      align: (x, y) => if y > 0 and b.numeric.at(x) { right } else { left },
       table.header(..b.columns.map(c => text(fill: white, weight: "bold", c))),
       ..b.rows.flatten())
   } else if b.kind == "figure" {
@@ -89,9 +92,18 @@ def _widths(b: Block) -> list[float]:
     widths = []
     for j, head in enumerate(b.columns):
         content = max([len(r[j]) for r in b.rows if j < len(r)] or [0])
-        header = max(len(w) for w in str(head).split() or [""]) + 1.5
-        widths.append(max(min(content, 60.0), header, 4.0))
+        header = max(max(len(w) for w in str(head).split() or [""]) + 1.5, len(str(head)) / 2)
+        widths.append(max(min(content, 45.0), header, 4.0))
     return [round(w, 1) for w in widths]
+
+
+_NUMERIC = re.compile(r"^[<>≤≥]?\s?[−-]?[\d\u00a0 ]+(?:,\d+)?(?:\u00a0%)?$|^—$")
+
+
+def _numeric(b: Block) -> list[bool]:
+    """Columns whose every cell is a number (right-aligned)."""
+    return [bool(b.rows) and all(_NUMERIC.match(r[j].strip() or "—") for r in b.rows)
+            for j in range(len(b.columns))]
 
 
 def _payload(blocks: list[Block], files: Mapping[str, str]) -> dict:
@@ -107,6 +119,7 @@ def _payload(blocks: list[Block], files: Mapping[str, str]) -> dict:
             first_par = False
         if b.kind == "table":
             d["widths"] = _widths(b)
+            d["numeric"] = _numeric(b)
         if b.kind == "figure":
             if b.name not in files:
                 continue
@@ -132,6 +145,7 @@ def render_pdf(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]]) -
     Raises:
         RuntimeError: when the ``typst`` package is missing or the compilation fails (the
             message says what to do).
+
     """
     try:
         import typst

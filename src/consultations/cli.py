@@ -49,12 +49,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _n(value) -> str:
+    """French thousands separator (narrow no-break space)."""
+    return f"{int(value):,}".replace(",", "\u202f")
+
+
 def _summary_line(summary: dict) -> str:
     lines = ["", "Résumé de l'exécution"]
     for name, st in summary["stages"].items():
         state = "cache" if st.get("cached") else f"{st.get('seconds', 0):.1f} s"
         tables = ", ".join(f"{k}={v}" for k, v in (st.get("tables") or {}).items())
         lines.append(f"  {name:<9} {state:>8}  {tables}")
+    ing = summary["stages"].get("ingest", {})
+    if "segments" in ing:
+        lines.append(f"  corpus : {ing.get('workshops', 0)} ateliers, {ing.get('turns', 0)} "
+                     f"interventions, {ing.get('segments', 0)} segments, "
+                     f"{_n(ing.get('words', 0))} mots")
+        per_group = ing.get("words_per_group") or {}
+        if per_group:
+            lines.append("  mots par groupe : " + " · ".join(
+                f"{g} {_n(v)}" for g, v in sorted(per_group.items())))
+    code = summary["stages"].get("code", {})
+    if "n_codings" in code:
+        lines.append(f"  codage : {code.get('n_codes', 0)} codes (grille {code.get('codebook_version')}), "
+                     f"{_n(code['n_codings'])} codages, {code.get('segments_coded', 0)} segments codés")
+    top = summary["stages"].get("topics", {})
+    if "n_topics" in top:
+        lines.append(f"  thèmes émergents : {top['n_topics']} ({top.get('embedding')}, "
+                     f"{top.get('clustering_used') or top.get('clustering')})")
+    ev = summary["stages"].get("evidence", {})
+    if "strength" in ev:
+        lines.append("  preuves par thème : " + ", ".join(
+            f"{k} {v}" for k, v in sorted(ev["strength"].items())))
     n_warn = len(summary["warnings"])
     lines.append(f"  avertissements : {n_warn}")
     for w in summary["warnings"][:10]:

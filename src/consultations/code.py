@@ -21,6 +21,7 @@ does not create a coding of its parent here: roll-up to parents is done in the c
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -79,6 +80,24 @@ def _finish(df: pd.DataFrame, extra: list[str] | None = None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- rule coder
+@functools.lru_cache(maxsize=200_000)
+def _fold_token(token: str) -> str:
+    return fold(token)
+
+
+def _anchors(pattern: list[dict]) -> set[str] | None:
+    """Literal lemmas of which one must be present for ``pattern`` to match (None: unknown)."""
+    for tok in pattern:
+        if tok.get("OP", "1") not in ("1", "!", "+") or tok.get("OP") == "!":
+            continue
+        val = tok.get("LEMMA")
+        if isinstance(val, str):
+            return {val}
+        if isinstance(val, dict) and isinstance(val.get("IN"), list) and len(val) == 1:
+            return set(val["IN"])
+    return None
+
+
 def _align(lemmas: list[str], text: str) -> tuple[list[tuple[int, int]], dict[int, int]]:
     """Align folded lemma tokens with the words of the text (for the matched words)."""
     words = [(m.start(), m.end()) for m in _TEXT_WORD.finditer(text)]
@@ -92,8 +111,9 @@ def _align(lemmas: list[str], text: str) -> tuple[list[tuple[int, int]], dict[in
     return words, mapping
 
 
-def _matched_text(lemmas: list[str], text: str, start: int, end: int) -> str:
-    words, mapping = _align(lemmas, text)
+def _matched_text(lemmas: list[str], text: str, start: int, end: int,
+                  aligned: tuple | None = None) -> str:
+    words, mapping = aligned or _align(lemmas, text)
     if not words:
         return ""
     hits = [mapping[i] for i in range(start, end) if i in mapping]
@@ -118,6 +138,7 @@ class RuleCoder:
         phrase_matcher_: the spaCy ``PhraseMatcher`` of keywords (after ``fit``).
         rules_: one row per rule (code_id, kind, evidence).
         codebook_version_: the version written on codings.
+
     """
 
     def __init__(self, codebook_version: str | None = None, negation: bool = True,
@@ -150,6 +171,13 @@ class RuleCoder:
                 self._rules[vocab.strings.add(key)] = (rec.code_id, f"motif {p['name']}")
                 self.matcher_.add(key, [normalise_pattern(p["pattern"])])
                 rows.append((rec.code_id, "pattern", p["name"]))
+        anchors: set[str] | None = set()
+        for p in (json.loads(getattr(r, "patterns", "") or "[]")
+                  for r in codebook.itertuples(index=False)):
+            for q in p:
+                a = _anchors(normalise_pattern(q["pattern"]))
+                anchors = None if a is None or anchors is None else anchors | a
+        self.anchors_ = anchors
         self.rules_ = pd.DataFrame(rows, columns=["code_id", "kind", "evidence"])
         version = self.codebook_version
         if version is None and "codebook_version" in codebook.columns and len(codebook):
@@ -168,13 +196,14 @@ class RuleCoder:
 
     def match_segment(self, lemmas: str) -> list[tuple[str, str, int, int, bool]]:
         """Return (code_id, evidence, start, end, negated) for every match in a lemma string."""
-        toks = [fold(t) for t in str(lemmas or "").split()]
+        toks = [_fold_token(t) for t in str(lemmas or "").split()]
         if not toks:
             return []
         doc = self._doc(toks)
         found = []
         hits = list(self.phrase_matcher_(doc)) if len(self.phrase_matcher_) else []
-        hits += list(self.matcher_(doc)) if len(self.matcher_) else []
+        if len(self.matcher_) and (self.anchors_ is None or not self.anchors_.isdisjoint(toks)):
+            hits += list(self.matcher_(doc))
         for key, s, e in hits:
             code_id, evidence = self._rules[key]
             found.append((code_id, evidence, s, e, self._negated(toks, s)))
@@ -191,13 +220,14 @@ class RuleCoder:
             matches = self.match_segment(lemmas)
             if not matches:
                 continue
-            toks = [fold(t) for t in str(lemmas).split()]
+            toks = [_fold_token(t) for t in str(lemmas).split()]
+            aligned = _align(toks, str(text))
             by_code: dict[str, list] = {}
             for m in matches:
                 by_code.setdefault(m[0], []).append(m)
             for code_id, ms in by_code.items():
                 evid = list(dict.fromkeys(m[1] for m in ms))
-                texts = list(dict.fromkeys(_matched_text(toks, str(text), m[2], m[3])
+                texts = list(dict.fromkeys(_matched_text(toks, str(text), m[2], m[3], aligned)
                                            for m in ms))
                 rows.append({
                     "segment_id": seg_id, "code_id": code_id, "source": "rule",
@@ -252,6 +282,7 @@ def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.Da
 
     Bad rows (unknown segment, turn or code, empty coder, duplicates) are reported with file and
     row as an :class:`~consultations.errors.InputWarning` and skipped.
+
     """
     seg_ids = set(segments["segment_id"])
     turn_segs = segments.groupby("turn_id", sort=False)["segment_id"].apply(list).to_dict()
@@ -385,6 +416,7 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     Returns:
         ``codebook``, ``axes``, ``codings_rule``, ``codings_manual``, ``codings_review``,
         ``codings`` (final, merged), ``agreement`` and ``_summary``.
+
     """
     from . import agreement, review
 

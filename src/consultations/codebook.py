@@ -166,6 +166,7 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
 
     Raises:
         InputError: with the line of the first problem and the list of every problem found.
+
     """
     import yaml
 

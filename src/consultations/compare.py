@@ -125,6 +125,7 @@ def code_presence(codings: pd.DataFrame, codebook: pd.DataFrame | None = None) -
 
     Returns:
         A new frame ``segment_id, code_id`` sorted, without duplicates.
+
     """
     df = codings[["segment_id", "code_id"]].copy()
     if "negated" in codings.columns:
@@ -167,6 +168,7 @@ def code_group_counts(segments: pd.DataFrame, presence: pd.DataFrame,
     Returns:
         ``code_group_counts`` (contract columns, then ``group_speakers``,
         ``group_workshops``, ``rate_speakers``, ``rate_workshops``).
+
     """
     segs = _participants(segments)
     g = _groups(segs)
@@ -223,6 +225,7 @@ def code_group_tests(counts: pd.DataFrame, *, alpha: float = 0.05, z_cell: float
 
     Returns:
         ``(code_group_tests, code_group_residuals)``; strings are French.
+
     """
     from scipy import stats
     from scipy.stats.contingency import association, expected_freq
@@ -324,6 +327,7 @@ def log_odds_dirichlet(counts_i: pd.Series, counts_j: pd.Series, prior: pd.Serie
 
     Returns:
         A frame indexed by term with ``log_odds``, ``var`` and ``z``.
+
     """
     terms = prior.index
     yi = counts_i.reindex(terms, fill_value=0).astype(float)
@@ -336,7 +340,7 @@ def log_odds_dirichlet(counts_i: pd.Series, counts_j: pd.Series, prior: pd.Serie
 
 
 def _stop_words() -> set[str]:
-    """spaCy French stop words + consultation filler, split into single tokens."""
+    """SpaCy French stop words + consultation filler, split into single tokens."""
     import re
 
     try:
@@ -365,6 +369,7 @@ def distinctive_terms(segments: pd.DataFrame, *, top_n: int = 15, prior_scale: f
         ``distinctive_terms``: one row per (group, term), ranked by z, plus ``count_group``.
         The example is the group's segment containing the term, in the preferred length
         range first, then the earliest ``segment_id``.
+
     """
     stop = _stop_words() if stop_words is None else set(stop_words)
     segs = _participants(segments)
@@ -377,7 +382,8 @@ def distinctive_terms(segments: pd.DataFrame, *, top_n: int = 15, prior_scale: f
     long = toks.explode("term").dropna(subset=["term"])
     long = long[long["term"].str.isalpha() & (long["term"].str.len() > 2)
                 & ~long["term"].isin(stop)]
-    table = long.groupby(["term", "group_code"]).size().unstack(fill_value=0)
+    table = long.pivot_table(index="term", columns="group_code", values="segment_id",
+                             aggfunc="size", fill_value=0)
     total = table.sum(axis=1)
     table = table[total >= min_count]
     if table.empty:
@@ -399,7 +405,7 @@ def distinctive_terms(segments: pd.DataFrame, *, top_n: int = 15, prior_scale: f
                          "z": float(r["z"]), "rank": rank,
                          "example_segment_id": ex["segment_id"].iloc[0],
                          "example_text": ex["text"].iloc[0],
-                         "count_group": int(table.at[term, g])})
+                         "count_group": int(table.loc[term, g])})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -443,6 +449,7 @@ def consensus_table(counts: pd.DataFrame, codebook: pd.DataFrame | None = None, 
     Returns:
         ``consensus`` (contract columns, then ``n_groups``, ``consensus_geomean``,
         ``positions``).
+
     """
     c = counts if include_empty_groups else counts[counts["group_segments"] > 0]
     c = c.copy()
@@ -499,7 +506,7 @@ def _held_positions(rate: pd.DataFrame, children: list[str], groups: list[str]
 
 
 def _opposed(held: dict[str, set[str]], children: list[str]) -> bool:
-    """True when one group holds position a without b and another holds b without a."""
+    """Return True when a group holds position a without b and another holds b without a."""
     for i, a in enumerate(children):
         for b in children[i + 1:]:
             ga = [g for g, h in held.items() if a in h and b not in h]
@@ -535,6 +542,7 @@ def run_stage(tables, paths, settings) -> dict:
 
     Returns:
         The compare tables and a ``_summary``.
+
     """
     from . import recommendations as recs_mod
 

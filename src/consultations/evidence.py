@@ -23,8 +23,9 @@ Rules (defaults in :data:`DEFAULTS` and :data:`STRENGTH`; override them with
   "Groups" are those raising the code above the compare stage's threshold.
 - **Axis table.** Per strategy axis: its codes; each option (code) with its consensus
   class; supporting groups (groups raising an option); opposing groups (for position codes,
-  the groups holding another position exclusively); linked recommendation clusters; the
-  strength of the best-supported option.
+  the groups holding another position exclusively); linked recommendation clusters (those
+  put forward by the most workshops first, at most 8); the strength of the best-supported
+  option.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def grade(n_groups: int, n_workshops: int, n_speakers: int, n_segments: int,
 
     Returns:
         ``(strength, reason)`` with strength ∈ fort / moyen / faible.
+
     """
     rule = rule or STRENGTH
     vals = {"n_groups": n_groups, "n_workshops": n_workshops, "n_speakers": n_speakers,
@@ -108,6 +110,7 @@ def select_quotes(segments: pd.DataFrame, presence: pd.DataFrame, *, n_quotes: i
     Returns:
         ``evidence_quotes`` (contract columns, then ``group_code``, ``line_end``,
         ``centrality``).
+
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
@@ -200,6 +203,7 @@ def evidence_by_theme(tables: dict, presence: pd.DataFrame, *, rule: dict | None
 
     Returns:
         ``evidence_by_theme`` (contract columns, then ``rec_ids``).
+
     """
     segs = _participants(tables["segments"])
     cb = tables["codebook"].astype({"code_id": str})
@@ -258,8 +262,12 @@ def evidence_by_theme(tables: dict, presence: pd.DataFrame, *, rule: dict | None
     return pd.DataFrame(rows)
 
 
-def evidence_by_axis(theme: pd.DataFrame, tables: dict) -> pd.DataFrame:
-    """One row per strategy axis: options, supporting / opposing groups, recommendations."""
+def evidence_by_axis(theme: pd.DataFrame, tables: dict, *, max_recs: int = 8) -> pd.DataFrame:
+    """One row per strategy axis: options, supporting / opposing groups, recommendations.
+
+    ``recommendations`` lists the representative text of the linked clusters, those put
+    forward by the most workshops first (at most ``max_recs``).
+    """
     from .compare import _held_positions, position_children
 
     cols = ["axis", "axis_label", "codes", "options_summary", "supporting_groups",
@@ -299,8 +307,11 @@ def evidence_by_axis(theme: pd.DataFrame, tables: dict) -> pd.DataFrame:
             rep = clusters[clusters["cluster_id"].isin(
                 clusters.loc[clusters["rec_id"].isin(rec_ids), "cluster_id"])
                 & clusters["is_representative"].astype(bool)]
+            rep = rep.sort_values(["n_workshops", "cluster_id"], ascending=[False, True])
             recs = "\n".join(f"{r.cluster_id} « {r.text} » ({r.workshops})"
-                             for r in rep.sort_values("cluster_id").itertuples())
+                             for r in rep.head(max_recs).itertuples())
+            if len(rep) > max_recs:
+                recs += f"\n… et {len(rep) - max_recs} autre(s) groupe(s) de recommandations"
         best = max(sub["strength"], key=lambda s: _ORDER.get(s, -1))
         rows.append({"axis": axis, "axis_label": sub["axis_label"].iloc[0],
                      "codes": ", ".join(sub["code_id"]), "options_summary": options,
@@ -321,6 +332,7 @@ def run_stage(tables, paths, settings) -> dict:
 
     Returns:
         ``evidence_by_theme``, ``evidence_quotes``, ``evidence_by_axis`` and ``_summary``.
+
     """
     extra = getattr(settings, "extra", None) or {}
     p = {**DEFAULTS, **(extra.get("evidence") or {})}

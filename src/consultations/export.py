@@ -49,7 +49,7 @@ def freeze_zip(data: bytes, when: datetime) -> bytes:
 
 
 def _when(tables: Mapping[str, pd.DataFrame]) -> datetime:
-    """The date stored in document properties: the last workshop's date (fixed otherwise)."""
+    """Return the date stored in document properties: the last workshop's (fixed otherwise)."""
     if "workshops" in tables and len(tables["workshops"]):
         d = pd.to_datetime(tables["workshops"]["date"], errors="coerce").max()
         if pd.notna(d):
@@ -58,7 +58,7 @@ def _when(tables: Mapping[str, pd.DataFrame]) -> datetime:
 
 
 def _private_labels(paths) -> pd.DataFrame:
-    """The pseudonym key (private folder), if the ingest stage wrote one."""
+    """Read the pseudonym key (private folder), if the ingest stage wrote one."""
     p = Path(paths.private) / "pseudonym_key.csv"
     if not p.exists():
         return pd.DataFrame(columns=["pseudonym", "label"])
@@ -78,7 +78,7 @@ def privacy_check(text: str, key: pd.DataFrame) -> list[str]:
         return []
     folded = text.casefold()
     found = []
-    for pseudo, label in zip(key.get("pseudonym", key["label"]), key["label"]):
+    for pseudo, label in zip(key.get("pseudonym", key["label"]), key["label"], strict=True):
         label = str(label).strip()
         if len(label.split()) >= 2 and label.casefold() in folded:
             found.append(str(pseudo))
@@ -109,6 +109,7 @@ def export_all(tables: Mapping[str, pd.DataFrame], folder: Path, settings=None,
 
     Returns:
         The ``_summary`` dict: files written, failures, renderer, figures, quotes, pages.
+
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -233,5 +234,6 @@ def run_stage(tables, paths, settings) -> dict:
 
     Returns:
         ``{"_summary": {...}}``: the stage makes files, not tables.
+
     """
     return {"_summary": export_all(tables, paths.reports, settings, _private_labels(paths))}

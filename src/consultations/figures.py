@@ -109,6 +109,7 @@ def fig_code_group_heatmap(code_group_counts: pd.DataFrame,
 
     Returns:
         ``(figure, data)`` with data columns code_id, label, group_code, rate_pct, mark.
+
     """
     cols = ["code_id", "label", "group_code", "rate_pct", "mark"]
     if code_group_counts is None or code_group_counts.empty:
@@ -124,7 +125,8 @@ def fig_code_group_heatmap(code_group_counts: pd.DataFrame,
         sig = code_group_residuals[code_group_residuals["significant"].fillna(False).astype(bool)]
         marks = {(r.code_id, r.group_code): ("+" if r.residual > 0 else "−")
                  for r in sig.itertuples()}
-        df["mark"] = [marks.get((c, g), "") for c, g in zip(df["code_id"], df["group_code"])]
+        df["mark"] = [marks.get(cg, "") for cg in zip(df["code_id"], df["group_code"],
+                                                      strict=True)]
     order = (df.groupby("code_id")["n_segments"].sum().sort_values(ascending=False, kind="stable")
              .index.tolist())
     groups = sorted(df["group_code"].unique())
@@ -171,6 +173,7 @@ def fig_consensus_map(consensus: pd.DataFrame, code_group_counts: pd.DataFrame):
     Returns:
         ``(figure, data)`` with data columns code_id, label, group_code, rate_pct,
         consensus_index, classification.
+
     """
     cols = ["code_id", "label", "group_code", "rate_pct", "consensus_index", "classification"]
     if consensus is None or consensus.empty or code_group_counts is None \
@@ -191,11 +194,14 @@ def fig_consensus_map(consensus: pd.DataFrame, code_group_counts: pd.DataFrame):
     ypos = {c: i for i, c in enumerate(order)}
     for i, c in enumerate(order):
         sub = data[data["code_id"] == c]
-        ax.hlines(i, sub["rate_pct"].min(), sub["rate_pct"].max(), color="#999999", lw=1.2,
+        ax.axhspan(i - 0.32, i + 0.32, color="#f2f2f2", zorder=0, lw=0)
+        ax.hlines(i, sub["rate_pct"].min(), sub["rate_pct"].max(), color="#999999", lw=1.0,
                   zorder=1)
+    step = 0.5 / max(len(groups), 1)
     for k, g in enumerate(groups):
         sub = data[data["group_code"] == g]
-        ax.scatter(sub["rate_pct"], [ypos[c] for c in sub["code_id"]], s=28,
+        offset = (k - (len(groups) - 1) / 2) * step  # groups side by side, not on top
+        ax.scatter(sub["rate_pct"], [ypos[c] + offset for c in sub["code_id"]], s=28,
                    color=_gcolor(g, groups), marker=_MARKERS[k % len(_MARKERS)],
                    label=g, zorder=2, edgecolors="black", linewidths=0.4)
     cls = cons.set_index("code_id")["classification"]
@@ -217,6 +223,7 @@ def fig_distinctive_terms(distinctive_terms: pd.DataFrame, top: int = 6):
 
     Returns:
         ``(figure, data)`` with data columns group_code, term, log_odds, rank.
+
     """
     cols = ["group_code", "term", "log_odds", "rank"]
     if distinctive_terms is None or distinctive_terms.empty:
@@ -247,6 +254,7 @@ def fig_topics_per_group(topics_per_group: pd.DataFrame, top: int = 10):
 
     Returns:
         ``(figure, data)`` with data columns topic, topic_label, group_code, share_pct.
+
     """
     cols = ["topic", "topic_label", "group_code", "share_pct"]
     if topics_per_group is None or topics_per_group.empty:
@@ -294,6 +302,7 @@ def fig_rec_clusters(rec_clusters: pd.DataFrame, top: int = 12):
 
     Returns:
         ``(figure, data)`` with data columns cluster_id, text, group_code, n_workshops.
+
     """
     cols = ["cluster_id", "text", "group_code", "n_workshops"]
     if rec_clusters is None or rec_clusters.empty:
@@ -321,7 +330,7 @@ def fig_rec_clusters(rec_clusters: pd.DataFrame, top: int = 12):
     ax.set_xticks(range(len(groups)), groups)
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_yticks(range(len(ids)), [_wrap(f"R{c} · {_short(t, 70)}", 42)
-                                    for c, t in zip(ids, rep["text"])])
+                                    for c, t in zip(ids, rep["text"], strict=True)])
     ax.invert_yaxis()
     ax.grid(color="#eeeeee", lw=0.6)
     ax.set_axisbelow(True)
@@ -397,6 +406,7 @@ def make_figures(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[dict]
     Returns:
         One dict per figure drawn: name, caption, sources (table names), png, svg (paths),
         data (the values drawn).
+
     """
     import matplotlib as mpl
 

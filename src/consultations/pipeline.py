@@ -78,9 +78,13 @@ class Catalog(Mapping):
 
 
 def input_fingerprint(paths: Paths, settings: Settings) -> str:
-    """Hash of every input file (name and content), the settings and the package version."""
+    """Hash of every input file (name and content), the settings and the package code."""
     h = hashlib.sha256()
     h.update(__version__.encode())
+    # The package's own code: a changed stage must not be served from a stale cache.
+    for src in sorted(Path(__file__).parent.rglob("*.py")):
+        h.update(src.name.encode())
+        h.update(src.read_bytes())
     h.update(json.dumps(asdict(settings), sort_keys=True, default=str).encode())
     for folder in (paths.transcripts, paths.coded):
         if not folder.exists():

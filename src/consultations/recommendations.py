@@ -11,8 +11,9 @@ Rules (defaults in :data:`DEFAULTS`, override with ``settings.extra["recommendat
   vectors (word unigrams + bigrams, French stop words out, fitted on the code descriptions
   and the recommendations) between the recommendation and the code's label + definition +
   include + keywords is ≥ ``link_threshold`` (0.20). ``score`` = 1.0 when a keyword matched,
-  else the cosine (the cosine is always kept in ``similarity``). ``method`` ∈ ``règle``, ``similarité``, ``règle + similarité``. A
-  recommendation with no link gets no row (counted in the stage summary).
+  else the cosine (the cosine is always kept in ``similarity``). ``method`` ∈ ``règle``,
+  ``similarité``, ``règle + similarité``. A recommendation with no link gets no row (counted
+  in the stage summary).
 - **Clusters** (``rec_clusters``): similarity = mean of the cosine of character 3–5-gram
   TF-IDF and of word TF-IDF (plus, optionally, an embedding cosine given by the caller,
   averaged in with the same weight). Average-linkage agglomerative clustering on 1 −
@@ -87,6 +88,7 @@ def link_recommendations(recs: pd.DataFrame, codebook: pd.DataFrame, *,
 
     Returns:
         ``rec_links`` sorted by ``rec_id`` then descending score.
+
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_similarity
@@ -166,6 +168,7 @@ def cluster_recommendations(recs: pd.DataFrame, segments: pd.DataFrame | None = 
 
     Returns:
         ``rec_clusters``: one row per recommendation, clusters numbered ``R01…``.
+
     """
     from sklearn.cluster import AgglomerativeClustering
 
@@ -194,8 +197,9 @@ def cluster_recommendations(recs: pd.DataFrame, segments: pd.DataFrame | None = 
         w = wg[wg["workshop_id"].isin(ws)].groupby("group_code")["weight"].sum()
         w = w.sort_index().sort_values(ascending=False, kind="stable")
         for i in idx:
-            rows.append({"cluster_id": cid, "rec_id": recs.at[i, "rec_id"],
-                         "workshop_id": recs.at[i, "workshop_id"], "text": recs.at[i, "text"],
+            rec = recs.loc[i]
+            rows.append({"cluster_id": cid, "rec_id": rec["rec_id"],
+                         "workshop_id": rec["workshop_id"], "text": rec["text"],
                          "is_representative": i == rep, "workshops": ", ".join(ws),
                          "groups": ", ".join(sorted(w.index)), "n_workshops": len(ws),
                          "n_recs": len(idx),

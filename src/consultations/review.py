@@ -62,7 +62,7 @@ def _fingerprint(values) -> str:
 
 
 def _new_name(folder: Path, stem: str, suffix: str = ".xlsx") -> Path:
-    """A file name in ``folder`` that does not exist yet: stem, stem_2, stem_3 …"""
+    """Return a file name in ``folder`` that does not exist yet (stem, stem_2, stem_3 …)."""
     cand = folder / f"{stem}{suffix}"
     n = 2
     while cand.exists():
@@ -185,6 +185,7 @@ def export_review(paths: Paths, settings: Settings, date: _dt.date | None = None
 
     Returns:
         The path of the new workbook (``revue_codage_YYYY-MM-DD[_n].xlsx``, never overwritten).
+
     """
     from .pipeline import Catalog, run_pipeline
 
@@ -206,6 +207,7 @@ def parse_review_workbook(file: str | Path, codes: set[str]) -> tuple[pd.DataFra
     Returns:
         ``(decisions, errors, warnings)``: decisions (columns :data:`DECISION_COLUMNS`, one row
         per decided row), and lists of ``(sheet, row, message)``.
+
     """
     from openpyxl import load_workbook
 
@@ -300,6 +302,7 @@ def import_review(file: str | Path, paths: Paths, settings: Settings) -> dict:
     Returns:
         A JSON-ready summary: file, copy, counts per decision, reviewers, conflicts with
         decisions already imported, warnings.
+
     """
     from .io import atomic_write_bytes, file_sha256, read_bytes
 
@@ -407,7 +410,7 @@ def review_conflicts(decisions: pd.DataFrame) -> pd.DataFrame:
         lambda c: f" → {c}" if c else ""))
     rows = []
     for (seg, code), g in d.groupby(["segment_id", "code_id"], sort=True):
-        if g["reviewer"].nunique() > 1 and g["outcome"].nunique() > 1:
+        if len(set(g["reviewer"])) > 1 and len(set(g["outcome"])) > 1:
             rows.append({"segment_id": seg, "code_id": code,
                          "reviewers": ", ".join(g["reviewer"]),
                          "decisions": ", ".join(g["outcome"]),

@@ -459,7 +459,8 @@ def code_terms(model: TopicModel, codings: pd.DataFrame, codebook: pd.DataFrame 
                   top_n_words=top_n, verbose=False)
     topics, _ = bt.fit_transform(docs, embeddings=model.embeddings_[idx].copy(), y=y)
     topics = np.asarray(topics)
-    labels = dict(zip(codebook["code_id"], codebook["label"], strict=True)) if codebook is not None else {}
+    labels = ({} if codebook is None
+              else dict(zip(codebook["code_id"], codebook["label"], strict=True)))
     rows = []
     for i, code in enumerate(codes):
         t = pd.Series(topics[y == i]).mode().iloc[0]

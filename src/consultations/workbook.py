@@ -66,14 +66,28 @@ COLUMN_LABELS: dict[str, str] = {
     "representation": "Représentation", "topic_label": "Thème", "share_of_group":
     "% des segments du groupe", "include": "Inclure", "exclude": "Exclure",
     "parent": "Code parent", "keywords": "Mots-clés", "examples": "Exemples",
-    "line": "Ligne (livre de codes)",
+    "line": "Ligne (livre de codes)", "patterns": "Motifs", "position": "Position",
+    "depth": "Profondeur", "codebook_version": "Version du livre de codes",
+    "rec_ids": "Recommandations (identifiants)", "n_quotes": "Citations",
+    "n_codes": "Nombre de thèmes", "group_weights": "Poids par groupe",
+    "similarity_to_representative": "Similarité à la formulation représentative",
+    "n_recs": "Formulations", "centrality": "Centralité", "line_end": "Ligne de fin",
+    "n_groups_tested": "Groupes testés", "n_present": "Segments codés",
+    "group_speakers": "Intervenants du groupe", "group_workshops": "Ateliers du groupe",
+    "rate_speakers": "% des intervenants du groupe", "rate_workshops": "% des ateliers du groupe",
+    "count_group": "Occurrences dans le groupe", "consensus_geomean": "Moyenne géométrique",
+    "positions": "Positions", "group_terms": "Termes du groupe",
+    "representative_segments": "Segments représentatifs", "zero_shot_code": "Code le plus proche",
+    "zero_shot_similarity": "Similarité au code", "n_groups_above_threshold": "Groupes",
 }
-_PERCENT = {"rate_segments", "share_of_group"}
+_PERCENT = {"rate_segments", "share_of_group", "rate_speakers", "rate_workshops"}
 _P = {"p_value", "p_adj"}
-_DEC2 = {"cramers_v", "log_odds", "z", "consensus_index", "agreement_alpha", "residual",
-         "expected", "chi2", "min_expected"}
+_DEC2 = {"cramers_v", "log_odds", "z", "agreement_alpha", "residual", "expected", "chi2",
+         "min_expected", "centrality", "similarity_to_representative", "zero_shot_similarity",
+         "consensus_geomean"}
 _DEC1 = {"per_1000_words"}
-_WIDE = {"definition", "text", "example_text", "options_summary", "test_summary",
+_WIDE = {"definition", "text", "example_text", "options_summary", "test_summary", "reference",
+         "recommendations", "opposing_groups", "rec_clusters", "rec_ids", "patterns",
          "strength_reason", "include", "exclude", "examples", "interpretation", "group_rates",
          "representation", "terms", "keywords"}
 
@@ -99,7 +113,7 @@ def _cell(value):
 
 
 def _prepare(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    """The table as the sheet shows it (a reference column on quotes; percentages 0–1)."""
+    """Return the table as the sheet shows it (quotes get a reference; rates 0–1)."""
     from .brief import quote_reference
 
     out = df.copy()
@@ -164,6 +178,7 @@ def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue
 
     Returns:
         ``(xlsx bytes, sheet names)``.
+
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font

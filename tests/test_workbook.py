@@ -1,0 +1,87 @@
+"""The evidence workbook: one sheet per table, French headers, formats, filters, colour scales."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from fixtures_export import empty_tables, make_tables
+from openpyxl import load_workbook
+
+from consultations.workbook import COLUMN_LABELS, SHEETS, render_workbook
+
+
+@pytest.fixture(scope="module")
+def book():
+    data, names = render_workbook(make_tables(), "1.2.0")
+    return load_workbook(io.BytesIO(data)), names
+
+
+def _headers(ws):
+    return [c.value for c in ws[1]]
+
+
+def test_workbook_one_sheet_per_table(book):
+    wb, names = book
+    assert wb.sheetnames == names == ["Lisez-moi"] + list(SHEETS)
+    assert all(len(n) <= 31 for n in names)
+
+
+def test_workbook_french_headers_frozen_and_filtered(book):
+    wb, _ = book
+    tables = make_tables()
+    for sheet, (table, _) in SHEETS.items():
+        ws = wb[sheet]
+        heads = _headers(ws)
+        assert heads[0] == COLUMN_LABELS.get(tables[table].columns[0], tables[table].columns[0])
+        assert ws.freeze_panes == "A2"
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+        assert ws.max_row == len(tables[table]) + 1, sheet
+    assert "% des segments du groupe" in _headers(wb["Codes × groupes"])
+    assert "p ajusté" in _headers(wb["Tests"])
+
+
+def test_workbook_number_formats_and_colour_scale(book):
+    wb, _ = book
+    ws = wb["Codes × groupes"]
+    col = _headers(ws).index("% des segments du groupe") + 1
+    assert ws.cell(row=2, column=col).number_format == "0.0%"
+    assert 0 <= ws.cell(row=2, column=col).value <= 1
+    rules = [r for rng in ws.conditional_formatting for r in rng.rules]
+    assert any(r.type == "colorScale" for r in rules)
+    tests = wb["Tests"]
+    pcol = _headers(tests).index("p ajusté") + 1
+    assert tests.cell(row=2, column=pcol).number_format == "0.000"
+    assert ws.column_dimensions["A"].width >= 8
+
+
+def test_workbook_quotes_carry_references(book):
+    wb, _ = book
+    ws = wb["Citations"]
+    heads = _headers(ws)
+    ref = heads.index("Référence") + 1
+    seg = heads.index("Segment") + 1
+    for row in range(2, ws.max_row + 1):
+        assert ws.cell(row=row, column=seg).value in ws.cell(row=row, column=ref).value
+
+
+def test_workbook_empty_tables_say_so():
+    data, _ = render_workbook(empty_tables())
+    wb = load_workbook(io.BytesIO(data))
+    assert "aucune ligne" in wb["Thèmes"]["A2"].value
+    assert "inconnue" in wb["Lisez-moi"]["A2"].value
+
+
+def test_workbook_missing_table_sheet_explains():
+    t = make_tables()
+    del t["topic_info"]
+    wb = load_workbook(io.BytesIO(render_workbook(t)[0]))
+    assert "non produit" in wb["Thèmes émergents"]["A1"].value
+
+
+def test_workbook_does_not_mutate_inputs():
+    t = make_tables()
+    before = t["evidence_quotes"].copy()
+    render_workbook(t)
+    pd.testing.assert_frame_equal(before, t["evidence_quotes"])
