@@ -43,7 +43,8 @@ def replicate(src: Path, dst: Path, target_words: int) -> int:
             name = f"c{c:03d}_{w['file']}"
             shutil.copyfile(src / w["file"], t / name)
             w_rows.append({**w, "workshop_id": wid, "file": name, "recommendations_file": ""})
-            p_rows += [{**p, "workshop_id": wid} for p in ps if p["workshop_id"] == w["workshop_id"]]
+            p_rows += [{**p, "workshop_id": wid} for p in ps
+                       if p["workshop_id"] == w["workshop_id"]]
     for name, rows in (("workshops.csv", w_rows), ("participants.csv", p_rows)):
         buf = io.StringIO()
         wr = csv.DictWriter(buf, fieldnames=list(rows[0]))
@@ -79,9 +80,6 @@ def main() -> None:
         t_ours = time.perf_counter() - t0
         words = int(res["segments"]["n_words"].sum())
         # Raw spaCy on the same cleaned speech, same pipeline, same process.
-        texts = []
-        for f in sorted((paths.transcripts).glob("c*_*")):
-            pass
         raw_turns = res["turns"]
         # the unredacted cleaned texts are private; rebuild them exactly as the stage does
         srcs = {}

@@ -59,7 +59,8 @@ def test_clean_assign_pseudonyms_deterministic_order():
                           "turn_n": [2, 3, 1, 5]})
     before = speakers.copy()
     out = clean.assign_pseudonyms(speakers, first)
-    pseudo = dict(zip(zip(out["workshop_id"], out["speaker"]), out["pseudonym"]))
+    keys = zip(out["workshop_id"], out["speaker"], strict=True)
+    pseudo = dict(zip(keys, out["pseudonym"], strict=True))
     assert pseudo[("W1", "Ali TOURÉ")] == "OSC-01"
     assert pseudo[("W1", "Awa Kone")] == "OSC-02" == pseudo[("W2", "Awa KONÉ")]
     assert pseudo[("W1", "Facilitatrice")] == "FAC-01"

