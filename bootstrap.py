@@ -31,6 +31,7 @@ def _fingerprint() -> str:
     for name in ("pyproject.toml", "bootstrap.py"):
         h.update((ROOT / name).read_bytes())
     h.update(sys.version.split()[0].encode())
+    h.update(os.environ.get("CONSULTATIONS_EXTRAS", "").encode())
     return h.hexdigest()
 
 
@@ -50,13 +51,19 @@ def ensure_env() -> None:
     if not PY.exists():
         print(f"Creating virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
+    import tomllib
+
+    no_deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["consultations"][
+        "no-deps"]
     pip = [PY, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-    # torch first and pinned: an unpinned resolution would pull a multi-GB GPU build.
     steps = [
         pip + ["--upgrade", "pip", "setuptools", "wheel"],
-        pip + ["torch==2.13.0"],
         pip + ["-e", ".[dev]"],
+        # BERTopic without sentence-transformers/torch: the offline default never needs them.
+        pip + ["--no-deps", *no_deps],
     ]
+    if os.environ.get("CONSULTATIONS_EXTRAS"):  # e.g. "transformers" for local ST models
+        steps.append(pip + ["-e", f".[dev,{os.environ['CONSULTATIONS_EXTRAS']}]"])
     for step in steps:
         if _run(step) != 0:
             sys.exit("Installation failed (see the pip output above).")
@@ -82,21 +89,22 @@ def cmd_run(args: list[str]) -> int:
 
 
 def ensure_browser() -> None:
-    """In CI (root, Debian), install headless Chromium for the brief's rendering test.
+    """In CI (root, Debian), install headless Chromium and poppler for the brief's tests.
 
     On a user's machine nothing is installed system-wide: the test that needs Chromium
     skips and says why.
     """
     import shutil
 
-    if not os.environ.get("CI") or shutil.which("chromium"):
+    if not os.environ.get("CI") or (shutil.which("chromium") and shutil.which("pdftotext")):
         return
     if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
         return
     for step in (["apt-get", "update", "-qq"],
-                 ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+                 ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium",
+                  "poppler-utils"]):
         if _run(step, stdout=subprocess.DEVNULL) != 0:
-            print("Chromium could not be installed; the HTML rendering test will skip.")
+            print("Chromium/poppler could not be installed; the tests needing them will skip.")
             return
 
 

@@ -96,16 +96,16 @@ def fr_num(x, digits: int = 2) -> str:
 
 
 def fr_p(p) -> str:
-    """Format a p-value: three decimals, '< 0,001' below."""
+    """Format a p-value: three decimals, '< 0,001' below (non-breaking space)."""
     if p is None or pd.isna(p):
         return "—"
-    return "< 0,001" if float(p) < 0.001 else fr_num(p, 3)
+    return "<\u00a00,001" if float(p) < 0.001 else fr_num(p, 3)
 
 
 def fr_p_eq(p) -> str:
     """'= 0,014' or '< 0,001' (to follow 'p' or 'p ajusté')."""
     text = fr_p(p)
-    return text if text.startswith("<") or text == "—" else f"= {text}"
+    return text if text.startswith("<") or text == "—" else f"=\u00a0{text}"
 
 
 def fr_pct(value, factor: float = 100.0, digits: int = 0) -> str:
@@ -151,7 +151,7 @@ def _as_list(value) -> list[str]:
 
 
 def _join(values) -> str:
-    """A list cell as 'A, B'; a text cell as it is (scrubbed); '—' when empty."""
+    """Render a list cell as 'A, B', a text cell as it is (scrubbed), '—' when empty."""
     if isinstance(values, str):
         return scrub(values).strip() or "—"
     vals = _as_list(values)
@@ -159,7 +159,7 @@ def _join(values) -> str:
 
 
 def _lines(value) -> list[str]:
-    """The non-empty lines of a multi-line text cell (scrubbed)."""
+    """Split a multi-line text cell into its non-empty lines (scrubbed)."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return []
     if not isinstance(value, str):

@@ -224,7 +224,7 @@ def fig_consensus_map(consensus: pd.DataFrame, code_group_counts: pd.DataFrame):
                    for c in order], fontsize=6.5 if small else 8)
     ax.set_xlabel("% des segments du groupe consacrés au thème")
     ax.set_title("Carte du consensus : dispersion des groupes par thème\n"
-                 "(thèmes classés par indice de consensus, le plus élevé en haut)")
+                 "(classés par indice de consensus, le plus élevé en haut)")
     ax.grid(axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
     fig.legend(*ax.get_legend_handles_labels(), title="Groupe", loc="outside right center",
