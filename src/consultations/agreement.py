@@ -3,13 +3,23 @@
 Percent agreement, Cohen's kappa, Krippendorff's alpha with bootstrap CIs; precision, recall
 and F1 of the rule coder per code.
 
-Unit and treatment of uncoded text (stated in every output): the unit is the **segment**; each
-code is a binary variable (present / absent) per segment. The double-coded subset is, per
-workshop, every segment from the first to the last segment a human coder coded (or marked
-``AUCUN``), over all human coders; inside a coder's own span a segment without that code counts
-as **absent**; outside it, the coder's value is **missing** (Krippendorff's alpha handles
-missing values; kappa uses the units both coders saw). Rule codings count whether or not they
-are marked negated (a negated mention still speaks of the theme).
+Unit and treatment of uncoded text (stated in every output, column ``unit_set``): the unit is
+the **segment**; each code is a binary variable (present / absent) per segment.
+
+- When ``data/coded/double_coding_subset.csv`` exists (column ``segment_id``), the units are
+  exactly the segments listed there, for the intercoder agreement and for the rule coder's
+  precision / recall / F1: every coder (and the rules) is taken to have read every listed
+  segment, so a listed segment without a code from a coder counts as **absent** for that coder.
+  Codings outside the list are ignored here.
+- Otherwise (fallback) the double-coded subset is, per workshop, every segment from the first to
+  the last segment a human coder coded (or marked ``AUCUN``), over all human coders; inside a
+  coder's own span a segment without that code counts as **absent**; outside it, the coder's
+  value is **missing** (Krippendorff's alpha handles missing values; kappa uses the units both
+  coders saw).
+
+Rule codings count whether or not they are marked negated (a negated mention still speaks of
+the theme). :func:`rule_quality` scores the rule coder per code against each human coder and
+against their consensus, on a development split and a held-out split of the units.
 
 Generic functions (:func:`krippendorff_alpha`, :func:`percent_agreement`,
 :func:`reliability_table` …) take a coders × units matrix (``numpy.nan`` = missing) or a long
@@ -24,11 +34,16 @@ import numpy as np
 import pandas as pd
 
 from .config import Paths, Settings
+from .errors import InputError, warn_input
 
 __all__ = [
+    "CONSENSUS",
     "LEVELS",
     "METHOD_NOTE",
+    "MACRO",
+    "MICRO",
     "OVERALL",
+    "SUBSET_FILE",
     "agreement_report",
     "agreement_units",
     "binary_alpha",
@@ -38,25 +53,36 @@ __all__ = [
     "krippendorff_alpha",
     "pairwise_agreement",
     "percent_agreement",
+    "QUALITY_COLUMNS",
+    "read_double_coding_subset",
     "reliability_matrix",
     "reliability_table",
+    "rule_quality",
+    "split_workshops",
     "write_agreement_workbook",
 ]
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 #: code_id of the row that pools every code (each (segment, code) pair is one binary unit).
 OVERALL = "_ensemble"
+#: Rows of :func:`rule_quality` that average the codes (macro) or pool them (micro).
+MACRO, MICRO = "_macro", "_micro"
+#: The file (in ``data/coded/``) that lists the double-coded segments.
+SUBSET_FILE = "double_coding_subset.csv"
 METHOD_NOTE = (
     "Unité : le segment (phrase). Chaque code est une variable binaire (présent / absent) par "
-    "segment. Sous-ensemble double-codé : dans chaque atelier, les segments entre le premier et "
-    "le dernier segment codé (ou marqué AUCUN) par un codeur humain. Dans l'étendue d'un codeur, "
-    "un segment sans ce code compte comme « absent » ; hors de son étendue, sa valeur est "
-    "manquante. Les codages automatiques niés (« pas de », « aucun »…) comptent comme présents. "
-    "« _ensemble » regroupe toutes les paires (segment, code). Intervalles de confiance : "
-    "bootstrap percentile 95 % sur les segments, graine fixée."
+    "segment. Lorsque data/coded/double_coding_subset.csv existe, les unités sont exactement "
+    "les segments qui y figurent, pour l'accord entre codeurs comme pour la précision, le rappel "
+    "et le F1 des règles : un segment de la liste sans ce code chez un codeur compte comme "
+    "« absent » ; les codages hors de la liste sont ignorés. Sinon, dans chaque atelier, les "
+    "segments entre le premier et le dernier segment codé (ou marqué AUCUN) par un codeur "
+    "humain ; hors de l'étendue d'un codeur, sa valeur est manquante. La colonne « Unités "
+    "retenues » dit quelle règle s'applique. Les codages automatiques niés (« pas de », "
+    "« aucun »…) comptent comme présents. « _ensemble » regroupe toutes les paires (segment, "
+    "code). Intervalles de confiance : bootstrap percentile 95 % sur les segments, graine fixée."
 )
-COLUMNS = ["comparison", "coder_a", "coder_b", "code_id", "label", "unit", "n_units",
-           "n_coders", "n_positive", "percent_agreement", "pa_ci_low", "pa_ci_high", "kappa",
+COLUMNS = ["comparison", "coder_a", "coder_b", "code_id", "label", "unit", "unit_set",
+           "n_units", "n_coders", "n_positive", "percent_agreement", "pa_ci_low", "pa_ci_high", "kappa",
            "kappa_ci_low", "kappa_ci_high", "alpha", "alpha_ci_low", "alpha_ci_high",
            "precision", "recall", "f1", "note"]
 
@@ -322,9 +348,61 @@ def _prf(m: np.ndarray) -> dict:
     return {"precision": float(p), "recall": float(r), "f1": float(f)}
 
 
+def read_double_coding_subset(path: str | Path, segments: pd.DataFrame) -> list[str]:
+    """Read the list of double-coded segments (``double_coding_subset.csv``; never modified).
+
+    Args:
+        path: the CSV file, with a ``segment_id`` column (other columns are ignored).
+        segments: the segments table (to check the IDs).
+
+    Returns:
+        The known segment IDs, sorted, without duplicates.
+
+    Raises:
+        InputError: when the file cannot be read or has no ``segment_id`` column.
+
+    Unknown segment IDs and duplicates are reported with file and row as an
+    :class:`~consultations.errors.InputWarning` and left out.
+
+    """
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except Exception as exc:
+        raise InputError(path, None, f"cannot read the double-coding subset ({exc})",
+                         "save it as a UTF-8 CSV with a segment_id column.") from exc
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    if "segment_id" not in df.columns:
+        raise InputError(path, 1, f"no segment_id column (columns: {list(df.columns)})",
+                         "the header must contain segment_id, one double-coded segment a row.")
+    known = set(segments["segment_id"])
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(df["segment_id"]):
+        line, seg = i + 2, str(raw).strip()
+        if not seg:
+            continue
+        if seg not in known:
+            warn_input(path, line, f"unknown segment '{seg}': left out of the agreement units",
+                       "check the ID against the segments table (IDs change when a transcript "
+                       "is edited).")
+        elif seg in seen:
+            warn_input(path, line, f"duplicate of line {seen[seg]} ('{seg}'): counted once")
+        else:
+            seen[seg] = line
+    return sorted(seen)
+
+
+def _unit_set_label(subset: list[str] | None, subset_name: str) -> str:
+    if subset is not None:
+        return f"sous-ensemble double-codé ({subset_name}, {len(subset)} segments ; non codé = absent)"
+    return "étendue des codeurs (premier au dernier segment codé par atelier ; hors étendue = manquant)"
+
+
 def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.DataFrame,
                      codebook: pd.DataFrame, coverage: pd.DataFrame | None = None,
-                     seed: int = 42, n_boot: int = 1000, units: str = "span") -> pd.DataFrame:
+                     seed: int = 42, n_boot: int = 1000, units: str = "span",
+                     subset: list[str] | None = None, subset_name: str = SUBSET_FILE
+                     ) -> pd.DataFrame:
     """Agreement between human coders, and of the rule coder with each human coder.
 
     Args:
@@ -335,11 +413,16 @@ def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.Data
         coverage: extra ``segment_id, coder`` rows (segments marked AUCUN).
         seed: bootstrap seed.
         n_boot: bootstrap resamples.
-        units: ``span`` (see module docstring) or ``coded`` (only the segments a coder coded).
+        units: without ``subset``: ``span`` (see module docstring) or ``coded`` (only the
+            segments a coder coded).
+        subset: the double-coded segment IDs; when given they are exactly the units, seen by
+            every coder (uncoded = absent), and ``units`` is ignored.
+        subset_name: the subset's file name, written in ``unit_set``.
 
     Returns:
         The agreement table (columns :data:`COLUMNS`); empty when there are no manual codes.
-        ``comparison`` is ``intercodeurs`` (humans together) or ``règles vs <coder>``.
+        ``comparison`` is ``intercodeurs`` (humans together) or ``règles vs <coder>``;
+        ``unit_set`` states which units were used.
 
     """
     from .code import manual_coverage
@@ -347,10 +430,15 @@ def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.Data
     if manual.empty:
         return pd.DataFrame(columns=COLUMNS)
     cov = manual_coverage(manual, coverage)
-    seen_rows = agreement_units(segments, cov) if units == "span" else cov
-    coders = sorted(seen_rows["coder"].unique())
-    seen = {c: set(seen_rows.loc[seen_rows["coder"] == c, "segment_id"]) for c in coders}
-    unit_ids = sorted(set(seen_rows["segment_id"]))
+    if subset is not None:
+        unit_ids = sorted(set(subset))
+        coders = sorted(cov["coder"].unique())
+        seen = {c: set(unit_ids) for c in coders}
+    else:
+        seen_rows = agreement_units(segments, cov) if units == "span" else cov
+        coders = sorted(seen_rows["coder"].unique())
+        seen = {c: set(seen_rows.loc[seen_rows["coder"] == c, "segment_id"]) for c in coders}
+        unit_ids = sorted(set(seen_rows["segment_id"]))
     labels = dict(zip(codebook["code_id"], codebook["label"], strict=True))
     codes = list(codebook["code_id"])
     rows = []
@@ -374,6 +462,139 @@ def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.Data
                          **_measures(m, seed, n_boot), **_prf(m)})
     out = pd.DataFrame(rows).reindex(columns=COLUMNS)
     out["unit"] = "segment"
+    out["unit_set"] = _unit_set_label(subset, subset_name)
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- rule quality
+QUALITY_COLUMNS = ["split", "reference", "code_id", "label", "n_units", "n_reference",
+                   "n_rule", "n_both", "precision", "recall", "f1", "unit_set"]
+CONSENSUS = "consensus"
+
+
+def split_workshops(workshop_ids, dev_share: float = 0.6,
+                    dev: list[str] | None = None) -> dict[str, list[str]]:
+    """Split workshops into a development set and a held-out (test) set.
+
+    Args:
+        workshop_ids: the workshops (sorted here).
+        dev_share: share of the workshops, taken in order, used for development (at least one
+            workshop is held out when there are two or more).
+        dev: explicit development workshops (overrides ``dev_share``).
+
+    Returns:
+        ``{"développement": [...], "test": [...]}``.
+
+    """
+    ws = sorted({str(w) for w in workshop_ids})
+    if dev is None:
+        k = int(np.ceil(len(ws) * dev_share))
+        k = min(k, len(ws) - 1) if len(ws) >= 2 else len(ws)
+        dev = ws[:k]
+    dev_set = set(dev)
+    return {"développement": [w for w in ws if w in dev_set],
+            "test": [w for w in ws if w not in dev_set]}
+
+
+def _matrix(codings: pd.DataFrame, units: list[str], codes: list[str]) -> np.ndarray:
+    """Binary units × codes matrix of a coder's codings."""
+    m = np.zeros((len(units), len(codes)))
+    ui = {u: i for i, u in enumerate(units)}
+    ci = {c: j for j, c in enumerate(codes)}
+    for s, c in zip(codings["segment_id"], codings["code_id"], strict=True):
+        if s in ui and c in ci:
+            m[ui[s], ci[c]] = 1.0
+    return m
+
+
+def _prf_counts(tp, n_ref, n_rule) -> tuple[float, float, float]:
+    p = tp / n_rule if n_rule else (np.nan if not n_ref else 0.0)
+    r = tp / n_ref if n_ref else np.nan
+    if np.isnan(p) or np.isnan(r):
+        f = np.nan if (not n_ref and not n_rule) else 0.0
+    else:
+        f = 2 * p * r / (p + r) if p + r else 0.0
+    return float(p), float(r), float(f)
+
+
+def rule_quality(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.DataFrame,
+                 codebook: pd.DataFrame, units: list[str],
+                 splits: dict[str, list[str]] | None = None,
+                 unit_set: str = "") -> pd.DataFrame:
+    """Precision, recall and F1 of the rule coder per code, per split, per reference.
+
+    References: each human coder, and ``consensus`` (for each code, the units on which every
+    human coder agrees: both coded it → positive, neither → negative; units where they disagree
+    are left out for that code). A unit without a code from a coder counts as absent.
+
+    Args:
+        rule: rule codings (negated ones included).
+        manual: manual codings (column ``coder``).
+        segments: segments table (``workshop_id`` of each unit).
+        codebook: codebook table (order and labels of the codes).
+        units: the double-coded segment IDs.
+        splits: split name → workshop IDs (default: :func:`split_workshops`); an ``ensemble``
+            split with every unit is always added.
+        unit_set: text written in the ``unit_set`` column.
+
+    Returns:
+        One row per (split, reference, code), plus ``_macro`` (mean over the codes that the
+        reference or the rules used on that split; an undefined precision, when the rules never
+        fire but the reference does, counts 0) and ``_micro`` (every (unit, code) pooled).
+        Columns :data:`QUALITY_COLUMNS`.
+
+    """
+    codes = list(codebook["code_id"])
+    labels = dict(zip(codebook["code_id"], codebook["label"], strict=True))
+    ws_of = dict(zip(segments["segment_id"], segments["workshop_id"].astype(str), strict=True))
+    units = sorted(u for u in set(units) if u in ws_of)
+    if splits is None:
+        splits = split_workshops({ws_of[u] for u in units})
+    splits = {**splits, "ensemble": sorted({ws_of[u] for u in units})}
+    coders = sorted(manual["coder"].unique()) if len(manual) else []
+    if not coders or not units:
+        return pd.DataFrame(columns=QUALITY_COLUMNS)
+    pred = _matrix(rule, units, codes)
+    human = {c: _matrix(manual[manual["coder"] == c], units, codes) for c in coders}
+    refs: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        c: (human[c], np.ones_like(human[c], dtype=bool)) for c in coders}
+    if len(coders) >= 2:
+        stack = np.stack([human[c] for c in coders])
+        agree = (stack == stack[0]).all(axis=0)
+        refs[CONSENSUS] = (stack[0], agree)
+    rows = []
+    for split, wss in splits.items():
+        in_split = np.array([ws_of[u] in set(wss) for u in units])
+        for ref_name, (ref, valid) in refs.items():
+            mask = valid & in_split[:, None]
+            tp = ((pred == 1) & (ref == 1) & mask).sum(axis=0)
+            n_ref = ((ref == 1) & mask).sum(axis=0)
+            n_rule = ((pred == 1) & mask).sum(axis=0)
+            per = []
+            for j, code in enumerate(codes):
+                p, r, f = _prf_counts(int(tp[j]), int(n_ref[j]), int(n_rule[j]))
+                per.append((p, r, f, n_ref[j] + n_rule[j] > 0))
+                rows.append({"split": split, "reference": ref_name, "code_id": code,
+                             "label": labels[code], "n_units": int(mask[:, j].sum()),
+                             "n_reference": int(n_ref[j]), "n_rule": int(n_rule[j]),
+                             "n_both": int(tp[j]), "precision": p, "recall": r, "f1": f})
+            used = [x for x in per if x[3]]
+            macro = [float(np.mean([0.0 if np.isnan(x[k]) else x[k] for x in used
+                                    if not (k == 1 and np.isnan(x[1]))] or [np.nan]))
+                     for k in range(3)]
+            rows.append({"split": split, "reference": ref_name, "code_id": MACRO,
+                         "label": f"Moyenne des {len(used)} codes utilisés",
+                         "n_units": int(in_split.sum()), "n_reference": int(n_ref.sum()),
+                         "n_rule": int(n_rule.sum()), "n_both": int(tp.sum()),
+                         "precision": macro[0], "recall": macro[1], "f1": macro[2]})
+            p, r, f = _prf_counts(int(tp.sum()), int(n_ref.sum()), int(n_rule.sum()))
+            rows.append({"split": split, "reference": ref_name, "code_id": MICRO,
+                         "label": "Toutes les paires (segment, code)",
+                         "n_units": int(in_split.sum()), "n_reference": int(n_ref.sum()),
+                         "n_rule": int(n_rule.sum()), "n_both": int(tp.sum()),
+                         "precision": p, "recall": r, "f1": f})
+    out = pd.DataFrame(rows, columns=QUALITY_COLUMNS)
+    out["unit_set"] = unit_set
     return out.reset_index(drop=True)
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "manual_coverage",
     "merge_codings",
     "read_manual_codes",
+    "read_qdpx_codes",
     "run_stage",
 ]
 
@@ -407,15 +408,57 @@ def _manual_files(folder: Path) -> list[Path]:
                   if p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith((".", "~$")))
 
 
+def read_qdpx_codes(folder: Path, segments: pd.DataFrame, codebook: pd.DataFrame,
+                    codebook_version: str = "", root: Path | None = None) -> pd.DataFrame:
+    """Read the codings of every ``*.qdpx`` in ``folder`` as manual codings (never modified).
+
+    Each file is read with :func:`consultations.refiqda.import_qdpx` (codes matched by GUID,
+    identifier or name; selections mapped to our segments by character overlap); the coder is
+    the tool's user. ``origin_file`` is written relative to ``root``.
+
+    Returns:
+        A codings table (source ``manual``); empty when the folder is absent or has no file.
+
+    """
+    from .refiqda import import_qdpx
+
+    if not folder.exists():
+        return empty_codings()
+    parts = []
+    for path in sorted(p for p in folder.iterdir()
+                       if p.suffix.lower() == ".qdpx" and not p.name.startswith((".", "~$"))):
+        got = import_qdpx(path, segments, codebook, version=codebook_version)
+        rel = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+        parts.append(got.assign(origin_file=rel, codebook_version=codebook_version))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_codings()
+    return _finish(pd.concat(parts, ignore_index=True))
+
+
+def _merge_manual(files: pd.DataFrame, qdpx: pd.DataFrame) -> pd.DataFrame:
+    """Manual codings from files and from .qdpx; one row per (segment, code, coder)."""
+    parts = [p for p in (files, qdpx) if len(p)]
+    if not parts:
+        return empty_codings()
+    both = _finish(pd.concat(parts, ignore_index=True))
+    return both.drop_duplicates(["segment_id", "code_id", "coder"]).reset_index(drop=True)
+
+
 def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settings) -> dict:
     """Code the segments: rules, manual codes, review decisions, agreement.
 
-    Reads ``coded/codebook.yaml``, ``coded/manual/*.csv|*.xlsx`` and ``coded/review/*.xlsx``
-    (the latter two may be absent).
+    Reads ``coded/codebook.yaml``, ``coded/manual/*.csv|*.xlsx``, ``coded/qdpx/*.qdpx``
+    (codings made in another QDA tool), ``coded/review/*.xlsx`` and
+    ``coded/double_coding_subset.csv`` (all but the codebook may be absent).
 
     Returns:
         ``codebook``, ``axes``, ``codings_rule``, ``codings_manual``, ``codings_review``,
-        ``codings`` (final, merged), ``agreement`` and ``_summary``.
+        ``codings`` (final, merged), ``agreement``, ``rule_quality`` and ``_summary``.
+
+    Settings (``settings.extra``): ``n_boot`` (bootstrap resamples, 1000),
+    ``agreement_units`` (``span`` or ``coded``, used only without the subset file),
+    ``rule_dev_workshops`` (workshops of the rules' development split; default the first 60 %).
 
     """
     from . import agreement, review
@@ -424,15 +467,32 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     cb = load_codebook(paths.coded / "codebook.yaml")
     codebook, version = cb["codebook"], cb["version"]
     rule = RuleCoder(codebook_version=version).fit(codebook).transform(segments)
-    manual, coverage = read_manual_codes(_manual_files(paths.coded / "manual"), segments,
-                                         codebook, version, root=paths.data)
+    from_files, coverage = read_manual_codes(_manual_files(paths.coded / "manual"), segments,
+                                             codebook, version, root=paths.data)
+    from_qdpx = read_qdpx_codes(paths.coded / "qdpx", segments, codebook, version,
+                                root=paths.data)
+    manual = _merge_manual(from_files, from_qdpx)
     decisions = review.read_review_decisions(paths, segments, codebook)
     codings_review = review.decisions_to_codings(decisions, version)
     final = merge_codings(rule, manual, codings_review)
+    subset_path = paths.coded / agreement.SUBSET_FILE
+    subset = (agreement.read_double_coding_subset(subset_path, segments)
+              if subset_path.exists() else None)
+    n_boot = int(settings.extra.get("n_boot", 1000))
     agree = agreement.coding_agreement(rule, manual, segments, codebook, coverage=coverage,
-                                       seed=settings.seed,
-                                       n_boot=int(settings.extra.get("n_boot", 1000)),
-                                       units=settings.extra.get("agreement_units", "span"))
+                                       seed=settings.seed, n_boot=n_boot,
+                                       units=settings.extra.get("agreement_units", "span"),
+                                       subset=subset)
+    if subset is not None:
+        units = subset
+    else:
+        units = sorted(set(agreement.agreement_units(
+            segments, manual_coverage(manual, coverage))["segment_id"])) if len(manual) else []
+    ws_of = dict(zip(segments["segment_id"], segments["workshop_id"].astype(str), strict=True))
+    splits = agreement.split_workshops({ws_of[u] for u in units},
+                                       dev=settings.extra.get("rule_dev_workshops"))
+    quality = agreement.rule_quality(rule, manual, segments, codebook, units, splits,
+                                     unit_set=agree["unit_set"].iloc[0] if len(agree) else "")
     conflicts = review.review_conflicts(decisions)
     summary = {
         "codebook_version": version,
@@ -440,6 +500,7 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
         "n_codings_rule": int(len(rule)),
         "n_codings_rule_negated": int(rule["negated"].sum()),
         "n_codings_manual": int(len(manual)),
+        "n_codings_qdpx": int(len(from_qdpx)),
         "manual_coders": sorted(manual["coder"].unique().tolist()),
         "n_review_decisions": int(len(decisions)),
         "n_review_conflicts": int(len(conflicts)),
@@ -450,8 +511,14 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     overall = agree[(agree["code_id"] == agreement.OVERALL)
                     & (agree["comparison"] == "intercodeurs")]
     if len(overall):
+        summary["agreement_units"] = str(overall["unit_set"].iloc[0])
+        summary["agreement_n_units"] = len(units)
         summary["agreement_overall_alpha"] = float(overall["alpha"].iloc[0])
         summary["agreement_overall_kappa"] = float(overall["kappa"].iloc[0])
+    macro = quality[(quality["code_id"] == agreement.MACRO)
+                    & (quality["reference"] == agreement.CONSENSUS)]
+    for rec in macro.itertuples(index=False):
+        summary[f"rules_macro_f1_{rec.split}"] = round(float(rec.f1), 4)
     return {"codebook": codebook, "axes": cb["axes"], "codings_rule": rule,
             "codings_manual": manual, "codings_review": codings_review, "codings": final,
-            "agreement": agree, "_summary": summary}
+            "agreement": agree, "rule_quality": quality, "_summary": summary}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io as _io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +39,12 @@ __all__ = [
     "SifEmbedder",
     "TfidfSvdEmbedder",
     "as_bertopic_backend",
+    "TOKEN_PATTERN",
     "cached_embeddings",
     "french_stop_words",
+    "lemma_vectorizer",
     "make_embedder",
+    "stop_word_tokens",
 ]
 
 #: Short names of the built-in embedders (plus ``"st:<local folder>"``).
@@ -74,6 +78,30 @@ def french_stop_words() -> list[str]:
     words = set(STOP_WORDS) | set(CONSULTATION_FILLER)
     # Lemmas are lower-cased; the apostrophe forms ("l'", "d'") never reach the lemmas column.
     return sorted(w for w in words if w and "'" not in w and "’" not in w)
+
+
+def stop_word_tokens() -> set[str]:
+    """Return :func:`french_stop_words` split into single tokens (``peut-être`` → peut, être)."""
+    return {t for w in french_stop_words() for t in re.split(r"[\W_]+", w) if t}
+
+
+#: Terms of the topic vectorizers: two or more word characters, hyphens kept inside a lemma.
+TOKEN_PATTERN = r"(?u)\b\w[\w-]+\b"
+
+
+def lemma_vectorizer(kind: str = "count", **params):
+    """Return a term vectorizer over lemma strings, French stop words and filler removed.
+
+    Args:
+        kind: ``"count"`` (:class:`~sklearn.feature_extraction.text.CountVectorizer`) or
+            ``"tfidf"`` (:class:`~sklearn.feature_extraction.text.TfidfVectorizer`).
+        **params: further vectorizer parameters (``ngram_range``, ``min_df``, ``sublinear_tf``).
+
+    """
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+    cls = {"count": CountVectorizer, "tfidf": TfidfVectorizer}[kind]
+    return cls(stop_words=french_stop_words(), token_pattern=TOKEN_PATTERN, **params)
 
 
 def _min_df(n_docs: int) -> int:
@@ -112,13 +140,9 @@ class TfidfSvdEmbedder:
     def fit(self, docs: list[str]) -> TfidfSvdEmbedder:
         """Learn the vocabulary, IDF weights and SVD basis from ``docs`` (lemma strings)."""
         from sklearn.decomposition import TruncatedSVD
-        from sklearn.feature_extraction.text import TfidfVectorizer
 
         n = len(docs)
-        self.vectorizer_ = TfidfVectorizer(
-            stop_words=french_stop_words(), min_df=_min_df(n), sublinear_tf=True,
-            token_pattern=r"(?u)\b\w[\w-]+\b",
-        )
+        self.vectorizer_ = lemma_vectorizer("tfidf", min_df=_min_df(n), sublinear_tf=True)
         try:
             x = self.vectorizer_.fit_transform(docs)
         except ValueError:  # empty vocabulary: keep every word, stop words included
@@ -181,10 +205,7 @@ class SifEmbedder:
 
     def fit(self, docs: list[str]) -> SifEmbedder:
         """Learn word frequencies from ``docs`` and the first principal component to remove."""
-        from sklearn.feature_extraction.text import CountVectorizer
-
-        self.vectorizer_ = CountVectorizer(stop_words=french_stop_words(),
-                                           token_pattern=r"(?u)\b\w[\w-]+\b")
+        self.vectorizer_ = lemma_vectorizer("count")
         try:
             counts = self.vectorizer_.fit_transform(docs)
         except ValueError:
@@ -277,9 +298,11 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise InputError(folder, None, "sentence-transformers is not installed.",
-                             "pip install sentence-transformers (CPU torch), or use "
-                             "embedding='tfidf-svd'.") from exc
+            raise InputError(folder, None, "sentence-transformers is not installed (it is an "
+                             "opt-in extra: the default install has no torch).",
+                             "install the extra with `CONSULTATIONS_EXTRAS=transformers python3 "
+                             "bootstrap.py setup` (or `pip install -e '.[transformers]'`, which "
+                             "pins torch==2.13.0), or use embedding='tfidf-svd'.") from exc
         try:
             self.model_ = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any loading failure is the user's folder
