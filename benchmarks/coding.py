@@ -58,7 +58,7 @@ def main() -> None:
 
     import spacy
 
-    from consultations.code import RuleCoder
+    from consultations.code import codebook_rule_coder
     from consultations.codebook import load_codebook
     from consultations.config import get_paths
 
@@ -66,7 +66,7 @@ def main() -> None:
     words = int(segs["text"].str.split().str.len().sum())
     cb = load_codebook(get_paths().coded / "codebook.yaml")
     t0 = time.perf_counter()
-    coder = RuleCoder().fit(cb["codebook"])
+    coder = codebook_rule_coder(cb)
     t_fit = time.perf_counter() - t0
     t0 = time.perf_counter()
     codings = coder.transform(segs)

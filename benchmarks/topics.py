@@ -70,7 +70,8 @@ def load_grand_debat(folder: Path = GD) -> dict[str, pd.DataFrame]:
 
 def quality_table(frames: dict[str, pd.DataFrame], seeds=range(5)) -> pd.DataFrame:
     """Mean NMI/ARI/NPMI/diversity of our default and two baselines over ``seeds``."""
-    from consultations.topics import TopicModel, baseline_topics, evaluate_topics
+    from consultations.topic_eval import baseline_topics, evaluate_topics
+    from consultations.topics import TopicModel
 
     rows = []
     for name, seg in frames.items():

@@ -90,3 +90,105 @@ def test_agreement_bootstrap_is_seeded_and_brackets_estimate():
     k = cohen_kappa(a, b)
     assert ci1["kappa"][0] < k < ci1["kappa"][1]
     assert ci1["percent_agreement"][0] <= percent_agreement(m) <= ci1["percent_agreement"][1]
+
+
+# --------------------------------------------------------------------------- subset and rules
+def _cod(rows):
+    from consultations.code import _finish
+
+    return _finish(pd.DataFrame(rows, columns=["segment_id", "code_id", "source", "coder"]))
+
+
+@pytest.fixture()
+def cb_small():
+    return pd.DataFrame({"code_id": ["LOG", "RACK"], "label": ["Logistique", "Racket"]})
+
+
+def test_agreement_subset_file_validates_ids_with_file_and_row(tmp_path, tiny_segments):
+    import warnings
+
+    from consultations.agreement import read_double_coding_subset
+    from consultations.errors import InputError, InputWarning
+
+    f = tmp_path / "double_coding_subset.csv"
+    f.write_text("segment_id\nW1-T002-S01\nW9-T001-S01\nW1-T003-S01\nW1-T002-S01\n",
+                 encoding="utf-8")
+    before = f.read_bytes()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ids = read_double_coding_subset(f, tiny_segments)
+    assert ids == ["W1-T002-S01", "W1-T003-S01"] and f.read_bytes() == before
+    msgs = [w.message for w in caught if isinstance(w.message, InputWarning)]
+    assert [(m.line, m.path) for m in msgs] == [(3, str(f)), (5, str(f))]
+    assert "unknown segment 'W9-T001-S01'" in msgs[0].message and "duplicate" in msgs[1].message
+    f.write_text("segment\nW1-T002-S01\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no segment_id column"):
+        read_double_coding_subset(f, tiny_segments)
+
+
+def test_agreement_subset_units_are_exactly_the_listed_segments(tiny_segments, cb_small):
+    from consultations.agreement import coding_agreement
+
+    manual = _cod([("W1-T002-S01", "LOG", "manual", "A"), ("W1-T002-S01", "LOG", "manual", "B"),
+                   ("W1-T003-S01", "RACK", "manual", "A"),
+                   ("W2-T001-S01", "RACK", "manual", "B")])  # outside the subset: ignored
+    rule = _cod([("W1-T002-S01", "LOG", "rule", "règles"),
+                 ("W1-T002-S02", "RACK", "rule", "règles")])
+    subset = ["W1-T001-S01", "W1-T002-S01", "W1-T002-S02", "W1-T003-S01"]
+    out = coding_agreement(rule, manual, tiny_segments, cb_small, subset=subset, n_boot=20,
+                           subset_name="double_coding_subset.csv")
+    assert (out["unit"] == "segment").all()
+    assert out["unit_set"].str.contains("double_coding_subset.csv, 4 segments").all()
+    inter = out[out["comparison"] == "intercodeurs"].set_index("code_id")
+    assert inter.loc["LOG", "n_units"] == 4 and inter.loc["LOG", "percent_agreement"] == 1.0
+    # A coded RACK on W1-T003-S01, B did not: absent for B (not missing) → 3 of 4 agree
+    assert inter.loc["RACK", "percent_agreement"] == 0.75
+    assert inter.loc["_ensemble", "n_units"] == 8
+    ra = out[out["comparison"] == "règles vs A"].set_index("code_id")
+    assert ra.loc["LOG", "precision"] == 1.0 and ra.loc["RACK", "precision"] == 0.0
+    assert ra.loc["RACK", "recall"] == 0.0
+
+
+def test_agreement_rule_quality_per_split_reference_and_macro(tiny_segments, cb_small):
+    from consultations.agreement import MACRO, MICRO, rule_quality, split_workshops
+
+    manual = _cod([("W1-T002-S01", "LOG", "manual", "A"), ("W1-T002-S01", "LOG", "manual", "B"),
+                   ("W1-T003-S01", "RACK", "manual", "A"),
+                   ("W2-T001-S01", "RACK", "manual", "A"),
+                   ("W2-T001-S01", "RACK", "manual", "B")])
+    rule = _cod([("W1-T002-S01", "LOG", "rule", "règles"),
+                 ("W1-T003-S01", "RACK", "rule", "règles"),
+                 ("W2-T002-S01", "RACK", "rule", "règles")])
+    units = ["W1-T002-S01", "W1-T003-S01", "W2-T001-S01", "W2-T002-S01"]
+    splits = split_workshops(["W1", "W2"])
+    assert splits == {"développement": ["W1"], "test": ["W2"]}
+    q = rule_quality(rule, manual, tiny_segments, cb_small, units, splits).set_index(
+        ["split", "reference", "code_id"])
+    assert set(q.index.get_level_values(0)) == {"développement", "test", "ensemble"}
+    assert set(q.index.get_level_values(1)) == {"A", "B", "consensus"}
+    # consensus leaves out W1-T003-S01 for RACK (A coded it, B did not)
+    assert q.loc[("développement", "consensus", "RACK"), "n_units"] == 1
+    assert q.loc[("développement", "A", "RACK"), "f1"] == 1.0
+    assert q.loc[("développement", "B", "RACK"), "precision"] == 0.0
+    t = q.loc[("test", "A", "RACK")]
+    assert (t["n_reference"], t["n_rule"], t["n_both"]) == (1, 1, 0)
+    assert q.loc[("ensemble", "A", MICRO), "precision"] == pytest.approx(2 / 3)
+    assert q.loc[("ensemble", "A", MACRO), "f1"] == pytest.approx((1.0 + 0.5) / 2)
+
+
+def test_agreement_workbook_has_rule_quality_sheet(tmp_path, tiny_segments, cb_small):
+    from openpyxl import load_workbook
+
+    from consultations.agreement import coding_agreement, rule_quality, write_agreement_workbook
+
+    manual = _cod([("W1-T002-S01", "LOG", "manual", "A"), ("W1-T002-S01", "LOG", "manual", "B")])
+    rule = _cod([("W1-T002-S01", "LOG", "rule", "règles")])
+    units = ["W1-T002-S01", "W2-T001-S01"]
+    table = coding_agreement(rule, manual, tiny_segments, cb_small, subset=units, n_boot=10)
+    quality = rule_quality(rule, manual, tiny_segments, cb_small, units)
+    out = write_agreement_workbook(table, tmp_path / "a.xlsx", quality=quality)
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["Méthode", "Inter-codeurs", "Règles vs humains", "Qualité des règles"]
+    header = [c.value for c in wb["Qualité des règles"][1]]
+    assert "Référence (codeur ou consensus)" in header and "F1 (règles)" in header
+    assert "Unités retenues" in [c.value for c in wb["Inter-codeurs"][1]]

@@ -92,3 +92,32 @@ def test_codebook_missing_file(tmp_path):
     with pytest.raises(InputError, match="missing"):
         load_codebook(tmp_path / "codebook.yaml")
     assert isinstance(pd.DataFrame(), pd.DataFrame)
+
+
+def test_codebook_unless_ignore_and_stance_are_parsed():
+    text = GOOD.replace("    keywords: [confiance]\n",
+                        "    keywords: [confiance]\n    unless: [CONF.X]\n") + (
+        "ignore:\n  - name: intro\n    pattern: [{LEMMA: je}, {LEMMA: être}]\n"
+        "stance:\n  window: 4\n  against_before: [contre]\n")
+    cb = parse_codebook(text, "cb.yaml")
+    assert cb["codebook"].set_index("code_id").loc["CONF", "unless"] == "CONF.X"
+    assert cb["ignore"] == [{"name": "intro", "pattern": [{"LEMMA": "je"}, {"LEMMA": "être"}]}]
+    assert cb["stance"]["window"] == 4 and cb["stance"]["against_before"] == ["contre"]
+
+
+def test_codebook_unless_unknown_code_gives_line_and_lists_every_problem():
+    text = GOOD.replace("    keywords: [confiance]\n",
+                        "    keywords: [confiance]\n    unless: [NOPE]\n")
+    with pytest.raises(InputError) as err:
+        parse_codebook(text, "cb.yaml")
+    assert err.value.line == 11 and "unknown code(s) in 'unless': ['NOPE']" in str(err.value)
+    with pytest.raises(InputError) as err:
+        parse_codebook(text + "ignore:\n  - [{LEMMA: {NOTANOP: je}}]\n", "cb.yaml")
+    assert "2 problem(s)" in str(err.value) and "line 20: ignore pattern 1" in str(err.value)
+
+
+def test_codebook_bad_ignore_pattern_gives_line():
+    text = GOOD + "ignore:\n  - name: x\n    pattern: [{LEMMA: {NOTANOP: je}}]\n"
+    with pytest.raises(InputError) as err:
+        parse_codebook(text, "cb.yaml")
+    assert err.value.line == 19 and "ignore pattern 1" in str(err.value)

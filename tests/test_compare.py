@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from consultations import compare
+from consultations import compare, consensus, distinctive
 from consultations.config import Settings
 
 G = {"FDS": "Forces de défense et de sécurité", "OSC": "Organisations de la société civile",
@@ -204,7 +204,7 @@ def test_compare_log_odds_equals_hand_formula():
     yi = pd.Series({"milice": 10, "racket": 2, "route": 5})
     yj = pd.Series({"milice": 3, "racket": 12, "route": 5})
     prior = (yi + yj) * 0.5
-    res = compare.log_odds_dirichlet(yi, yj, prior)
+    res = distinctive.log_odds_dirichlet(yi, yj, prior)
     a0, ni, nj = prior.sum(), yi.sum(), yj.sum()
     for w in yi.index:
         a = prior[w]
@@ -217,7 +217,7 @@ def test_compare_log_odds_equals_hand_formula():
 
 
 def test_compare_distinctive_terms_have_examples(corpus):
-    terms = compare.distinctive_terms(corpus["segments"], min_count=2, top_n=5)
+    terms = distinctive.distinctive_terms(corpus["segments"], min_count=2, top_n=5)
     assert set(terms["group_code"]) <= {"FDS", "OSC", "DEC"}
     fds = terms[terms["group_code"] == "FDS"]
     assert "carburant" in set(fds["term"]) or "véhicules" in set(fds["term"])
@@ -229,7 +229,7 @@ def test_compare_distinctive_terms_have_examples(corpus):
 
 
 def test_compare_consensus_classes(corpus):
-    cons = compare.consensus_table(_counts(corpus), corpus["codebook"]).set_index("code_id")
+    cons = consensus.consensus_table(_counts(corpus), corpus["codebook"]).set_index("code_id")
     assert cons.loc["MIL", "classification"] == "contesté"
     assert cons.loc["SEC.RACK", "classification"] == "spécifique à un groupe"
     assert cons.loc["SEC.LOG", "classification"] == "majorité"
@@ -237,7 +237,7 @@ def test_compare_consensus_classes(corpus):
     assert cons.loc["SEC", "groups_above"] == "FDS, OSC"
     # Pol.is-style index: product over groups of (n + 1) / (N + 2)
     assert cons.loc["MIL", "consensus_index"] == pytest.approx((2 / 6) * (2 / 7) * (2 / 4))
-    strict = compare.consensus_table(_counts(corpus), corpus["codebook"], min_share=0.3,
+    strict = consensus.consensus_table(_counts(corpus), corpus["codebook"], min_share=0.3,
                                      min_speakers=99).set_index("code_id")
     assert strict.loc["SEC.LOG", "classification"] == "spécifique à un groupe"
 
@@ -300,7 +300,7 @@ def test_compare_consensus_agrees_with_polis(shared_datasets, conversation):
                                                                               "disagree")]})
     book["parent"] = [None] * len(ids) + [c for c in ids for _ in range(2)]
     book["position"] = [""] * len(ids) + ["oui"] * (2 * len(ids))
-    cons = compare.consensus_table(counts, book, min_share=0.5, min_speakers=math.inf,
+    cons = consensus.consensus_table(counts, book, min_share=0.5, min_speakers=math.inf,
                                    include_empty_groups=True)
     cons = cons[cons["code_id"].isin(ids)].set_index("code_id")
     agree = counts[counts["code_id"].isin(ids)]

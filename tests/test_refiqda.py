@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from lxml import etree
 
-from consultations import refiqda
+from consultations import refiqda, refiqda_common, refiqda_import
 from consultations.errors import InputError, InputWarning
 from consultations.schema import TABLES
 
@@ -96,17 +96,17 @@ def _rezip(path, out, replace: dict[str, bytes | None]):
 def test_refiqda_qdc_validates_and_keeps_descriptions_and_hierarchy(tmp_path, codebook):
     path = refiqda.write_codebook_qdc(codebook, "1.2", tmp_path / "codebook.qdc")
     data = path.read_bytes()
-    refiqda.validate_codebook(data)  # raises on failure
+    refiqda_common.validate_codebook(data)  # raises on failure
     root = etree.fromstring(data)
-    assert etree.QName(root).namespace == refiqda.CODEBOOK_NS
-    back = refiqda.read_codebook_qdc(data, codebook).set_index("code_id")
+    assert etree.QName(root).namespace == refiqda_common.CODEBOOK_NS
+    back = refiqda_import.read_codebook_qdc(data, codebook).set_index("code_id")
     assert set(back.index) == set(codebook["code_id"])
     for _, row in codebook.iterrows():
         got = back.loc[row["code_id"]]
         assert got["name"] == row["label"]
         assert got["description"] == refiqda.code_description(row)
         assert got["parent"] == (row["parent"] or "")
-        assert got["guid"] == refiqda.code_guid(row["code_id"])
+        assert got["guid"] == refiqda_common.code_guid(row["code_id"])
         assert got["is_codable"]
     desc = back.loc["MOY", "description"]
     assert desc.startswith("Manque de moyens logistiques.")
@@ -130,7 +130,7 @@ def test_refiqda_validate_codebook_reports_first_error_with_line(codebook, broke
     bad = data.replace(broken, b' isCodable="peut-etre"' if needle == "isCodable"
                        else b'guid="not-a-guid', 1)
     with pytest.raises(InputError) as exc:
-        refiqda.validate_codebook(bad, "codebook.qdc")
+        refiqda_common.validate_codebook(bad, "codebook.qdc")
     assert exc.value.line == 4  # the first <Code> element
     assert needle in exc.value.message and "schema" in exc.value.message
 
@@ -143,9 +143,9 @@ def test_refiqda_validate_codebook_accepts_standard_example_with_sets():
            b'name="Economy" isCodable="true" color="#ffff00"/></Code></Codes>'
            b'<Sets><Set guid="9fa9bcb7-5b59-47a9-8c3e-f65cffdc7520" name="S">'
            b'<MemberCode guid="d7aa29da-519b-4946-9b90-253b6db8fd0a"/></Set></Sets></CodeBook>')
-    refiqda.validate_codebook(doc)
+    refiqda_common.validate_codebook(doc)
     with pytest.raises(InputError):
-        refiqda.validate_codebook(doc.replace(b"CodeBook", b"Project"))
+        refiqda_common.validate_codebook(doc.replace(b"CodeBook", b"Project"))
 
 
 # --------------------------------------------------------------------------- project .qdpx
@@ -153,9 +153,9 @@ def test_refiqda_validate_codebook_accepts_standard_example_with_sets():
 
 def test_refiqda_qdpx_validates_against_project_xsd(qdpx):
     qde = _qde(qdpx)
-    refiqda.validate_project(qde)
+    refiqda_common.validate_project(qde)
     root = etree.fromstring(qde)
-    assert etree.QName(root).namespace == refiqda.PROJECT_NS
+    assert etree.QName(root).namespace == refiqda_common.PROJECT_NS
     with zipfile.ZipFile(qdpx) as zf:
         names = zf.namelist()
     assert names[0] == "project.qde"
@@ -192,11 +192,11 @@ def test_refiqda_qdpx_positions_are_code_points_with_accents_and_astral_chars(
     segs.loc[0, "text"] = "Écoutez 🙏 les élus."
     cod = pd.DataFrame({"segment_id": ["W1-T002-S01"], "code_id": ["MOY"],
                         "source": ["manual"], "coder": ["Awa"]})
-    texts, spans = refiqda.source_texts(segs)
+    texts, spans = refiqda_common.source_texts(segs)
     row = spans[spans["id"] == "W1-T002-S01"].iloc[0]
     assert texts["W1"][row["start"]:row["end"]] == "Nous manquons de véhicules et de carburant."
     path = refiqda.project_to_qdpx(segs, cod, codebook, None, None, "1", tmp_path / "p.qdpx")
-    back = refiqda.import_qdpx(path, segs, codebook)
+    back = refiqda_import.import_qdpx(path, segs, codebook)
     assert list(back["segment_id"]) == ["W1-T002-S01"]
 
 
@@ -257,7 +257,7 @@ def test_refiqda_export_warns_and_skips_codings_of_unknown_codes(tmp_path, tiny_
 
 def test_refiqda_round_trip_gives_back_the_same_codings(qdpx, tiny_segments, codings,
                                                         codebook):
-    back = refiqda.import_qdpx(qdpx, tiny_segments, codebook)
+    back = refiqda_import.import_qdpx(qdpx, tiny_segments, codebook)
     assert list(back.columns) == TABLES["codings"]
     want = set(codings[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
     got = set(back[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
@@ -270,7 +270,7 @@ def test_refiqda_round_trip_gives_back_the_same_codings(qdpx, tiny_segments, cod
     assert back["origin_line"].gt(1).all()
     # The project's own codebook round-trips too.
     cb = etree.tostring(etree.fromstring(_qde(qdpx)).find("{*}CodeBook"))
-    codes = refiqda.read_codebook_qdc(cb, codebook).set_index("code_id")
+    codes = refiqda_import.read_codebook_qdc(cb, codebook).set_index("code_id")
     assert dict(codes["parent"]) == {r.code_id: r.parent or "" for r in codebook.itertuples()}
 
 
@@ -319,7 +319,7 @@ def test_refiqda_import_maps_foreign_selections_by_overlap(tmp_path, tiny_segmen
         (s3, s3 + 20, unknown),                 # a code we do not know
     ])
     with pytest.warns(InputWarning) as record:
-        back = refiqda.import_qdpx(path, tiny_segments, codebook, version="1.2")
+        back = refiqda_import.import_qdpx(path, tiny_segments, codebook, version="1.2")
     messages = " ".join(str(w.message) for w in record)
     assert "Thème inconnu" in messages and "cover no segment" in messages
     got = set(back[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
@@ -338,7 +338,7 @@ def test_refiqda_import_matches_codes_by_description_identifier(tmp_path, tiny_s
         b'</Code></Codes>')).replace(b'targetGUID="A-1"',
                                      b'targetGUID="F0000000-0000-4000-8000-000000000001"')
     out = _rezip(path, tmp_path / "renamed.qdpx", {"project.qde": qde})
-    back = refiqda.import_qdpx(out, tiny_segments, codebook)
+    back = refiqda_import.import_qdpx(out, tiny_segments, codebook)
     pairs = list(zip(back["segment_id"], back["code_id"], strict=True))
     assert pairs == [("W1-T003-S01", "CONF-RACK")]
 
@@ -350,7 +350,7 @@ def test_refiqda_import_rejects_a_file_that_is_not_a_zip(tmp_path, tiny_segments
     path = tmp_path / "projet.qdpx"
     path.write_text("ceci n'est pas une archive", encoding="utf-8")
     with pytest.raises(InputError, match="not a REFI-QDA project archive") as exc:
-        refiqda.import_qdpx(path, tiny_segments, codebook)
+        refiqda_import.import_qdpx(path, tiny_segments, codebook)
     assert exc.value.path == str(path)
 
 
@@ -358,7 +358,7 @@ def test_refiqda_import_rejects_an_archive_without_project_qde(qdpx, tmp_path, t
                                                               codebook):
     out = _rezip(qdpx, tmp_path / "sans.qdpx", {"project.qde": None})
     with pytest.raises(InputError, match="no project.qde"):
-        refiqda.import_qdpx(out, tiny_segments, codebook)
+        refiqda_import.import_qdpx(out, tiny_segments, codebook)
 
 
 def test_refiqda_import_reports_the_first_schema_error_with_its_line(qdpx, tmp_path,
@@ -369,7 +369,7 @@ def test_refiqda_import_reports_the_first_schema_error_with_its_line(qdpx, tmp_p
     bad = qde.replace(b"<PlainTextSelection ", b"<PlainTextSelection bogus=\"1\" ", 1)
     out = _rezip(qdpx, tmp_path / "bad.qdpx", {"project.qde": bad})
     with pytest.raises(InputError) as exc:
-        refiqda.import_qdpx(out, tiny_segments, codebook)
+        refiqda_import.import_qdpx(out, tiny_segments, codebook)
     assert exc.value.line == n
     assert "bogus" in exc.value.message and "project.qde" in exc.value.path
 
@@ -378,7 +378,7 @@ def test_refiqda_import_rejects_malformed_xml_with_its_line(qdpx, tmp_path, tiny
                                                            codebook):
     out = _rezip(qdpx, tmp_path / "bad.qdpx", {"project.qde": b"<?xml version='1.0'?>\n<a>\n"})
     with pytest.raises(InputError, match="well-formed") as exc:
-        refiqda.import_qdpx(out, tiny_segments, codebook)
+        refiqda_import.import_qdpx(out, tiny_segments, codebook)
     assert exc.value.line == 3
 
 
@@ -389,7 +389,7 @@ def test_refiqda_import_rejects_positions_outside_the_source(qdpx, tmp_path, tin
     line = bad[:bad.index(b'endPosition="99999"')].count(b"\n") + 1
     out = _rezip(qdpx, tmp_path / "bad.qdpx", {"project.qde": bad})
     with pytest.raises(InputError, match="outside its source") as exc:
-        refiqda.import_qdpx(out, tiny_segments, codebook)
+        refiqda_import.import_qdpx(out, tiny_segments, codebook)
     assert exc.value.line == line
 
 
@@ -398,13 +398,13 @@ def test_refiqda_export_without_codings_is_valid_and_imports_empty(tmp_path, tin
     empty = pd.DataFrame(columns=TABLES["codings"])
     path = refiqda.project_to_qdpx(tiny_segments, empty, codebook, None, workshops, "1",
                                    tmp_path / "p.qdpx")
-    refiqda.validate_project(_qde(path))
-    back = refiqda.import_qdpx(path, tiny_segments, codebook)
+    refiqda_common.validate_project(_qde(path))
+    back = refiqda_import.import_qdpx(path, tiny_segments, codebook)
     assert back.empty and list(back.columns) == TABLES["codings"]
 
 
 def test_refiqda_source_text_has_one_paragraph_per_turn(tiny_segments, workshops):
-    texts, spans = refiqda.source_texts(tiny_segments, workshops)
+    texts, spans = refiqda_common.source_texts(tiny_segments, workshops)
     assert texts["W1"].startswith("Atelier W1 — Atelier de Ségou\n2019-06-12, Ségou\n\n")
     assert ("FDS-01 : Nous manquons de véhicules et de carburant. La formation des agents "
             "reste insuffisante.\n\nOSC-01 : ") in texts["W1"]

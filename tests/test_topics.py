@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from consultations import topics
+from consultations import topic_eval, topic_tables, topics
 from consultations.config import Paths, Settings
 from consultations.errors import InputError, InputWarning
 from consultations.schema import TABLES
@@ -116,19 +116,19 @@ def test_topics_crosswalk_counts_and_new_theme():
                         "code_id": ["X", "X", "Y", "Y", "Y"],
                         "source": ["manual"] * 4 + ["topic"]})
     seg = pd.DataFrame({"segment_id": list("abcdef"), "text": list("ABCDEF")})
-    cw = topics.crosswalk(asg, info, cod, seg, threshold=0.5)
+    cw = topic_tables.crosswalk(asg, info, cod, seg, threshold=0.5)
     assert list(cw.columns[:len(TABLES["topic_crosswalk"])]) == TABLES["topic_crosswalk"]
     r0 = cw[(cw["topic"] == 0) & (cw["code_id"] == "X")].iloc[0]
     assert r0["shared"] == 2 and r0["jaccard"] == pytest.approx(2 / 3, abs=1e-3)
     assert r0["lift"] == pytest.approx(2 * 6 / (3 * 2), abs=1e-3)  # "topic" codings are left out
     assert r0["best_code"] == "X" and not r0["is_new_theme"]
     t2 = cw[cw["topic"] == 2].iloc[0]
-    assert t2["best_code"] == topics.NEW_THEME and t2["is_new_theme"] and t2["shared"] == 0
+    assert t2["best_code"] == topic_tables.NEW_THEME and t2["is_new_theme"] and t2["shared"] == 0
     assert "a : A" in r0["representative_segments"]
 
 
 def test_topics_per_group_normalised(fitted, segments):
-    tpg = topics.topics_per_group(fitted)
+    tpg = topic_tables.topics_per_group(fitted)
     assert list(tpg.columns[:len(TABLES["topics_per_group"])]) == TABLES["topics_per_group"]
     assert "FAC" not in set(tpg["group_code"])
     sums = tpg.groupby("group_code")["share_of_group"].sum()
@@ -140,7 +140,7 @@ def test_topics_per_group_normalised(fitted, segments):
 
 def test_topics_run_stage_without_codebook(segments):
     out = topics.run_stage({"segments": segments}, None, Settings(seed=3, n_topics=3))
-    assert out["topic_crosswalk"]["best_code"].eq(topics.NEW_THEME).all()
+    assert out["topic_crosswalk"]["best_code"].eq(topic_tables.NEW_THEME).all()
     assert out["code_terms"].empty and list(out["code_terms"].columns)[0] == "code_id"
     assert out["_summary"]["guided"] is False and out["_summary"]["n_topics"] == 3
     assert "embedding" in out["_summary"]["seconds"]
@@ -219,11 +219,11 @@ def test_topics_hdbscan_pca_slot(segments):
 
 
 def test_topics_evaluation_helpers():
-    assert topics.topic_diversity([["a", "b"], ["a", "c"]]) == 0.75
+    assert topic_eval.topic_diversity([["a", "b"], ["a", "c"]]) == 0.75
     docs = ["a b", "a b", "c d", "c d"]
-    assert topics.npmi_coherence([["a", "b"]], docs) == pytest.approx(1.0)
-    assert topics.npmi_coherence([["a", "c"]], docs) == -1.0
-    labels, terms = topics.baseline_topics(["police agent"] * 5 + ["juge tribunal"] * 5,
+    assert topic_eval.npmi_coherence([["a", "b"]], docs) == pytest.approx(1.0)
+    assert topic_eval.npmi_coherence([["a", "c"]], docs) == -1.0
+    labels, terms = topic_eval.baseline_topics(["police agent"] * 5 + ["juge tribunal"] * 5,
                                            "tfidf-kmeans", 2)
     assert len(set(labels)) == 2 and len(terms) == 2
 

@@ -82,8 +82,8 @@ METHOD_NOTE = (
     "code). Intervalles de confiance : bootstrap percentile 95 % sur les segments, graine fixée."
 )
 COLUMNS = ["comparison", "coder_a", "coder_b", "code_id", "label", "unit", "unit_set",
-           "n_units", "n_coders", "n_positive", "percent_agreement", "pa_ci_low", "pa_ci_high", "kappa",
-           "kappa_ci_low", "kappa_ci_high", "alpha", "alpha_ci_low", "alpha_ci_high",
+           "n_units", "n_coders", "n_positive", "percent_agreement", "pa_ci_low", "pa_ci_high",
+           "kappa", "kappa_ci_low", "kappa_ci_high", "alpha", "alpha_ci_low", "alpha_ci_high",
            "precision", "recall", "f1", "note"]
 
 
@@ -394,8 +394,10 @@ def read_double_coding_subset(path: str | Path, segments: pd.DataFrame) -> list[
 
 def _unit_set_label(subset: list[str] | None, subset_name: str) -> str:
     if subset is not None:
-        return f"sous-ensemble double-codé ({subset_name}, {len(subset)} segments ; non codé = absent)"
-    return "étendue des codeurs (premier au dernier segment codé par atelier ; hors étendue = manquant)"
+        return (f"sous-ensemble double-codé ({subset_name}, {len(subset)} segments ; "
+                "non codé = absent)")
+    return ("étendue des codeurs (premier au dernier segment codé par atelier ; "
+            "hors étendue = manquant)")
 
 
 def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.DataFrame,
@@ -607,7 +609,10 @@ _FRENCH = {"comparison": "Comparaison", "coder_a": "Codeur A", "coder_b": "Codeu
            "kappa_ci_low": "Kappa IC95 bas", "kappa_ci_high": "Kappa IC95 haut",
            "alpha": "Alpha de Krippendorff", "alpha_ci_low": "Alpha IC95 bas",
            "alpha_ci_high": "Alpha IC95 haut", "precision": "Précision (règles)",
-           "recall": "Rappel (règles)", "f1": "F1 (règles)", "note": "Remarque"}
+           "recall": "Rappel (règles)", "f1": "F1 (règles)", "note": "Remarque",
+           "unit_set": "Unités retenues", "split": "Partie (développement / test)",
+           "reference": "Référence (codeur ou consensus)", "n_reference": "Codés (référence)",
+           "n_rule": "Codés (règles)", "n_both": "Codés (les deux)"}
 
 
 def agreement_report(paths: Paths, settings: Settings) -> Path:
@@ -619,12 +624,19 @@ def agreement_report(paths: Paths, settings: Settings) -> Path:
     from .pipeline import Catalog, run_pipeline
 
     run_pipeline(paths, settings, stages=["ingest", "code"], progress=lambda _m: None)
-    return write_agreement_workbook(Catalog(paths)["agreement"],
-                                    paths.reports / "accord_intercodeurs.xlsx")
+    cat = Catalog(paths)
+    quality = cat["rule_quality"] if "rule_quality" in cat else None
+    return write_agreement_workbook(cat["agreement"], paths.reports / "accord_intercodeurs.xlsx",
+                                    quality=quality)
 
 
-def write_agreement_workbook(table: pd.DataFrame, target: Path) -> Path:
-    """Write the agreement table to an XLSX workbook with French headers and a method sheet."""
+def write_agreement_workbook(table: pd.DataFrame, target: Path,
+                             quality: pd.DataFrame | None = None) -> Path:
+    """Write the agreement table to an XLSX workbook with French headers and a method sheet.
+
+    ``quality`` (the :func:`rule_quality` table), when given, becomes a sheet "Qualité des
+    règles" (precision, recall, F1 per split, reference and code).
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -641,11 +653,13 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path) -> Path:
     ws["A3"].alignment = Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width = 110
     ws.row_dimensions[3].height = 120
-    for name, mask in (("Inter-codeurs", table["comparison"] == "intercodeurs"),
-                       ("Règles vs humains", table["comparison"] != "intercodeurs")):
-        sub = table[mask]
-        cols = [c for c in table.columns if not (name == "Inter-codeurs"
-                                                 and c in ("precision", "recall", "f1"))]
+    sheets = [("Inter-codeurs", table[table["comparison"] == "intercodeurs"]),
+              ("Règles vs humains", table[table["comparison"] != "intercodeurs"])]
+    if quality is not None and len(quality):
+        sheets.append(("Qualité des règles", quality))
+    for name, sub in sheets:
+        cols = [c for c in sub.columns if not (name == "Inter-codeurs"
+                                               and c in ("precision", "recall", "f1"))]
         sh = wb.create_sheet(name)
         sh.append([_FRENCH.get(c, c) for c in cols])
         for rec in sub[cols].itertuples(index=False):
@@ -655,7 +669,7 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path) -> Path:
             sh.cell(1, j).font = Font(bold=True)
             sh.cell(1, j).alignment = Alignment(wrap_text=True, vertical="top")
             sh.column_dimensions[get_column_letter(j)].width = (
-                40 if c in ("label", "note") else 14)
+                40 if c in ("label", "note", "unit_set") else 14)
         sh.freeze_panes = "A2"
         if sh.max_row > 1:
             sh.auto_filter.ref = sh.dimensions

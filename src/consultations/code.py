@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .codebook import fold, keyword_tokens, load_codebook, normalise_pattern
+from .codebook import ancestors, fold, keyword_tokens, load_codebook, normalise_pattern
 from .config import Paths, Settings
 from .errors import InputError, warn_input
 from .schema import TABLES
@@ -37,7 +37,9 @@ from .schema import TABLES
 __all__ = [
     "NEGATION_CUES",
     "NO_CODE_MARKERS",
+    "STANCE_AGAINST_BEFORE",
     "RuleCoder",
+    "codebook_rule_coder",
     "empty_codings",
     "manual_coverage",
     "merge_codings",
@@ -50,6 +52,11 @@ CODINGS = TABLES["codings"]
 #: Folded lemmas that negate a following match ("pas de racket", "aucun comité", "sans radio").
 NEGATION_CUES = frozenset({"pas", "aucun", "sans", "ni", "jamais", "nul", "guere", "nullement",
                            "rien", "personne"})
+#: Folded lemmas that, before a position code's match, state the speaker is against it
+#: ("contre l'intégration des milices", "refuser d'intégrer"); with the negation cues they turn
+#: the match into the opposing position (see :class:`RuleCoder`). The codebook may add cues.
+STANCE_AGAINST_BEFORE = frozenset({"contre", "refuser", "refus", "rejeter", "rejet", "opposer",
+                                   "oppose", "hostile", "question"})
 #: A manual row with one of these as code_id marks a segment as coded with no code.
 NO_CODE_MARKERS = frozenset({"aucun", "none", "-", "0"})
 RULE_CODER = "règles"
@@ -74,7 +81,7 @@ def _finish(df: pd.DataFrame, extra: list[str] | None = None) -> pd.DataFrame:
     for c in cols:
         if c not in ("negated", "origin_line"):
             df[c] = df[c].fillna("").astype(str)
-    df["negated"] = df["negated"].fillna(False).astype(bool)
+    df["negated"] = [bool(v) if pd.notna(v) else False for v in df["negated"]]
     df["origin_line"] = pd.to_numeric(df["origin_line"], errors="coerce").astype("Int64")
     return df.sort_values(["segment_id", "code_id", "source", "coder"],
                           kind="mergesort").reset_index(drop=True)
@@ -133,20 +140,42 @@ class RuleCoder:
         codebook_version: version recorded on every coding (default: the codebook's own).
         negation: mark matches preceded by a negation cue as ``negated``.
         negation_window: how many lemmas before a match are searched for a cue.
+        ignore_patterns: ``[{"name", "pattern"}]`` token patterns (the codebook's ``ignore``);
+            a match that lies inside a span they match (e.g. a speaker introducing themself,
+            "je suis maire de …") is dropped.
+        stance: the codebook's ``stance`` settings: ``against_before`` / ``against_after``
+            (lemmas added to the default cues), ``window`` (lemmas searched, default 6),
+            ``negation_window`` (default 2).
+        most_specific: drop a code's coding in a segment where one of its descendants is coded
+            (human coders code the most specific code; the comparison rolls children up).
+
+    Position codes (codes with a ``position`` that share a parent, e.g. MIL.INT / MIL.DES): a
+    match right after a negation (within ``stance["negation_window"]`` lemmas, default 2: "ne
+    pas intégrer", not "ne peut pas déléguer le monopole"), preceded by an "against" cue
+    (``contre``, ``refuser``, ``pas question`` …) or followed by an ``against_after`` cue
+    within ``window`` lemmas is counted for the opposing position when there is exactly one
+    (evidence ``… → position inversée``), and dropped otherwise. A code with ``unless`` is
+    dropped from a segment that carries one of the listed codes (e.g. AUTL unless a committee
+    code).
 
     Attributes:
         matcher_: the spaCy ``Matcher`` of token patterns (after ``fit``).
         phrase_matcher_: the spaCy ``PhraseMatcher`` of keywords (after ``fit``).
         rules_: one row per rule (code_id, kind, evidence).
         codebook_version_: the version written on codings.
+        opposite_: position code → its opposing position code (or ``None``).
 
     """
 
     def __init__(self, codebook_version: str | None = None, negation: bool = True,
-                 negation_window: int = 3):
+                 negation_window: int = 3, ignore_patterns: list[dict] | None = None,
+                 stance: dict | None = None, most_specific: bool = True):
         self.codebook_version = codebook_version
         self.negation = negation
         self.negation_window = negation_window
+        self.ignore_patterns = ignore_patterns
+        self.stance = stance
+        self.most_specific = most_specific
 
     def fit(self, codebook: pd.DataFrame, y=None) -> RuleCoder:
         """Build the matchers from a codebook table (``load_codebook(...)["codebook"]``)."""
@@ -179,6 +208,32 @@ class RuleCoder:
                 a = _anchors(normalise_pattern(q["pattern"]))
                 anchors = None if a is None or anchors is None else anchors | a
         self.anchors_ = anchors
+        self.ignore_matcher_ = Matcher(vocab, validate=True)
+        for p in self.ignore_patterns or []:
+            self.ignore_matcher_.add(f"ignore::{p['name']}", [normalise_pattern(p["pattern"])])
+        stance = self.stance or {}
+        self.against_before_ = STANCE_AGAINST_BEFORE | {
+            fold(t) for t in stance.get("against_before", [])}
+        self.against_after_ = frozenset(fold(t) for t in stance.get("against_after", []))
+        self.stance_window_ = int(stance.get("window", 6))
+        self.stance_negation_window_ = int(stance.get("negation_window", 2))
+        parent = {c: (p or "") for c, p in zip(codebook["code_id"], codebook.get(
+            "parent", pd.Series([""] * len(codebook))).fillna(""), strict=True)}
+        position = dict(zip(codebook["code_id"], codebook.get(
+            "position", pd.Series([""] * len(codebook))).fillna(""), strict=True))
+        siblings: dict[str, list[str]] = {}
+        for c, pos in position.items():
+            if pos and parent.get(c):
+                siblings.setdefault(parent[c], []).append(c)
+        self.opposite_ = {c: ([o for o in siblings[parent[c]] if o != c] or [None])[0]
+                          if len(siblings[parent[c]]) == 2 else None
+                          for c, pos in position.items() if pos and parent.get(c)}
+        self.ancestors_ = {c: ancestors(c, {k: v for k, v in parent.items() if v})
+                           for c in parent}
+        unless = codebook["unless"] if "unless" in codebook.columns else pd.Series(
+            [""] * len(codebook))
+        self.unless_ = {c: {u.strip() for u in str(v or "").split(";") if u.strip()}
+                        for c, v in zip(codebook["code_id"], unless, strict=True)}
         self.rules_ = pd.DataFrame(rows, columns=["code_id", "kind", "evidence"])
         version = self.codebook_version
         if version is None and "codebook_version" in codebook.columns and len(codebook):
@@ -195,20 +250,61 @@ class RuleCoder:
         window = toks[max(0, start - self.negation_window):start]
         return self.negation and any(t in NEGATION_CUES for t in window)
 
+    def _against(self, toks: list[str], start: int, end: int) -> str:
+        """Return the cue that puts the speaker against a position match, or ''."""
+        near = toks[max(0, start - self.stance_negation_window_):start]
+        if any(t in NEGATION_CUES for t in near):
+            return "négation"
+        w = self.stance_window_
+        before = toks[max(0, start - w):start]
+        for t in reversed(before):
+            if t in self.against_before_:
+                if t == "question" and "pas" not in before:
+                    continue
+                return t
+        for t in toks[end:end + w]:
+            if t in self.against_after_:
+                return t
+        return ""
+
     def match_segment(self, lemmas: str) -> list[tuple[str, str, int, int, bool]]:
-        """Return (code_id, evidence, start, end, negated) for every match in a lemma string."""
+        """Return (code_id, evidence, start, end, negated) for every match in a lemma string.
+
+        Matches inside an ``ignore`` span are dropped; position codes are resolved (see the
+        class docstring); ``unless`` and ``most_specific`` are applied.
+        """
         toks = [_fold_token(t) for t in str(lemmas or "").split()]
         if not toks:
             return []
         doc = self._doc(toks)
-        found = []
         hits = list(self.phrase_matcher_(doc)) if len(self.phrase_matcher_) else []
         if len(self.matcher_) and (self.anchors_ is None or not self.anchors_.isdisjoint(toks)):
             hits += list(self.matcher_(doc))
+        if not hits:
+            return []
+        ignored = [(s, e) for _k, s, e in self.ignore_matcher_(doc)] \
+            if len(self.ignore_matcher_) else []
+        found = []
         for key, s, e in hits:
+            if any(a <= s and e <= b for a, b in ignored):
+                continue
             code_id, evidence = self._rules[key]
-            found.append((code_id, evidence, s, e, self._negated(toks, s)))
-        return sorted(set(found), key=lambda f: (f[0], f[2], f[3], f[1]))
+            negated = self._negated(toks, s)
+            if code_id in self.opposite_:
+                cue = self._against(toks, s, e)
+                if cue:
+                    other = self.opposite_[code_id]
+                    if other is None:
+                        continue
+                    code_id, evidence = other, f"{evidence} → position inversée ({cue})"
+                    negated = False
+            found.append((code_id, evidence, s, e, negated))
+        codes = {f[0] for f in found}
+        drop = {c for c in codes if self.unless_.get(c, set()) & codes}
+        if self.most_specific:
+            drop |= {a for c in codes for a in self.ancestors_.get(c, [])}
+        return sorted({f for f in found if f[0] not in drop},
+                      key=lambda f: (f[0], f[2], f[3], f[1]))
 
     def transform(self, segments: pd.DataFrame) -> pd.DataFrame:
         """Code segments; one row per (segment, code) with every evidence joined by ``; ``.
@@ -242,6 +338,17 @@ class RuleCoder:
     def fit_transform(self, codebook: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
         """Fit on a codebook, then code ``segments``."""
         return self.fit(codebook).transform(segments)
+
+
+def codebook_rule_coder(cb: dict, **params) -> RuleCoder:
+    """Return a :class:`RuleCoder` fitted on a loaded codebook (``load_codebook`` result).
+
+    Passes the codebook's version, ``ignore`` patterns and ``stance`` settings; ``params`` go
+    to :class:`RuleCoder` (they win over the codebook's).
+    """
+    params = {"codebook_version": cb.get("version"), "ignore_patterns": cb.get("ignore"),
+              "stance": cb.get("stance"), **params}
+    return RuleCoder(**params).fit(cb["codebook"])
 
 
 # --------------------------------------------------------------------------- manual codes
@@ -466,7 +573,7 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     segments = tables["segments"]
     cb = load_codebook(paths.coded / "codebook.yaml")
     codebook, version = cb["codebook"], cb["version"]
-    rule = RuleCoder(codebook_version=version).fit(codebook).transform(segments)
+    rule = codebook_rule_coder(cb).transform(segments)
     from_files, coverage = read_manual_codes(_manual_files(paths.coded / "manual"), segments,
                                              codebook, version, root=paths.data)
     from_qdpx = read_qdpx_codes(paths.coded / "qdpx", segments, codebook, version,

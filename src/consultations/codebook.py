@@ -6,7 +6,13 @@ an optional ``parent`` (hierarchy), an ``axis``, lemma-based ``keywords`` (multi
 and/or spaCy ``Matcher`` token ``patterns`` over ``LOWER``/``LEMMA``/``NORM``, ``examples``,
 and an optional ``position``: codes that share a parent and carry a ``position`` are opposing
 options on that parent's theme (e.g. integrate vs disarm self-defence groups); the comparison
-stage uses them to detect contested themes.
+stage uses them to detect contested themes. A code may list ``unless`` codes: the rule coder
+drops it from a segment that carries one of them (the ``exclude`` criterion made operational).
+
+Two optional top-level keys tune the rule coder (:class:`consultations.code.RuleCoder`):
+``ignore`` (named token patterns whose spans are not coded, e.g. a speaker introducing
+themself) and ``stance`` (``against_before`` / ``against_after`` cue lemmas and a ``window``:
+how a position code's match is turned into the opposing position).
 
 Keywords and pattern values are written as lemmas (singular nouns, masculine singular
 adjectives, infinitive verbs). They are matched case- and accent-insensitively; elided words
@@ -43,7 +49,7 @@ __all__ = [
 #: Token attributes a pattern may use: the segments carry lemmas only (no POS, no parse).
 ALLOWED_PATTERN_ATTRS = {"LOWER", "LEMMA", "NORM", "TEXT", "ORTH", "OP", "LENGTH", "IS_ALPHA"}
 #: Columns of the codebook table beyond the contract ones.
-CODEBOOK_EXTRA_COLUMNS = ["patterns", "position", "depth", "codebook_version"]
+CODEBOOK_EXTRA_COLUMNS = ["patterns", "position", "depth", "codebook_version", "unless"]
 
 # How the French segment lemmatiser writes common function words.
 _FUNCTION_WORDS = {"des": "de", "du": "de", "aux": "a", "au": "a", "les": "le", "la": "le",
@@ -160,9 +166,12 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
         path: the file name used in error messages.
 
     Returns:
-        ``{"version": str, "codebook": DataFrame, "axes": DataFrame}``; the codebook table has
-        the contract columns (``consultations.schema.TABLES["codebook"]``) then
-        ``patterns`` (JSON), ``position``, ``depth``, ``codebook_version``; rows in file order.
+        ``{"version": str, "codebook": DataFrame, "axes": DataFrame, "ignore": list,
+        "stance": dict}``; the codebook table has the contract columns
+        (``consultations.schema.TABLES["codebook"]``) then ``patterns`` (JSON), ``position``,
+        ``depth``, ``codebook_version``, ``unless`` (``; ``-joined code IDs); rows in file
+        order. ``ignore`` holds the top-level ``ignore`` patterns and ``stance`` the top-level
+        ``stance`` settings (see :class:`consultations.code.RuleCoder`).
 
     Raises:
         InputError: with the line of the first problem and the list of every problem found.
@@ -265,6 +274,9 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
             "line": ln,
             "patterns": json.dumps(patterns, ensure_ascii=False, sort_keys=True),
             "position": str(item.get("position") or "").strip(),
+            "unless": "; ".join(str(u).strip() for u in _as_list(item.get("unless"))
+                                if str(u).strip()),
+            "_unless_line": kline("unless"),
             "_parent_line": kline("parent"),
         })
     ids = {r["code_id"] for r in rows}
@@ -272,6 +284,31 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
         if r["parent"] and r["parent"] not in ids:
             errors.append((r["_parent_line"], f"code '{r['code_id']}': unknown parent "
                                               f"'{r['parent']}'"))
+    for r in rows:
+        bad = [u for u in r["unless"].split("; ") if u and u not in ids]
+        if bad:
+            errors.append((r["_unless_line"], f"code '{r['code_id']}': unknown code(s) in "
+                                              f"'unless': {bad}"))
+    ignore = []
+    ign_node = top.get("ignore", (1, None))[1]
+    for j, pat in enumerate(_as_list(data.get("ignore"))):
+        pln = _line(ign_node.value[j]) if ign_node is not None and hasattr(
+            ign_node, "value") and j < len(ign_node.value) else top.get("ignore", (1, None))[0]
+        name = f"ignore#{j + 1}"
+        if isinstance(pat, dict) and "pattern" in pat:
+            name = str(pat.get("name") or name)
+            pat = pat["pattern"]
+        msg = _check_pattern(pat, f"ignore pattern {j + 1}")
+        if msg:
+            errors.append((pln, msg))
+        else:
+            ignore.append({"name": name, "pattern": pat})
+    stance = data.get("stance") or {}
+    if not isinstance(stance, dict) or not all(
+            isinstance(stance.get(k, []), list) for k in ("against_before", "against_after")):
+        errors.append((top.get("stance", (1, None))[0], "'stance' must be a mapping with "
+                       "lists 'against_before', 'against_after' and an integer 'window'"))
+        stance = {}
     parents = {r["code_id"]: r["parent"] for r in rows if r["parent"] in ids}
     reported: set[str] = set()
     for r in rows:
@@ -289,14 +326,16 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
         raise InputError(path, errors[0][0],
                          f"{len(errors)} problem(s) in the codebook:\n{listing}",
                          "fix the lines above in codebook.yaml and run again.")
-    table = pd.DataFrame(rows).drop(columns="_parent_line") if rows else pd.DataFrame(
+    table = pd.DataFrame(rows).drop(columns=["_parent_line", "_unless_line"]) if rows \
+        else pd.DataFrame(
         columns=TABLES["codebook"] + CODEBOOK_EXTRA_COLUMNS)
     table["depth"] = [len(ancestors(c, parents)) for c in table["code_id"]]
     table["codebook_version"] = str(version)
     table["line"] = table["line"].astype("int64")
     table = table[TABLES["codebook"] + CODEBOOK_EXTRA_COLUMNS].reset_index(drop=True)
     axes = pd.DataFrame(axes_rows, columns=["axis", "axis_label", "line"])
-    return {"version": str(version), "codebook": table, "axes": axes[["axis", "axis_label"]]}
+    return {"version": str(version), "codebook": table, "axes": axes[["axis", "axis_label"]],
+            "ignore": ignore, "stance": stance}
 
 
 def ancestors(code_id: str, parents: dict[str, str]) -> list[str]:

@@ -22,14 +22,16 @@ Rules (the defaults are in :data:`DEFAULTS`; override them with ``settings.extra
   effect size is Cramér's V (:func:`scipy.stats.contingency.association`). Adjusted
   standardised residuals (Haberman) come from statsmodels ``Table.standardized_resids``; a
   cell is significant when its code is (``p_adj < alpha``) and ``|residual| ≥ z_cell`` (1.96).
-- **Distinctive terms**: weighted log-odds ratio with an informative Dirichlet prior (Monroe,
-  Colaresi & Quinn 2008, eq. 16–22), each group against all other groups, over lemmas without
-  stop words; the prior is the whole corpus' counts times ``prior_scale``.
-- **Consensus**: a group *raises* a code when it has at least one segment with it and either
-  ``rate_segments ≥ min_share`` (5 %) or ``n_speakers ≥ min_speakers`` (2). Consensus index
-  = ∏ over groups of (n + 1) / (N + 2) (Pol.is' group-informed consensus, Laplace-smoothed).
-  Classes: *contesté* (the code has position child codes and two groups hold opposing
-  positions, see :func:`position_children`), else *consensus* (every group raises it, at
+- **Distinctive terms** (:mod:`consultations.distinctive`): weighted log-odds ratio with an
+  informative Dirichlet prior (Monroe, Colaresi & Quinn 2008, eq. 16–22), each group against
+  all other groups, over lemmas without stop words; the prior is the whole corpus' counts
+  times ``prior_scale``.
+- **Consensus** (:mod:`consultations.consensus`): a group *raises* a code when it has at
+  least one segment with it and either ``rate_segments ≥ min_share`` (5 %) or
+  ``n_speakers ≥ min_speakers`` (2). Consensus index = ∏ over groups of (n + 1) / (N + 2)
+  (Pol.is' group-informed consensus, Laplace-smoothed). Classes: *contesté* (the code has
+  position child codes and two groups hold opposing positions, see
+  :func:`~consultations.consensus.position_children`), else *consensus* (every group raises it, at
   least two groups), *majorité* (more than half), *spécifique à un groupe* (exactly one),
   *minorité* (several but at most half), *non évoqué* (none).
 """
@@ -42,19 +44,15 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from .consensus import consensus_table
 from .errors import warn_input
 
 __all__ = [
     "DEFAULTS",
-    "CLASSES",
     "code_presence",
     "code_group_counts",
     "code_group_tests",
-    "consensus_table",
-    "distinctive_terms",
     "fr_num",
-    "log_odds_dirichlet",
-    "position_children",
     "run_stage",
     "topic_group_counts",
 ]
@@ -72,9 +70,6 @@ DEFAULTS: dict = {
     "top_terms": 15,        # distinctive terms kept per group
     "example_words": (8, 60),  # preferred length of an example segment
 }
-
-CLASSES = ("consensus", "majorité", "minorité", "spécifique à un groupe", "contesté",
-           "non évoqué")
 
 _COUNT_COLS = ["code_id", "label", "group_code", "stakeholder_group", "n_segments",
                "n_speakers", "n_workshops", "group_segments", "group_words", "rate_segments",
@@ -313,209 +308,6 @@ def _interpret(row, cells: pd.DataFrame, names: pd.Series, alpha: float) -> str:
     return " ".join(parts) + f" ({p}, V de Cramér = {fr_num(row.cramers_v, 2)})"
 
 
-def log_odds_dirichlet(counts_i: pd.Series, counts_j: pd.Series, prior: pd.Series
-                       ) -> pd.DataFrame:
-    """Weighted log-odds ratio with an informative Dirichlet prior (Monroe et al. 2008).
-
-    δ_w = log((y_wi + α_w) / (n_i + α_0 − y_wi − α_w)) − log((y_wj + α_w) / (n_j + α_0 −
-    y_wj − α_w)); var(δ_w) ≈ 1/(y_wi + α_w) + 1/(y_wj + α_w); z = δ_w / √var.
-
-    Args:
-        counts_i: term counts of group i (index = terms).
-        counts_j: term counts of the comparison set j (same index or a subset).
-        prior: α_w per term (index = terms); α_0 is its sum.
-
-    Returns:
-        A frame indexed by term with ``log_odds``, ``var`` and ``z``.
-
-    """
-    terms = prior.index
-    yi = counts_i.reindex(terms, fill_value=0).astype(float)
-    yj = counts_j.reindex(terms, fill_value=0).astype(float)
-    a = prior.astype(float)
-    a0, ni, nj = a.sum(), yi.sum(), yj.sum()
-    delta = (np.log((yi + a) / (ni + a0 - yi - a)) - np.log((yj + a) / (nj + a0 - yj - a)))
-    var = 1.0 / (yi + a) + 1.0 / (yj + a)
-    return pd.DataFrame({"log_odds": delta, "var": var, "z": delta / np.sqrt(var)})
-
-
-def _stop_words() -> set[str]:
-    """SpaCy French stop words + consultation filler, split into single tokens."""
-    import re
-
-    try:
-        from .embeddings import french_stop_words
-        words = set(french_stop_words())
-    except Exception:  # noqa: BLE001 - the embeddings module is optional here
-        from spacy.lang.fr.stop_words import STOP_WORDS
-        words = set(STOP_WORDS)
-    return {t for w in words for t in re.split(r"[\W_]+", w) if t}
-
-
-def distinctive_terms(segments: pd.DataFrame, *, top_n: int = 15, prior_scale: float = 1.0,
-                      min_count: int = 3, stop_words: set[str] | None = None,
-                      example_words: tuple[int, int] = (8, 60)) -> pd.DataFrame:
-    """Top distinctive lemmas of each group against all other groups, with an example.
-
-    Args:
-        segments: the segments table (``lemmas``; facilitators dropped).
-        top_n: terms kept per group (only positive z).
-        prior_scale: α_w = prior_scale × corpus count of w.
-        min_count: minimum corpus count of a lemma.
-        stop_words: lemmas to drop (default: spaCy French + consultation filler).
-        example_words: preferred word range of the example segment.
-
-    Returns:
-        ``distinctive_terms``: one row per (group, term), ranked by z, plus ``count_group``.
-        The example is the group's segment containing the term, in the preferred length
-        range first, then the earliest ``segment_id``.
-
-    """
-    stop = _stop_words() if stop_words is None else set(stop_words)
-    segs = _participants(segments)
-    cols = ["group_code", "term", "log_odds", "z", "rank", "example_segment_id",
-            "example_text", "count_group"]
-    if segs["group_code"].nunique() < 2:
-        return pd.DataFrame(columns=cols)
-    toks = segs[["segment_id", "group_code", "lemmas", "text", "n_words"]].copy()
-    toks["term"] = toks["lemmas"].fillna("").str.split()
-    long = toks.explode("term").dropna(subset=["term"])
-    long = long[long["term"].str.isalpha() & (long["term"].str.len() > 2)
-                & ~long["term"].isin(stop)]
-    table = long.pivot_table(index="term", columns="group_code", values="segment_id",
-                             aggfunc="size", fill_value=0)
-    total = table.sum(axis=1)
-    table = table[total >= min_count]
-    if table.empty:
-        return pd.DataFrame(columns=cols)
-    prior = table.sum(axis=1) * prior_scale
-    rows = []
-    lo, hi = example_words
-    for g in sorted(table.columns):
-        res = log_odds_dirichlet(table[g], table.drop(columns=g).sum(axis=1), prior)
-        res = res[res["z"] > 0].rename_axis("term").reset_index()
-        res = res.sort_values(["z", "term"], ascending=[False, True]).head(top_n)
-        gl = long[long["group_code"] == g]
-        for rank, (_, r) in enumerate(res.iterrows(), start=1):
-            term = r["term"]
-            ex = gl[gl["term"] == term].drop_duplicates("segment_id")
-            ex = ex.assign(_out=~ex["n_words"].between(lo, hi)).sort_values(
-                ["_out", "segment_id"])
-            rows.append({"group_code": g, "term": term, "log_odds": float(r["log_odds"]),
-                         "z": float(r["z"]), "rank": rank,
-                         "example_segment_id": ex["segment_id"].iloc[0],
-                         "example_text": ex["text"].iloc[0],
-                         "count_group": int(table.loc[term, g])})
-    return pd.DataFrame(rows, columns=cols)
-
-
-def position_children(codebook: pd.DataFrame) -> dict[str, list[str]]:
-    """Return ``parent -> [position child codes]`` for codes that mark opposing positions.
-
-    A code is a position when the codebook says so: a non-empty ``position`` (or ``stance``)
-    column, or an ``opposes`` column naming the opposing code. Siblings that are positions
-    under the same parent are taken as mutually opposed options.
-    """
-    cb = codebook
-    marker = pd.Series(False, index=cb.index)
-    for col in ("position", "stance", "opposes"):
-        if col in cb.columns:
-            marker |= cb[col].notna() & (cb[col].astype(str).str.strip() != "") & \
-                ~cb[col].astype(str).str.strip().str.lower().isin({"false", "none", "nan", "0"})
-    out: dict[str, list[str]] = {}
-    if "parent" not in cb.columns:
-        return out
-    for code, parent in zip(cb.loc[marker, "code_id"], cb.loc[marker, "parent"], strict=True):
-        if pd.notna(parent) and str(parent).strip():
-            out.setdefault(str(parent), []).append(str(code))
-    return {p: sorted(c) for p, c in sorted(out.items()) if len(c) >= 2}
-
-
-def consensus_table(counts: pd.DataFrame, codebook: pd.DataFrame | None = None, *,
-                    min_share: float = 0.05, min_speakers: float = 2,
-                    include_empty_groups: bool = False) -> pd.DataFrame:
-    """Classify each code as consensus / majority / minority / one group / contested.
-
-    Args:
-        counts: ``code_group_counts`` (per row: ``n_segments``, ``group_segments``,
-            ``n_speakers``, ``rate_segments``). Groups with no segment are not counted.
-        codebook: for position codes (see :func:`position_children`).
-        min_share: a group raises a code from this share of its segments …
-        min_speakers: … or from this many of its speakers.
-        include_empty_groups: count rows with ``group_segments == 0`` as groups that do not
-            raise the code, with factor 1/2 in the index (as Pol.is does for a group that
-            never saw a comment). Default: such groups are left out.
-
-    Returns:
-        ``consensus`` (contract columns, then ``n_groups``, ``consensus_geomean``,
-        ``positions``).
-
-    """
-    c = counts if include_empty_groups else counts[counts["group_segments"] > 0]
-    c = c.copy()
-    c["raised"] = (c["n_segments"] > 0) & ((c["rate_segments"] >= min_share)
-                                           | (c["n_speakers"] >= min_speakers))
-    c["smooth"] = (c["n_segments"] + 1) / (c["group_segments"] + 2)
-    pos = position_children(codebook) if codebook is not None else {}
-    rate = c.set_index(["code_id", "group_code"])
-    rows = []
-    for code_id, sub in c.groupby("code_id", sort=True):
-        n_groups = int(len(sub))
-        above = sorted(sub.loc[sub["raised"], "group_code"])
-        k = len(above)
-        index = float(np.prod(sub["smooth"])) if n_groups else np.nan
-        if k == 0:
-            cls = "non évoqué"
-        elif n_groups >= 2 and k == n_groups:
-            cls = "consensus"
-        elif k == 1:
-            cls = "spécifique à un groupe"
-        elif k > n_groups / 2:
-            cls = "majorité"
-        else:
-            cls = "minorité"
-        positions = ""
-        if code_id in pos:
-            held = _held_positions(rate, pos[code_id], sorted(sub["group_code"]))
-            positions = " ; ".join(f"{p} : {', '.join(gs) or '—'}" for p, gs in
-                                   ((p, [g for g, h in held.items() if p in h])
-                                    for p in pos[code_id]))
-            if _opposed(held, pos[code_id]):
-                cls = "contesté"
-        rows.append({"code_id": code_id, "label": sub["label"].iloc[0],
-                     "n_groups_above": k, "groups_above": ", ".join(above),
-                     "consensus_index": index, "classification": cls,
-                     "n_groups": n_groups,
-                     "consensus_geomean": index ** (1 / n_groups) if n_groups else np.nan,
-                     "positions": positions})
-    return pd.DataFrame(rows, columns=["code_id", "label", "n_groups_above", "groups_above",
-                                       "consensus_index", "classification", "n_groups",
-                                       "consensus_geomean", "positions"])
-
-
-def _held_positions(rate: pd.DataFrame, children: list[str], groups: list[str]
-                    ) -> dict[str, set[str]]:
-    """Per group, the position(s) it raises with the highest rate (ties: all of them)."""
-    held = {}
-    for g in groups:
-        vals = {ch: rate.loc[(ch, g)] for ch in children if (ch, g) in rate.index}
-        raised = {ch: v["rate_segments"] for ch, v in vals.items() if v["raised"]}
-        top = max(raised.values(), default=None)
-        held[g] = {ch for ch, v in raised.items() if v == top} if raised else set()
-    return held
-
-
-def _opposed(held: dict[str, set[str]], children: list[str]) -> bool:
-    """Return True when a group holds position a without b and another holds b without a."""
-    for i, a in enumerate(children):
-        for b in children[i + 1:]:
-            ga = [g for g, h in held.items() if a in h and b not in h]
-            gb = [g for g, h in held.items() if b in h and a not in h]
-            if ga and gb:
-                return True
-    return False
-
-
 def topic_group_counts(segments: pd.DataFrame, topic_assignments: pd.DataFrame,
                        topic_info: pd.DataFrame | None = None) -> pd.DataFrame:
     """Topic × group, counted like codes (outlier topic −1 kept as its own row)."""
@@ -544,7 +336,9 @@ def run_stage(tables, paths, settings) -> dict:
         The compare tables and a ``_summary``.
 
     """
+    # Imported here: both build on this module's helpers (_participants, _truthy).
     from . import recommendations as recs_mod
+    from .distinctive import distinctive_terms
 
     p = _params(settings)
     segments, codebook = tables["segments"], tables["codebook"]

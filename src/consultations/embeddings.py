@@ -298,8 +298,9 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise InputError(folder, None, "sentence-transformers is not installed (it is an "
-                             "opt-in extra: the default install has no torch).",
+            raise InputError(folder, None, "sentence-transformers, needed to load a local "
+                             "embedding model, is not installed (an opt-in extra: the default "
+                             "install has no torch).",
                              "install the extra with `CONSULTATIONS_EXTRAS=transformers python3 "
                              "bootstrap.py setup` (or `pip install -e '.[transformers]'`, which "
                              "pins torch==2.13.0), or use embedding='tfidf-svd'.") from exc

@@ -115,14 +115,14 @@ def select_quotes(segments: pd.DataFrame, presence: pd.DataFrame, *, n_quotes: i
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
-    from .compare import _stop_words
+    from .embeddings import stop_word_tokens
 
     cols = ["code_id", "rank", "segment_id", "speaker", "stakeholder_group", "workshop_id",
             "source_file", "line_start", "text", "group_code", "line_end", "centrality"]
     segs = _participants(segments).sort_values("segment_id").reset_index(drop=True)
     if segs.empty or presence.empty:
         return pd.DataFrame(columns=cols)
-    vec = TfidfVectorizer(stop_words=sorted(_stop_words()), token_pattern=r"(?u)\b\w\w+\b",
+    vec = TfidfVectorizer(stop_words=sorted(stop_word_tokens()), token_pattern=r"(?u)\b\w\w+\b",
                           sublinear_tf=True)
     try:
         x = vec.fit_transform(segs["lemmas"].fillna(""))
@@ -268,7 +268,7 @@ def evidence_by_axis(theme: pd.DataFrame, tables: dict, *, max_recs: int = 8) ->
     ``recommendations`` lists the representative text of the linked clusters, those put
     forward by the most workshops first (at most ``max_recs``).
     """
-    from .compare import _held_positions, position_children
+    from .consensus import _held_positions, position_children
 
     cols = ["axis", "axis_label", "codes", "options_summary", "supporting_groups",
             "opposing_groups", "recommendations", "strength", "n_codes"]

@@ -30,10 +30,11 @@ Rules (defaults in :data:`DEFAULTS`, override with ``settings.extra["recommendat
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
+
+from .clean import fold
 
 __all__ = ["DEFAULTS", "cluster_recommendations", "link_recommendations", "normalise",
            "run", "workshop_groups"]
@@ -48,16 +49,14 @@ _CLUSTER_COLS = ["cluster_id", "rec_id", "workshop_id", "text", "is_representati
 
 def normalise(text: str) -> list[str]:
     """Lower-case, fold accents, split on non-letters and drop a plural ``s``/``x``."""
-    folded = unicodedata.normalize("NFKD", str(text).casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    words = re.findall(r"[a-z]+", folded)
+    words = re.findall(r"[a-z]+", fold(str(text)))
     return [w[:-1] if len(w) > 3 and w[-1] in "sx" else w for w in words]
 
 
 def _stop() -> list[str]:
-    from .compare import _stop_words
+    from .embeddings import stop_word_tokens
 
-    return sorted({t for w in _stop_words() for t in normalise(w)})
+    return sorted({t for w in stop_word_tokens() for t in normalise(w)})
 
 
 def _keywords(cell) -> list[list[str]]:
