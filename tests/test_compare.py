@@ -232,13 +232,17 @@ def test_compare_consensus_classes(corpus):
     cons = consensus.consensus_table(_counts(corpus), corpus["codebook"]).set_index("code_id")
     assert cons.loc["MIL", "classification"] == "contesté"
     assert cons.loc["SEC.RACK", "classification"] == "spécifique à un groupe"
-    assert cons.loc["SEC.LOG", "classification"] == "majorité"
+    # FDS: 2 speakers; OSC: a single speaker, below min_speakers = 2 → one group only.
+    assert cons.loc["SEC.LOG", "classification"] == "spécifique à un groupe"
+    loose = consensus.consensus_table(_counts(corpus), corpus["codebook"], min_speakers=1,
+                                      rel_share=0).set_index("code_id")
+    assert loose.loc["SEC.LOG", "classification"] == "majorité"
     assert cons.loc["UNUSED", "classification"] == "non évoqué"
     assert cons.loc["SEC", "groups_above"] == "FDS, OSC"
     # Pol.is-style index: product over groups of (n + 1) / (N + 2)
     assert cons.loc["MIL", "consensus_index"] == pytest.approx((2 / 6) * (2 / 7) * (2 / 4))
     strict = consensus.consensus_table(_counts(corpus), corpus["codebook"], min_share=0.3,
-                                     min_speakers=99).set_index("code_id")
+                                     min_speakers=0, rel_share=0).set_index("code_id")
     assert strict.loc["SEC.LOG", "classification"] == "spécifique à un groupe"
 
 
@@ -300,7 +304,7 @@ def test_compare_consensus_agrees_with_polis(shared_datasets, conversation):
                                                                               "disagree")]})
     book["parent"] = [None] * len(ids) + [c for c in ids for _ in range(2)]
     book["position"] = [""] * len(ids) + ["oui"] * (2 * len(ids))
-    cons = consensus.consensus_table(counts, book, min_share=0.5, min_speakers=math.inf,
+    cons = consensus.consensus_table(counts, book, min_share=0.5, min_speakers=0, rel_share=0,
                                    include_empty_groups=True)
     cons = cons[cons["code_id"].isin(ids)].set_index("code_id")
     agree = counts[counts["code_id"].isin(ids)]

@@ -26,9 +26,10 @@ Rules (the defaults are in :data:`DEFAULTS`; override them with ``settings.extra
   informative Dirichlet prior (Monroe, Colaresi & Quinn 2008, eq. 16–22), each group against
   all other groups, over lemmas without stop words; the prior is the whole corpus' counts
   times ``prior_scale``.
-- **Consensus** (:mod:`consultations.consensus`): a group *raises* a code when it has at
-  least one segment with it and either ``rate_segments ≥ min_share`` (5 %) or
-  ``n_speakers ≥ min_speakers`` (2). Consensus index = ∏ over groups of (n + 1) / (N + 2)
+- **Consensus** (:mod:`consultations.consensus`): a group *raises* a code when at least
+  ``min_speakers`` (2) of its speakers use it and its ``rate_segments`` is at least
+  ``rel_share`` (½) × the code's overall rate (and at least ``min_share``, 0 by default).
+  Consensus index = ∏ over groups of (n + 1) / (N + 2)
   (Pol.is' group-informed consensus, Laplace-smoothed). Classes: *contesté* (the code has
   position child codes and two groups hold opposing positions, see
   :func:`~consultations.consensus.position_children`), else *consensus* (every group raises it, at
@@ -63,8 +64,9 @@ DEFAULTS: dict = {
     "z_cell": 1.96,         # |adjusted residual| for a significant cell
     "min_expected": 5.0,    # below this expected count, exact / Monte-Carlo test
     "n_resamples": 9999,    # Monte-Carlo tables
-    "min_share": 0.05,      # a group raises a code: ≥ 5 % of its segments …
-    "min_speakers": 2,      # … or ≥ 2 of its speakers
+    "min_share": 0.0,       # a group raises a code: share of its segments ≥ this floor …
+    "rel_share": 0.5,       # … and ≥ ½ × the code's overall share …
+    "min_speakers": 2,      # … and ≥ 2 of its speakers use it
     "prior_scale": 1.0,     # Dirichlet prior = corpus counts × prior_scale
     "min_term_count": 3,    # a lemma must occur this often in the corpus
     "top_terms": 15,        # distinctive terms kept per group
@@ -364,7 +366,7 @@ def run_stage(tables, paths, settings) -> dict:
                               min_count=p["min_term_count"],
                               example_words=tuple(p["example_words"]))
     cons = consensus_table(counts, codebook, min_share=p["min_share"],
-                           min_speakers=p["min_speakers"])
+                           min_speakers=p["min_speakers"], rel_share=p["rel_share"])
     out = {"code_group_counts": counts, "code_group_tests": tests,
            "code_group_residuals": resid, "distinctive_terms": terms, "consensus": cons}
     if "recommendations" in tables:

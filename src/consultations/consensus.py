@@ -1,8 +1,12 @@
 """Consensus across stakeholder groups: which codes every group raises, and which divide them.
 
 Part of the compare stage (rules in :mod:`consultations.compare`). From the code × group
-counts, a group *raises* a code when it has at least one segment with it and either
-``rate_segments ≥ min_share`` or ``n_speakers ≥ min_speakers``. Consensus index = ∏ over
+counts, a group *raises* a code when at least ``min_speakers`` (2) of its speakers use it AND
+its rate (share of the group's segments) reaches both ``min_share`` (an absolute floor, 0 by
+default) and ``rel_share`` (½) × the code's overall rate across the compared groups. The
+relative part keeps a theme that one group dwells on (e.g. the penal chain for the justice
+sector) from being called a consensus because a couple of speakers elsewhere touched it, while
+rare themes can still be raised by several groups. Consensus index = ∏ over
 groups of (n + 1) / (N + 2) (Pol.is' group-informed consensus, Laplace-smoothed). Each code
 gets one of :data:`CLASSES`; *contesté* when two groups hold opposing position codes
 (:func:`position_children`).
@@ -42,7 +46,8 @@ def position_children(codebook: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def consensus_table(counts: pd.DataFrame, codebook: pd.DataFrame | None = None, *,
-                    min_share: float = 0.05, min_speakers: float = 2,
+                    min_share: float = 0.0, min_speakers: float = 2, rel_share: float = 0.5,
+                    min_speakers_position: float = 1,
                     include_empty_groups: bool = False) -> pd.DataFrame:
     """Classify each code as consensus / majority / minority / one group / contested.
 
@@ -50,8 +55,12 @@ def consensus_table(counts: pd.DataFrame, codebook: pd.DataFrame | None = None, 
         counts: ``code_group_counts`` (per row: ``n_segments``, ``group_segments``,
             ``n_speakers``, ``rate_segments``). Groups with no segment are not counted.
         codebook: for position codes (see :func:`position_children`).
-        min_share: a group raises a code from this share of its segments …
-        min_speakers: … or from this many of its speakers.
+        min_share: absolute floor on the group's share of segments with the code …
+        min_speakers: … and at least this many of its speakers use the code …
+        rel_share: … and its share is at least this fraction of the code's overall share
+            (segments with the code / all segments of the compared groups).
+        min_speakers_position: ``min_speakers`` for position codes (a stance is rarer than a
+            theme; one speaker voicing it for a group is enough to mark the group's position).
         include_empty_groups: count rows with ``group_segments == 0`` as groups that do not
             raise the code, with factor 1/2 in the index (as Pol.is does for a group that
             never saw a comment). Default: such groups are left out.
@@ -63,10 +72,15 @@ def consensus_table(counts: pd.DataFrame, codebook: pd.DataFrame | None = None, 
     """
     c = counts if include_empty_groups else counts[counts["group_segments"] > 0]
     c = c.copy()
-    c["raised"] = (c["n_segments"] > 0) & ((c["rate_segments"] >= min_share)
-                                           | (c["n_speakers"] >= min_speakers))
-    c["smooth"] = (c["n_segments"] + 1) / (c["group_segments"] + 2)
     pos = position_children(codebook) if codebook is not None else {}
+    position_codes = {ch for children in pos.values() for ch in children}
+    need = np.where(c["code_id"].isin(position_codes), min_speakers_position, min_speakers)
+    totals = c.groupby("code_id")[["n_segments", "group_segments"]].transform("sum")
+    overall = totals["n_segments"] / totals["group_segments"].where(totals["group_segments"] > 0)
+    c["raised"] = ((c["n_segments"] > 0) & (c["n_speakers"] >= need)
+                   & (c["rate_segments"] >= min_share)
+                   & (c["rate_segments"] >= rel_share * overall.fillna(0)))
+    c["smooth"] = (c["n_segments"] + 1) / (c["group_segments"] + 2)
     rate = c.set_index(["code_id", "group_code"])
     rows = []
     for code_id, sub in c.groupby("code_id", sort=True):
