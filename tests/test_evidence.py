@@ -178,3 +178,12 @@ def test_evidence_without_optional_tables():
     assert t["strength_reason"].str.contains("non mesurée").all()
     assert (t["rec_clusters"] == "").all()
     assert t.loc[t["code_id"] == "MIL", "axis_label"].iloc[0] == "A2"
+
+
+def test_evidence_uses_intercoder_alpha_not_rule_rows():
+    corpus = _corpus()
+    corpus["agreement"] = pd.DataFrame({
+        "comparison": ["intercodeurs", "règles vs codeur_B"], "code_id": ["SEC", "SEC"],
+        "alpha": [0.9, 0.1], "kappa": [0.9, 0.1]})
+    t = evidence.run_stage(corpus, None, Settings())["evidence_by_theme"].set_index("code_id")
+    assert t.loc["SEC", "agreement_alpha"] == pytest.approx(0.9)

@@ -6,9 +6,10 @@ Nothing happens at import time: call :func:`get_paths` to resolve the folders.
 from __future__ import annotations
 
 import os
-import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from .textutils import fold
 
 __all__ = [
     "DEFAULT_SEED",
@@ -36,21 +37,15 @@ GROUPS: dict[str, str] = {
 FACILITATION = "Facilitation"
 
 
-def _fold(text: str) -> str:
-    """Lower-case and strip accents (for case- and accent-insensitive matching)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
-
-
 def group_code(label: str) -> str:
     """Return the short code of a stakeholder group label (``FDS`` …).
 
     Known labels (matched case- and accent-insensitively) map to their code; an unknown
     label gets the upper-cased initials of its words of three letters or more.
     """
-    folded = _fold(label)
+    folded = fold(label, space="strip")
     for known, code in GROUPS.items():
-        if _fold(known) == folded or _fold(code) == folded:
+        if fold(known, space="strip") == folded or fold(code, space="strip") == folded:
             return code
     words = [w for w in folded.replace("-", " ").split() if len(w) >= 3]
     return ("".join(w[0] for w in words) or folded[:3]).upper()[:4] or "GRP"

@@ -21,7 +21,6 @@ KeyBERTInspired and MMR representations) and never reaches for a hub.
 
 from __future__ import annotations
 
-import hashlib
 import io as _io
 import os
 import re
@@ -347,13 +346,9 @@ def cached_embeddings(embedder, docs: list[str], cache_dir: Path | None) -> tupl
     """
     if cache_dir is None:
         return embedder.transform(docs), False
-    from .io import atomic_write_bytes
+    from .io import atomic_write_bytes, content_hash
 
-    h = hashlib.sha256(embedder.fingerprint().encode())
-    for d in docs:
-        h.update(d.encode("utf-8"))
-        h.update(b"\x00")
-    target = Path(cache_dir) / f"{h.hexdigest()}.npy"
+    target = Path(cache_dir) / f"{content_hash(embedder.fingerprint(), docs)}.npy"
     if target.exists():
         try:
             return np.load(target, allow_pickle=False), True

@@ -213,8 +213,12 @@ def evidence_by_theme(tables: dict, presence: pd.DataFrame, *, rule: dict | None
     axis_label = dict(zip(axes["axis"], axes["axis_label"], strict=True)) \
         if axes is not None and len(axes) else {}
     agreement = tables.get("agreement")
-    alpha = dict(zip(agreement["code_id"].astype(str), agreement["alpha"], strict=True)) \
-        if agreement is not None and "alpha" in agreement else {}
+    alpha = {}
+    if agreement is not None and "alpha" in agreement:
+        # Only the human intercoder rows measure a code's reliability (not rules vs a coder).
+        human = agreement[agreement["comparison"] == "intercodeurs"] \
+            if "comparison" in agreement else agreement
+        alpha = dict(zip(human["code_id"].astype(str), human["alpha"], strict=True))
     links = _rolled_links(tables.get("rec_links", pd.DataFrame(columns=["rec_id", "code_id"])),
                           cb)
     clusters = tables.get("rec_clusters", pd.DataFrame(columns=["cluster_id", "rec_id",

@@ -13,7 +13,7 @@ import io as _io
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +24,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_path",
+    "content_hash",
     "file_sha256",
     "load_table",
     "read_bytes",
@@ -47,6 +48,24 @@ def file_sha256(path: str | Path) -> str:
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+    return h.hexdigest()
+
+
+def content_hash(key: str, texts: Iterable[str]) -> str:
+    """Cache key: SHA-256 hex digest of ``key`` (model/settings) then each text, NUL-separated.
+
+    Args:
+        key: what else the cached result depends on (a model name and version …).
+        texts: the texts, in order.
+
+    Returns:
+        The hex digest (callers may shorten it).
+
+    """
+    h = hashlib.sha256(key.encode())
+    for t in texts:
+        h.update(t.encode("utf-8"))
+        h.update(b"\x00")
     return h.hexdigest()
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,11 +88,8 @@ def parse_texts(texts: Sequence[str], nlp, *, batch_size: int = 64,
     texts = list(texts)
     path = None
     if cache_dir is not None:
-        h = hashlib.sha256(_model_key(nlp).encode())
-        for t in texts:
-            h.update(t.encode("utf-8"))
-            h.update(b"\x00")
-        path = Path(cache_dir) / f"docs-{h.hexdigest()[:32]}.spacy"
+        digest = cio.content_hash(_model_key(nlp), texts)
+        path = Path(cache_dir) / f"docs-{digest[:32]}.spacy"
         if path.is_file():
             docs = list(DocBin().from_bytes(path.read_bytes()).get_docs(nlp.vocab))
             same = len(docs) == len(texts)
