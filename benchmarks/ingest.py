@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from consultations import clean, ingest, segment
+from consultations import clean, ingest, readers, segment
 from consultations.config import Settings, get_paths
 
 
@@ -35,7 +35,7 @@ def replicate(src: Path, dst: Path, target_words: int) -> int:
     ps = list(csv.DictReader(io.StringIO((src / "participants.csv").read_text("utf-8-sig"))))
     words_once = 0
     for w in ws:
-        dec = ingest.read_text_file(src / w["file"])
+        dec = readers.read_text_file(src / w["file"])
         words_once += len(dec.text.split())
     copies = max(1, -(-target_words // max(words_once, 1)))
     w_rows, p_rows = [], []
@@ -77,7 +77,7 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for r in w.itertuples():
-                dec = ingest.read_text_file(paths.transcripts / r.file)
+                dec = readers.read_text_file(paths.transcripts / r.file)
                 srcs[r.file] = dec.text
                 labels = list(p.loc[p["workshop_id"] == r.workshop_id, "speaker"])
                 parsed.append(ingest.parse_transcript(dec.text, labels, r.file,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from consultations import clean
+from consultations import clean, redact
 
 
 def _mt(text: str) -> clean.MappedText:
@@ -42,9 +42,9 @@ def test_clean_stage_directions():
 
 
 def test_clean_name_patterns():
-    assert clean.name_patterns("Col. Bakary SANGARÉ") == ["bakary sangare", "sangare"]
-    assert clean.name_patterns("Facilitatrice") == []
-    assert clean.name_patterns("DIARRA") == ["diarra"]
+    assert redact.name_patterns("Col. Bakary SANGARÉ") == ["bakary sangare", "sangare"]
+    assert redact.name_patterns("Facilitatrice") == []
+    assert redact.name_patterns("DIARRA") == ["diarra"]
 
 
 def test_clean_assign_pseudonyms_deterministic_order():
@@ -58,7 +58,7 @@ def test_clean_assign_pseudonyms_deterministic_order():
                           "speaker": ["Ali TOURÉ", "Awa Kone", "Facilitatrice", "Awa KONÉ"],
                           "turn_n": [2, 3, 1, 5]})
     before = speakers.copy()
-    out = clean.assign_pseudonyms(speakers, first)
+    out = redact.assign_pseudonyms(speakers, first)
     keys = zip(out["workshop_id"], out["speaker"], strict=True)
     pseudo = dict(zip(keys, out["pseudonym"], strict=True))
     assert pseudo[("W1", "Ali TOURÉ")] == "OSC-01"
@@ -71,9 +71,9 @@ def test_clean_redactions_contacts_and_titles():
     text = ("Le commandant Issa Dembélé et le colonel Sangaré : appelez le 76 45 12 38, "
             "le +223 66 12 34 56 ou a.b@ong.ml. Mme Rokia Maïga viendra à Ségou en 2020 "
             "avec 10 000 000 francs.")
-    spans = clean.find_redactions(text, {"bakary sangare": "FDS-01", "sangare": "FDS-01",
+    spans = redact.find_redactions(text, {"bakary sangare": "FDS-01", "sangare": "FDS-01",
                                          "maiga": "JUS-01"})
-    out = clean.apply_redactions(_mt(text), spans).text
+    out = redact.apply_redactions(_mt(text), spans).text
     assert out == ("Le commandant [PERSONNE] et le colonel [FDS-01] : appelez le [TÉLÉPHONE], "
                    "le [TÉLÉPHONE] ou [COURRIEL]. Mme [PERSONNE] viendra à Ségou en 2020 "
                    "avec 10 000 000 francs.")
@@ -81,8 +81,8 @@ def test_clean_redactions_contacts_and_titles():
 
 def test_clean_redaction_map_covers_source_span():
     text = "Merci Mme Awa Traoré pour tout."
-    spans = clean.find_redactions(text, {})
-    mt = clean.apply_redactions(_mt(text), spans)
+    spans = redact.find_redactions(text, {})
+    mt = redact.apply_redactions(_mt(text), spans)
     a = mt.text.index("[PERSONNE]")
     s, e = mt.source_span(a, a + len("[PERSONNE]"))
     assert text[s:e] == "Awa Traoré"

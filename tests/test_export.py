@@ -15,7 +15,8 @@ import pytest
 from fixtures_export import PRIVATE_CONTACTS, PRIVATE_NAMES, empty_tables, make_tables
 
 from consultations import export
-from consultations.brief import brief_text, build_brief, scrub
+from consultations.brief import brief_text, build_brief
+from consultations.brief_blocks import scrub
 from consultations.config import Settings, get_paths
 from consultations.errors import InputWarning
 

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consultations import clean, ingest
+from consultations import clean, ingest, readers, redact
 from consultations import io as cio
 from consultations.config import Settings, get_paths
 from consultations.errors import InputError, InputWarning
+from consultations.textutils import fold_same_length
 
 WORKSHOPS = (
     "workshop_id,title,date,location,file,recommendations_file\n"
@@ -185,14 +186,14 @@ def test_ingest_segment_offsets_point_at_source(corpus):
     res, _ = run(corpus)
     sources = {}
     for f in res["segments"]["source_file"].unique():
-        sources[f] = ingest.read_text_file(corpus / "transcripts" / f).text
+        sources[f] = readers.read_text_file(corpus / "transcripts" / f).text
     checked = 0
     for s in res["segments"].itertuples():
-        if clean.PLACEHOLDER_RE.search(s.text):
+        if redact.PLACEHOLDER_RE.search(s.text):
             continue
         raw = sources[s.source_file][s.char_start:s.char_end]
         assert clean.speech_from_source(raw, markdown=True) == s.text, s.segment_id
-        lines = ingest.split_lines(sources[s.source_file])
+        lines = readers.split_lines(sources[s.source_file])
         assert lines[s.line_start - 1][0] <= s.char_start < lines[s.line_end - 1][2]
         checked += 1
     assert checked > 15
@@ -216,12 +217,12 @@ def test_ingest_pseudonyms_and_no_names_downstream(corpus):
 def _assert_no_names(res, names, phones, emails):
     forms = set()
     for n in names:
-        forms.update(clean.name_patterns(n) or [clean.fold(n)])
+        forms.update(redact.name_patterns(n) or [clean.fold(n)])
         forms.update(clean.fold(w) for w in n.split()[-1:] if len(w) > 3)
     for tname, df in res.items():
         if tname.startswith(("private_", "_")) or tname == "file_report":
             continue
-        blob = clean.fold_same_length(" ".join(df.astype(str).to_numpy().ravel()))
+        blob = fold_same_length(" ".join(df.astype(str).to_numpy().ravel()))
         for f in forms:
             if f in {"facilitatrice", "facilitateur"}:
                 continue
@@ -326,18 +327,18 @@ def test_ingest_unparseable_date(corpus):
 
 def test_ingest_decode_encodings():
     text = "Le préfet l’a dit : « sécurité » à Ségou.\n"
-    assert ingest.decode_bytes(text.encode("utf-16")).text == text
-    assert ingest.decode_bytes(text.encode("utf-16-le")).encoding == "utf-16-le"
-    assert ingest.decode_bytes(text.encode("cp1252")).encoding == "cp1252"
+    assert readers.decode_bytes(text.encode("utf-16")).text == text
+    assert readers.decode_bytes(text.encode("utf-16-le")).encoding == "utf-16-le"
+    assert readers.decode_bytes(text.encode("cp1252")).encoding == "cp1252"
     latin = "Le préfet a dit : « sécurité » à Ségou.\n"
-    dec = ingest.decode_bytes(latin.encode("latin-1"))
+    dec = readers.decode_bytes(latin.encode("latin-1"))
     assert dec.text == latin and dec.encoding == "latin-1"
 
 
 def test_ingest_parse_date_formats():
-    assert ingest.parse_date("4 mars 2020") == "2020-03-04"
-    assert ingest.parse_date("04/03/2020") == "2020-03-04"
-    assert ingest.parse_date("1er février 2020") == "2020-02-01"
+    assert readers.parse_date("4 mars 2020") == "2020-03-04"
+    assert readers.parse_date("04/03/2020") == "2020-03-04"
+    assert readers.parse_date("1er février 2020") == "2020-02-01"
 
 
 # --------------------------------------------------------------------------- fuzzing
@@ -419,10 +420,10 @@ def test_ingest_sample_golden_atelier1(sample_run):
 def test_ingest_sample_no_names_phones_emails_downstream(sample_run):
     key = sample_run["key"]
     src = sample_run["src"]
-    raw = " ".join(ingest.read_text_file(p).text for p in sorted(src.iterdir())
+    raw = " ".join(readers.read_text_file(p).text for p in sorted(src.iterdir())
                    if p.suffix in (".txt", ".md", ".docx") and p.name != "README.md")
-    phones = [m.group(0) for m in clean._PHONE_RE.finditer(raw)]
-    emails = clean._EMAIL_RE.findall(raw)
+    phones = [m.group(0) for m in redact._PHONE_RE.finditer(raw)]
+    emails = redact._EMAIL_RE.findall(raw)
     assert phones and emails  # the sample carries them; they must not come out
     tables = dict(sample_run["tables"])
     tables["run_summary"] = pd.DataFrame({"x": [sample_run["summary_text"]]})

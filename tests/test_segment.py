@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from consultations import clean, ingest, segment
+from consultations import clean, ingest, redact, segment
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def nlp():
 
 def _turns(texts, group="Organisations de la société civile"):
     raw, sources, parts = ingest.turns_from_documents(texts, [group] * len(texts), "W1")
-    speakers = clean.assign_pseudonyms(parts, raw[["workshop_id", "speaker", "turn_n"]])
+    speakers = redact.assign_pseudonyms(parts, raw[["workshop_id", "speaker", "turn_n"]])
     cleaned = clean.clean_turns(raw, sources)
     return cleaned, speakers, sources
 
@@ -29,7 +29,7 @@ def test_segment_sentences_lemmas_and_merge_rule(nlp):
     cleaned, speakers, sources = _turns(
         ["Oui. Les agents manquent de véhicules à Mopti. Merci. La formation reste faible."])
     docs = segment.parse_texts(cleaned["text"], nlp)
-    turns, _ = clean.pseudonymise(cleaned, speakers, docs)
+    turns, _ = redact.pseudonymise(cleaned, speakers, docs)
     seg = segment.segment_turns(turns, docs=docs, sources=sources)
     assert list(seg["segment_id"]) == ["W1-T001-S01", "W1-T001-S02"]
     assert seg["text"].iloc[0] == "Oui. Les agents manquent de véhicules à Mopti. Merci."
@@ -41,7 +41,7 @@ def test_segment_sentences_lemmas_and_merge_rule(nlp):
 def test_segment_redacted_names_not_in_lemmas(nlp):
     cleaned, speakers, sources = _turns(["Le commandant Issa Dembélé est venu. Il a parlé."])
     docs = segment.parse_texts(cleaned["text"], nlp)
-    turns, _ = clean.pseudonymise(cleaned, speakers, docs)
+    turns, _ = redact.pseudonymise(cleaned, speakers, docs)
     seg = segment.segment_turns(turns, docs=docs, sources=sources)
     assert "[PERSONNE]" in seg["text"].iloc[0]
     assert "issa" not in " ".join(seg["lemmas"]) and "dembélé" not in " ".join(seg["lemmas"])
@@ -75,10 +75,10 @@ def test_segment_real_french_grand_debat(shared_datasets, nlp):
     top = top.dropna(subset=["body", "theme"]).sort_values("id").head(300)
     raw, sources, parts = ingest.turns_from_documents(list(top["body"]), list(top["theme"]),
                                                       "GDM", ids=list(top["id"]))
-    speakers = clean.assign_pseudonyms(parts, raw[["workshop_id", "speaker", "turn_n"]])
+    speakers = redact.assign_pseudonyms(parts, raw[["workshop_id", "speaker", "turn_n"]])
     cleaned = clean.clean_turns(raw, sources)
     docs = segment.parse_texts(cleaned["text"], nlp)
-    turns, key = clean.pseudonymise(cleaned, speakers, docs)
+    turns, key = redact.pseudonymise(cleaned, speakers, docs)
     seg = segment.segment_turns(turns, docs=docs, sources=sources)
     assert turns["turn_id"].is_unique and seg["segment_id"].is_unique
     assert seg["turn_id"].nunique() == (turns["text"].str.strip() != "").sum()
@@ -90,7 +90,7 @@ def test_segment_real_french_grand_debat(shared_datasets, nlp):
     # provenance: unredacted segments are exactly their (cleaned) source slice
     checked = 0
     for s in seg.itertuples():
-        if clean.PLACEHOLDER_RE.search(s.text):
+        if redact.PLACEHOLDER_RE.search(s.text):
             continue
         raw_slice = sources[s.source_file][s.char_start:s.char_end]
         assert clean.speech_from_source(raw_slice) == s.text, s.segment_id

@@ -10,252 +10,55 @@ only lay these blocks out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import PurePath
 
 import pandas as pd
 
-from .config import FACILITATION, GROUPS
+from .brief_annex import methods_annex, provenance_annex
+from .brief_blocks import (
+    ALPHA,
+    Block,
+    _as_list,
+    _axis_name,
+    _capped,
+    _factor,
+    _figure,
+    _get,
+    _group_label_map,
+    _join,
+    _lines,
+    _participants,
+    _plural,
+    _rec_ids,
+    _rid,
+    _short,
+    _strength_rank,
+    _table,
+    codebook_version,
+    fr_date,
+    fr_int,
+    fr_num,
+    fr_p_eq,
+    fr_pct,
+    quote_reference,
+    scrub,
+)
 
 __all__ = [
-    "Block",
     "build_brief",
     "brief_quotes",
     "brief_text",
-    "codebook_version",
-    "fr_date",
-    "fr_int",
-    "fr_num",
-    "fr_p",
-    "quote_reference",
-    "scrub",
+    "codebook_version",  # re-exported: export.py imports it from here
+    "quote_reference",  # re-exported: workbook.py imports it from here
 ]
 
 TITLE = "Stratégie nationale de police de proximité"
 SUBTITLE = "Synthèse des ateliers de consultation — note à l'équipe de rédaction"
 MAX_THEMES = 8
 MAX_QUOTES = 3
-ALPHA = 0.05
-
-_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"]
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.]?)?(?:\d{2}[\s.]?){3}\d{2}(?!\w)")
-_STRENGTH_ORDER = {"forte": 3, "fort": 3, "élevée": 3, "elevee": 3, "high": 3, "strong": 3,
-                   "moyenne": 2, "moyen": 2, "modérée": 2, "moderee": 2, "medium": 2,
-                   "moderate": 2, "faible": 1, "low": 1, "weak": 1, "limitée": 1}
-
-
-@dataclass(frozen=True)
-class Block:
-    """One element of the brief.
-
-    Attributes:
-        kind: title | heading | paragraph | bullets | table | figure | quote | toc | pagebreak.
-        text: the text (heading, paragraph, quote, title).
-        level: heading level (1–3).
-        items: bullets: tuple of ``(lead, text)`` pairs (lead in bold, may be empty).
-        columns: table header.
-        rows: table body (tuple of tuples of strings).
-        caption: table or figure caption.
-        name: figure name (file stem in ``figures/``), or an anchor for headings.
-        ref: quote reference ``(FDS-03, ATL1-T012-S02, atelier1.txt l. 45)``.
-        segment_id: the quoted segment.
-        lead: a bold lead-in for paragraphs.
-
-    """
-
-    kind: str
-    text: str = ""
-    level: int = 1
-    items: tuple = ()
-    columns: tuple = ()
-    rows: tuple = ()
-    caption: str = ""
-    name: str = ""
-    ref: str = ""
-    segment_id: str = ""
-    lead: str = ""
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def fr_int(n) -> str:
-    """Format an integer the French way (non-breaking space as thousands separator)."""
-    return f"{int(n):,}".replace(",", "\u00a0")
-
-
-def fr_num(x, digits: int = 2) -> str:
-    """Format a number with a decimal comma; '—' for missing values."""
-    if x is None or (isinstance(x, float) and pd.isna(x)):
-        return "—"
-    return f"{float(x):,.{digits}f}".replace(",", "\u00a0").replace(".", ",")
-
-
-def fr_p(p) -> str:
-    """Format a p-value: three decimals, '< 0,001' below (non-breaking space)."""
-    if p is None or pd.isna(p):
-        return "—"
-    return "<\u00a00,001" if float(p) < 0.001 else fr_num(p, 3)
-
-
-def fr_p_eq(p) -> str:
-    """'= 0,014' or '< 0,001' (to follow 'p' or 'p ajusté')."""
-    text = fr_p(p)
-    return text if text.startswith("<") or text == "—" else f"=\u00a0{text}"
-
-
-def fr_pct(value, factor: float = 100.0, digits: int = 0) -> str:
-    """Format a proportion (``factor`` 100) or a percentage (``factor`` 1) as 'x %'."""
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{fr_num(float(value) * factor, digits)}\u00a0%"
-
-
-def fr_date(iso) -> str:
-    """'2020-03-04' → '4 mars 2020' (other strings unchanged)."""
-    try:
-        d = pd.Timestamp(str(iso))
-    except (ValueError, TypeError):
-        return str(iso)
-    if pd.isna(d):
-        return str(iso)
-    return f"{'1er' if d.day == 1 else d.day} {_MONTHS[d.month - 1]} {d.year}"
-
-
-def scrub(text) -> str:
-    """Mask e-mail addresses and phone numbers (a last safety net; upstream redacts)."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
-        return ""
-    text = _EMAIL.sub("[courriel]", str(text))
-    return _PHONE.sub("[téléphone]", text)
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{fr_int(n)} {one if abs(n) <= 1 else (many or one + 's')}"
-
-
-def _as_list(value) -> list[str]:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return []
-    if isinstance(value, str):
-        sep = ";" if ";" in value else ","
-        return [v.strip() for v in value.split(sep) if v.strip()]
-    try:
-        return [str(v).strip() for v in value if str(v).strip()]
-    except TypeError:
-        return [str(value)]
-
-
-def _join(values) -> str:
-    """Render a list cell as 'A, B', a text cell as it is (scrubbed), '—' when empty."""
-    if isinstance(values, str):
-        return scrub(values).strip() or "—"
-    vals = _as_list(values)
-    return ", ".join(scrub(v) for v in vals) if vals else "—"
-
-
-def _lines(value) -> list[str]:
-    """Split a multi-line text cell into its non-empty lines (scrubbed)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return []
-    if not isinstance(value, str):
-        return [scrub(v) for v in _as_list(value)]
-    return [scrub(x).strip() for x in value.splitlines() if x.strip()]
-
-
-def _short(text, width: int) -> str:
-    """Scrubbed text cut at a word boundary to at most ``width`` characters (with '…')."""
-    import textwrap
-
-    return textwrap.shorten(scrub(text), width=width, placeholder=" …")
-
-
-def _capped(lines: list[str], keep: int, width: int = 170) -> list[str]:
-    """At most ``keep`` lines (shortened), then '… et N autre(s)' counting the rest."""
-    real = [x for x in lines if not x.startswith("…")]
-    more = sum(int(m) for x in lines if x.startswith("…")
-               for m in re.findall(r"\d+", x)[:1])
-    rest = len(real) - keep + more if len(real) > keep else more
-    out = [_short(x, width) for x in real[:keep]]
-    if rest > 0:
-        out.append(f"… et {fr_int(rest)} autre(s) (section 5 et classeur).")
-    return out
-
-
-def _rid(cluster_id) -> str:
-    """'R04' for a cluster id given as 4 or as 'R04'."""
-    text = str(cluster_id)
-    return text if text[:1].isalpha() else f"R{text}"
-
-
-def _rec_ids(value) -> list[str]:
-    """Cluster ids from a cell such as 'R04 (3 ateliers) ; R05 (2 ateliers)' or '1, 2'."""
-    return [x.split()[0] for x in _as_list(value) if x.split()]
-
-
-def _axis_name(axis, label) -> str:
-    label = scrub(label)
-    return label if label.startswith(str(axis)) else f"{axis} — {label}"
-
-
-def _factor(rates) -> float:
-    r = pd.to_numeric(pd.Series(rates), errors="coerce").dropna()
-    return 1.0 if len(r) and r.max() > 1.0 else 100.0
-
-
-def _strength_rank(value) -> int:
-    return _STRENGTH_ORDER.get(str(value).strip().lower(), 0)
-
-
-def _get(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
-    """Return a table, or an empty frame when the stage did not produce it."""
-    if name in tables:
-        df = tables[name]
-        if df is not None:
-            return df
-    from .schema import TABLES
-
-    return pd.DataFrame(columns=TABLES.get(name, []))
-
-
-def codebook_version(tables: Mapping[str, pd.DataFrame]) -> str:
-    """Return the codebook version recorded in the codings table, or 'inconnue'."""
-    codings = _get(tables, "codings")
-    if "codebook_version" in codings and codings["codebook_version"].notna().any():
-        return str(codings["codebook_version"].dropna().iloc[0])
-    return "inconnue"
-
-
-def quote_reference(q) -> str:
-    """'FDS-03, ATL1-T012-S02, atelier1.txt l. 45' for an evidence_quotes row."""
-    file = PurePath(str(q["source_file"])).name if pd.notna(q["source_file"]) else "?"
-    line = q["line_start"]
-    line = fr_int(line) if pd.notna(line) else "?"
-    return f"{q['speaker']}, {q['segment_id']}, {file} l.\u00a0{line}"
 
 
 # --------------------------------------------------------------------------- sections
-
-
-def _group_label_map(tables) -> dict[str, str]:
-    labels = {code: label for label, code in GROUPS.items()}
-    for name in ("speakers", "code_group_counts", "segments"):
-        df = _get(tables, name)
-        if {"group_code", "stakeholder_group"} <= set(df.columns):
-            for g, lab in df[["group_code", "stakeholder_group"]].drop_duplicates().values:
-                labels.setdefault(str(g), str(lab))
-    return labels
-
-
-def _participants(tables) -> pd.DataFrame:
-    segs = _get(tables, "segments")
-    if "is_facilitator" in segs and len(segs):
-        return segs[~segs["is_facilitator"].fillna(False).astype(bool)]
-    return segs
 
 
 def _corpus_paragraph(tables) -> Block:
@@ -399,23 +202,6 @@ def _rank_themes(ev: pd.DataFrame) -> pd.DataFrame:
     return (ev.assign(_rank=[_strength_rank(s) for s in ev["strength"]])
             .sort_values(["_rank", "n_segments", "code_id"], ascending=[False, False, True])
             .reset_index(drop=True))
-
-
-def _figure(figs: Mapping[str, dict], name: str, number: list[int]) -> list[Block]:
-    if name not in figs:
-        return []
-    number[0] += 1
-    f = figs[name]
-    src = ", ".join(f["sources"])
-    return [Block("figure", name=name,
-                  caption=f"Figure {number[0]} — {f['caption']}. Source : tableau(x) {src}.")]
-
-
-def _table(caption: str, columns, rows, number: list[int]) -> Block:
-    number[0] += 1
-    return Block("table", columns=tuple(columns),
-                 rows=tuple(tuple(" ; ".join(str(c).splitlines()) for c in r) for r in rows),
-                 caption=f"Tableau {number[0]} — {caption}")
 
 
 def _axes_section(tables, figs, fig_n, tab_n) -> list[Block]:
@@ -620,243 +406,6 @@ def _recs_section(tables, figs, fig_n, tab_n) -> list[Block]:
     return out
 
 
-def _methods_annex(tables, settings, version, tab_n) -> list[Block]:
-    out = [Block("pagebreak"),
-           Block("heading", "Annexe A — Méthodes", level=1, name="annexe-methodes")]
-    ws = _get(tables, "workshops")
-    segs = _get(tables, "segments")
-    part = _participants(tables)
-    out.append(Block("heading", "A.1 Corpus", level=2))
-    if len(ws):
-        rows = []
-        for r in ws.sort_values(["date", "workshop_id"]).itertuples():
-            s = segs[segs["workshop_id"] == r.workshop_id] if len(segs) else segs
-            p = part[part["workshop_id"] == r.workshop_id] if len(part) else part
-            rows.append((r.workshop_id, scrub(r.title), fr_date(r.date), scrub(r.location),
-                         fr_int(len(s)), fr_int(p["speaker"].nunique() if len(p) else 0)))
-        out.append(_table("Ateliers du corpus", ["Atelier", "Titre", "Date", "Lieu", "Segments",
-                                                 "Intervenants (hors facilitation)"],
-                          rows, tab_n))
-    if len(part):
-        g = part.groupby("group_code").agg(seg=("segment_id", "size"),
-                                           spk=("speaker", "nunique"),
-                                           words=("n_words", "sum")).sort_index()
-        glab = _group_label_map(tables)
-        rows = [(f"{k} — {glab.get(k, k)}", fr_int(v.spk), fr_int(v.seg), fr_int(v.words))
-                for k, v in g.iterrows()]
-        out.append(_table("Prises de parole par groupe d'acteurs (hors facilitation)",
-                          ["Groupe", "Intervenants", "Segments", "Mots"], rows, tab_n))
-    n_fac = int(segs["is_facilitator"].fillna(False).astype(bool).sum()) \
-        if "is_facilitator" in segs and len(segs) else 0
-    recs = _get(tables, "recommendations")
-    out.append(Block("paragraph",
-                     f"Les transcriptions sont découpées en segments (phrases, analyse spaCy "
-                     f"du français). Les {_plural(n_fac, 'segment')} de la facilitation "
-                     f"({FACILITATION}) sont conservés mais exclus des comparaisons entre "
-                     f"groupes. Les listes de recommandations comptent "
-                     f"{_plural(len(recs), 'recommandation')}."))
-
-    out.append(Block("heading", "A.2 Livre de codes et codage", level=2))
-    cb = _get(tables, "codebook")
-    codings = _get(tables, "codings")
-    src = (codings.groupby("source").size().sort_index() if len(codings)
-           else pd.Series(dtype=int))
-    src_txt = ", ".join(f"{k} : {fr_int(v)}" for k, v in src.items()) or "aucun"
-    out.append(Block("paragraph",
-                     f"Livre de codes version {version}, {_plural(len(cb), 'code')}. "
-                     f"{_plural(len(codings), 'codage')} au total, par origine : {src_txt} "
-                     f"(rule = règle du livre de codes, manual = codage manuel, review = "
-                     f"décision de revue, topic = modèle de thèmes). Le livre de codes complet "
-                     f"figure dans le classeur evidence_tables.xlsx et dans codebook.qdc."))
-
-    out.append(Block("heading", "A.3 Accord inter-codeurs", level=2))
-    out += _agreement_blocks(_get(tables, "agreement"), tab_n)
-
-    out.append(Block("heading", "A.4 Modèle de thèmes", level=2))
-    ti = _get(tables, "topic_info")
-    n_top = int((ti["topic"] != -1).sum()) if len(ti) else 0
-    n_out = int(ti.loc[ti["topic"] == -1, "count"].sum()) if len(ti) else 0
-    cw = _get(tables, "topic_crosswalk")
-    n_new = int(cw.loc[cw["is_new_theme"].fillna(False).astype(bool), "topic"].nunique()) \
-        if len(cw) else 0
-    s = settings
-    setting_txt = (f"réglages : plongements « {s.embedding} », réduction « {s.reduction} », "
-                   f"regroupement « {s.clustering} », nombre de thèmes "
-                   f"{'automatique' if s.n_topics is None else fr_int(s.n_topics)}, graine "
-                   f"{s.seed}") if s is not None else "réglages non transmis"
-    out.append(Block("paragraph",
-                     f"BERTopic, hors ligne ({setting_txt}) : {_plural(n_top, 'thème')}, "
-                     f"{_plural(n_out, 'segment')} hors thème ; "
-                     f"{_plural(n_new, 'thème')} sans code correspondant dans le livre de codes "
-                     f"(« nouveau thème »)."))
-
-    out.append(Block("heading", "A.5 Tests statistiques", level=2))
-    tests = _get(tables, "code_group_tests")
-    if len(tests):
-        meth = tests["method"].astype(str).value_counts().sort_index()
-        meth_txt = ", ".join(f"{k} ({fr_int(v)})" for k, v in meth.items())
-        n_sig = int(tests["significant"].fillna(False).astype(bool).sum())
-        n_warn = int(tests["warning"].fillna("").astype(str).str.strip().ne("").sum())
-        out.append(Block("paragraph",
-                         f"Pour chaque thème, la répartition des segments codés entre groupes "
-                         f"d'acteurs (facilitation exclue) est testée contre l'indépendance : "
-                         f"{meth_txt}. Les p-valeurs des {fr_int(len(tests))} tests sont "
-                         f"corrigées pour comparaisons multiples par la procédure de "
-                         f"Benjamini-Hochberg (taux de fausses découvertes) ; un thème est dit "
-                         f"différer entre groupes si p ajusté < {fr_num(ALPHA, 2)} "
-                         f"({fr_int(n_sig)} cas). La taille d'effet est le V de Cramér ; les "
-                         f"cellules marquantes sont repérées par les résidus ajustés. "
-                         f"Tests avec avertissement (effectifs faibles) : {fr_int(n_warn)}."))
-    else:
-        out.append(Block("paragraph", "Aucun test n'a été calculé (pas de thème codé)."))
-
-    out.append(Block("heading", "A.6 Règle de gradation des éléments probants", level=2))
-    ev = _get(tables, "evidence_by_theme")
-    rule = _grading_rule(settings)
-    if rule:
-        out.append(Block("paragraph", rule))
-    if len(ev):
-        counts = ev["strength"].astype(str).value_counts()
-        order = sorted(counts.index, key=lambda s: (-_strength_rank(s), s))
-        rows = []
-        for lvl in order:
-            sub = ev[ev["strength"].astype(str) == lvl].sort_values("code_id")
-            rows.append((lvl, fr_int(counts[lvl]), scrub(sub.iloc[0]["strength_reason"])))
-        out.append(_table("Niveaux d'élément probant attribués (tableau evidence_by_theme)",
-                          ["Niveau", "Thèmes", "Exemple de justification"], rows, tab_n))
-    else:
-        out.append(Block("paragraph", "Aucun élément probant n'a été gradué."))
-
-    out.append(Block("heading", "A.7 Limites", level=2))
-    out.append(Block("bullets", items=(
-        ("Représentativité", "les participants ont été invités aux ateliers ; leurs propos ne "
-                             "valent pas sondage de la population ni de chaque institution."),
-        ("Fréquence", "un thème souvent évoqué n'est pas nécessairement prioritaire : les "
-                      "fréquences dépendent du temps de parole et de l'ordre du jour."),
-        ("Codage", "le codage par règles peut manquer des formulations ou en retenir à tort ; "
-                   "l'accord inter-codeurs (A.3) et la revue des codes en donnent la mesure."),
-        ("Petits effectifs", "avec peu d'intervenants par groupe, un seul intervenant prolixe "
-                             "peut peser sur un taux ; les effectifs par intervenant et par "
-                             "atelier sont donnés avec chaque taux."),
-        ("Transcription", "les transcriptions sont des comptes rendus, non des verbatims "
-                          "intégraux ; les passages inaudibles sont exclus."),
-    )))
-    return out
-
-
-def _cell(v) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return "—"
-    if isinstance(v, bool):
-        return "oui" if v else "non"
-    if isinstance(v, int):
-        return fr_int(v)
-    if isinstance(v, float):
-        return fr_num(v, 2)
-    return scrub(v)
-
-
-def _agreement_blocks(ag: pd.DataFrame, tab_n) -> list[Block]:
-    """Agreement figures (without coder names: only the comparison, code and measures)."""
-    if not len(ag):
-        return [Block("paragraph", "Aucune mesure d'accord inter-codeurs n'est disponible "
-                                   "(pas de double codage pour cette exécution).")]
-    out = []
-    try:
-        from .agreement import METHOD_NOTE, OVERALL
-    except Exception:  # noqa: BLE001 - the module may be absent; then no note
-        METHOD_NOTE, OVERALL = "", "_ensemble"
-    if METHOD_NOTE:
-        out.append(Block("paragraph", METHOD_NOTE))
-
-    def ci(r, name, low, high):
-        v = _cell(r.get(name))
-        if low in r and high in r and pd.notna(r.get(low)) and pd.notna(r.get(high)):
-            v += f" [{fr_num(r[low], 2)} ; {fr_num(r[high], 2)}]"
-        return v
-
-    df = ag.copy()
-    if "code_id" in df:
-        df = df.assign(_o=(df["code_id"].astype(str) != OVERALL).astype(int))
-        df = df.sort_values([c for c in ("comparison", "_o", "code_id") if c in df]).head(30)
-    rows = []
-    for r in df.to_dict("records"):
-        code = str(r.get("code_id", "—"))
-        rows.append((_cell(r.get("comparison", "—")),
-                     "ensemble des codes" if code == OVERALL else code,
-                     _cell(r.get("n_units")), ci(r, "percent_agreement", "pa_ci_low", "pa_ci_high"),
-                     ci(r, "kappa", "kappa_ci_low", "kappa_ci_high"),
-                     ci(r, "alpha", "alpha_ci_low", "alpha_ci_high")))
-    out.append(_table("Accord inter-codeurs, avec intervalle de confiance à 95 % (tableau "
-                      "agreement)", ["Comparaison", "Code", "Unités", "Accord brut", "Kappa",
-                                     "Alpha de Krippendorff"], rows, tab_n))
-    return out
-
-
-def _grading_rule(settings=None) -> str:
-    """State the evidence-grading rule from the evidence module's thresholds."""
-    try:
-        from .evidence import STRENGTH
-    except Exception:  # noqa: BLE001 - the module may be absent or broken; say nothing then
-        return ""
-    extra = (getattr(settings, "extra", None) or {}).get("evidence") or {}
-    rule = {**STRENGTH, **(extra.get("strength") or {})}
-    names = {"n_groups": "groupes", "n_workshops": "ateliers", "n_speakers": "intervenants",
-             "n_segments": "segments"}
-
-    def mins(level):
-        return ", ".join(f"≥ {fr_int(v)} {names.get(k, k)}" for k, v in rule[level].items())
-
-    try:
-        return (f"Un thème est gradué « fort » s'il réunit {mins('fort')} ; « moyen » s'il "
-                f"réunit {mins('moyen')} ; « faible » sinon. Les « groupes » sont ceux qui "
-                f"évoquent le thème au-dessus du seuil de l'analyse comparative. La fiabilité du "
-                f"codage plafonne ensuite la note : alpha de Krippendorff < "
-                f"{fr_num(rule['alpha_faible'], 3)} → « faible » ; < "
-                f"{fr_num(rule['alpha_moyen'], 2)} → au plus « moyen » ; sans double codage, "
-                f"pas de plafond (la justification le signale).")
-    except (KeyError, TypeError):
-        return ""
-
-
-def _provenance_annex(tables, blocks: list[Block], tab_n) -> list[Block]:
-    out = [Block("heading", "Annexe B — Provenance des citations", level=1,
-                 name="annexe-provenance")]
-    cited = []
-    for b in blocks:
-        if b.kind == "quote" and b.segment_id not in cited:
-            cited.append(b.segment_id)
-    if not cited:
-        out.append(Block("paragraph", "Aucune citation dans cette note."))
-        return out
-    segs = _get(tables, "segments").drop_duplicates("segment_id").set_index("segment_id")
-    ws = _get(tables, "workshops").drop_duplicates("workshop_id").set_index("workshop_id")
-    quotes = _get(tables, "evidence_quotes").drop_duplicates("segment_id").set_index("segment_id")
-    rows = []
-    for sid in sorted(cited):
-        q = quotes.loc[sid] if sid in quotes.index else None
-        s = segs.loc[sid] if sid in segs.index else None
-        src = s if s is not None else q
-        wid = str(src["workshop_id"]) if src is not None else "?"
-        w = ws.loc[wid] if wid in ws.index else None
-        lines = "?"
-        if s is not None:
-            lines = (fr_int(s["line_start"]) if s["line_start"] == s["line_end"]
-                     else f"{fr_int(s['line_start'])}–{fr_int(s['line_end'])}")
-        elif q is not None:
-            lines = fr_int(q["line_start"])
-        rows.append((sid, str(src["speaker"]) if src is not None else "?", wid,
-                     fr_date(w["date"]) if w is not None else "—",
-                     PurePath(str(src["source_file"])).name if src is not None else "?", lines))
-    out.append(Block("paragraph", "Chaque référence de citation (segment) renvoie à un atelier, "
-                                  "à un fichier de transcription et à ses lignes. Les noms des "
-                                  "participants ne figurent dans aucun fichier exporté."))
-    out.append(_table("Provenance des citations (ateliers : voir A.1)",
-                      ["Segment", "Intervenant", "Atelier", "Date", "Fichier", "Lignes"],
-                      rows, tab_n))
-    return out
-
-
 def build_brief(tables: Mapping[str, pd.DataFrame], figures: list[dict] | None = None,
                 settings=None) -> list[Block]:
     """Compute the brief's blocks from the tables.
@@ -891,8 +440,8 @@ def build_brief(tables: Mapping[str, pd.DataFrame], figures: list[dict] | None =
     blocks += _theme_sections(tables, glabels, figs, tab_n)
     blocks += _groups_section(tables, glabels, figs, fig_n, tab_n)
     blocks += _recs_section(tables, figs, fig_n, tab_n)
-    blocks += _methods_annex(tables, settings, version, tab_n)
-    blocks += _provenance_annex(tables, blocks, tab_n)
+    blocks += methods_annex(tables, settings, version, tab_n)
+    blocks += provenance_annex(tables, blocks, tab_n)
     return blocks
 
 

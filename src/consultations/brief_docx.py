@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-from .brief import Block
+from .brief_blocks import Block
 
 __all__ = ["render_docx"]
 

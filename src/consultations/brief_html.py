@@ -11,7 +11,7 @@ import html
 from collections.abc import Mapping
 from pathlib import Path
 
-from .brief import Block
+from .brief_blocks import Block
 
 __all__ = ["render_html"]
 

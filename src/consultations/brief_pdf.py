@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-from .brief import Block
+from .brief_blocks import Block
 
 __all__ = ["TEMPLATE", "render_pdf"]
 

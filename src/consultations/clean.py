@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .textutils import fold, fold_same_length
+from .textutils import fold  # re-exported: recommendations, refiqda_import use clean.fold
 
 __all__ = [
     "MappedText",
@@ -36,7 +36,6 @@ __all__ = [
     "clean_mapped",
     "clean_turns",
     "fold",
-    "fold_same_length",
     "normalise_text",
     "speech_from_source",
     "stage_direction_spans",

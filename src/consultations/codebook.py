@@ -27,13 +27,13 @@ from __future__ import annotations
 import functools
 import json
 import re
-import unicodedata
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import InputError
 from .schema import TABLES
+from .textutils import fold as _fold
 
 __all__ = [
     "ALLOWED_PATTERN_ATTRS",
@@ -60,8 +60,7 @@ _STRING_ATTRS = {"LOWER", "LEMMA", "NORM", "TEXT", "ORTH"}
 
 def fold(text: str) -> str:
     """Lower-case and strip accents (``Sécurité`` → ``securite``)."""
-    decomposed = unicodedata.normalize("NFKD", str(text).casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _fold(str(text), space="keep")
 
 
 def keyword_tokens(keyword: str) -> list[str]:

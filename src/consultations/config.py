@@ -72,6 +72,7 @@ class Paths:
         reports: where exports go (everything there is pseudonymised).
         interim: derived tables and caches (rebuildable, git-ignored).
         private: the pseudonym key (git-ignored, never exported).
+
     """
 
     data: Path
@@ -104,6 +105,7 @@ def get_paths(data: str | Path | None = None, out: str | Path | None = None) -> 
 
     Returns:
         The resolved :class:`Paths`. ``interim`` and ``private`` sit inside the data folder.
+
     """
     root = project_root()
     data_dir = Path(data or os.environ.get("CONSULTATIONS_DATA") or root / "data").resolve()

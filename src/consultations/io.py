@@ -101,7 +101,7 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
 
 
 def atomic_write_text(target: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write text (UTF-8, ``\\n`` line endings) to ``target`` atomically."""
+    r"""Write text (UTF-8, ``\n`` line endings) to ``target`` atomically."""
     return atomic_write_bytes(target, text.encode(encoding))
 
 

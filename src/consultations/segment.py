@@ -1,6 +1,6 @@
 """Segment: split cleaned speech into sentence segments with spaCy French, keep lemmas.
 
-One spaCy pass per turn serves both the name redaction (NER, see :mod:`consultations.clean`)
+One spaCy pass per turn serves both the name redaction (NER, see :mod:`consultations.redact`)
 and the sentences/lemmas: Docs are parsed from the cleaned, not yet redacted speech, and the
 redactions are applied per sentence afterwards. The pipeline is loaded from the installed
 model package (never downloaded) with the dependency parser excluded and the statistical
@@ -25,7 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import io as cio
-from .clean import PLACEHOLDER_RE, MappedText, apply_redactions
+from .clean import MappedText
+from .redact import PLACEHOLDER_RE, apply_redactions
 from .schema import TABLES
 
 __all__ = ["finish_turns", "load_nlp", "parse_texts", "segment_turns"]
@@ -95,7 +96,12 @@ def parse_texts(texts: Sequence[str], nlp, *, batch_size: int = 64,
             same = len(docs) == len(texts)
             if same and all(d.text == t for d, t in zip(docs, texts, strict=True)):
                 return docs
-    docs = list(nlp.pipe(texts, batch_size=batch_size))
+    from tqdm.auto import tqdm
+
+    # A progress bar on the one long step (off when stderr is not a terminal, e.g. in CI).
+    docs = list(tqdm(nlp.pipe(texts, batch_size=batch_size), total=len(texts),
+                     desc="Analyse spaCy (interventions)", unit="interv.", leave=False,
+                     disable=None))
     if path is not None:
         db = DocBin(attrs=["ORTH", "LEMMA", "POS", "MORPH", "ENT_IOB", "ENT_TYPE",
                            "SENT_START", "SPACY", "NORM"], docs=docs)
@@ -158,7 +164,7 @@ def _lemmas(doc, a: int, b: int, protected) -> str:
 
 
 def _line_starts(text: str) -> list[int]:
-    from .ingest import split_lines
+    from .readers import split_lines
 
     return [s for s, _, _ in split_lines(text)]
 
@@ -169,7 +175,7 @@ def segment_turns(turns: pd.DataFrame, nlp=None, *, docs: Sequence | None = None
     """Split turns into sentence segments with lemmas, IDs and source provenance.
 
     Args:
-        turns: turns as returned by :func:`consultations.clean.pseudonymise` (with the private
+        turns: turns as returned by :func:`consultations.redact.pseudonymise` (with the private
             columns ``_clean``, ``_redactions``), or any turns table following the contract
             (then ``text`` is parsed, placeholders are protected, and offsets are taken
             relative to the turn's ``char_start``).
