@@ -21,6 +21,7 @@ from .brief_blocks import (
     _as_list,
     _axis_name,
     _capped,
+    _count_lines,
     _factor,
     _figure,
     _get,
@@ -69,7 +70,8 @@ def _corpus_paragraph(tables) -> Block:
     dates = sorted(d for d in ws.get("date", pd.Series(dtype=str)).dropna().astype(str) if d)
     period = (f", tenus entre le {fr_date(dates[0])} et le {fr_date(dates[-1])}"
               if len(dates) > 1 else (f", tenu le {fr_date(dates[0])}" if dates else ""))
-    n_spk = part[["workshop_id", "speaker"]].drop_duplicates().shape[0] if len(part) else 0
+    # Distinct people (one pseudonym per person across workshops), as in the comparison.
+    n_spk = part["speaker"].nunique() if len(part) else 0
     n_groups = part["group_code"].nunique() if len(part) else 0
     n_words = int(pd.to_numeric(part.get("n_words", pd.Series(dtype=float))).sum()) \
         if len(part) else 0
@@ -215,11 +217,13 @@ def _axes_section(tables, figs, fig_n, tab_n) -> list[Block]:
                                       "l'élément probant (règle en annexe A), puis le détail des "
                                       "options exprimées, des groupes réservés et des "
                                       "recommandations liées."))
-        rows = [(_axis_name(r.axis, r.axis_label), _join(r.codes), _join(r.supporting_groups),
-                 fr_int(len(_lines(r.recommendations))), str(r.strength))
-                for r in ax.itertuples()]
+        rows = []
+        for r in ax.itertuples():
+            listed, more = _count_lines(_lines(r.recommendations))
+            rows.append((_axis_name(r.axis, r.axis_label), _join(r.codes),
+                         _join(r.supporting_groups), fr_int(len(listed) + more), str(r.strength)))
         out.append(_table("Éléments probants par axe (tableau evidence_by_axis)",
-                          ["Axe", "Thèmes", "Groupes favorables", "Recommandations liées",
+                          ["Axe", "Thèmes", "Groupes favorables", "Recomm. liées",
                            "Force"], rows, tab_n))
         for r in ax.itertuples():
             out.append(Block("heading", f"{_axis_name(r.axis, r.axis_label)} — élément probant "

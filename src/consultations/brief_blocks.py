@@ -168,11 +168,17 @@ def _short(text, width: int) -> str:
     return textwrap.shorten(scrub(text), width=width, placeholder=" …")
 
 
-def _capped(lines: list[str], keep: int, width: int = 170) -> list[str]:
-    """At most ``keep`` lines (shortened), then '… et N autre(s)' counting the rest."""
+def _count_lines(lines: list[str]) -> tuple[list[str], int]:
+    """Split listed lines from a trailing '… et N autre(s)' line: (real lines, N)."""
     real = [x for x in lines if not x.startswith("…")]
     more = sum(int(m) for x in lines if x.startswith("…")
                for m in re.findall(r"\d+", x)[:1])
+    return real, more
+
+
+def _capped(lines: list[str], keep: int, width: int = 170) -> list[str]:
+    """At most ``keep`` lines (shortened), then '… et N autre(s)' counting the rest."""
+    real, more = _count_lines(lines)
     rest = len(real) - keep + more if len(real) > keep else more
     out = [_short(x, width) for x in real[:keep]]
     if rest > 0:
