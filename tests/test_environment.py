@@ -58,3 +58,13 @@ def test_environment_notebooks_are_committed_without_outputs(repo_root):
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in code), (
             f"{nb.name} has no cell tagged 'parameters'")
         assert not any("sys.path" in "".join(c["source"]) for c in code), nb.name
+
+
+def test_environment_ruff_is_clean(repo_root):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "src", "tests",
+                          "benchmarks", "bootstrap.py"], cwd=repo_root, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stdout[-3000:]

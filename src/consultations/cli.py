@@ -1,4 +1,6 @@
-"""Command line: ``consultations run | ingest | code | topics | compare | evidence | export``,
+"""Command line of the suite: the pipeline, its stages, the review round trip, agreement.
+
+``consultations run | ingest | code | topics | compare | evidence | export``,
 ``consultations review export | import FILE`` and ``consultations agreement``.
 
 The CLI only parses arguments and composes package functions; it holds no analysis logic.
@@ -71,8 +73,9 @@ def _summary_line(summary: dict) -> str:
                 f"{g} {_n(v)}" for g, v in sorted(per_group.items())))
     code = summary["stages"].get("code", {})
     if "n_codings" in code:
-        lines.append(f"  codage : {code.get('n_codes', 0)} codes (grille {code.get('codebook_version')}), "
-                     f"{_n(code['n_codings'])} codages, {code.get('segments_coded', 0)} segments codés")
+        lines.append(f"  codage : {code.get('n_codes', 0)} codes (grille "
+                     f"{code.get('codebook_version')}), {_n(code['n_codings'])} codages, "
+                     f"{code.get('segments_coded', 0)} segments codés")
     top = summary["stages"].get("topics", {})
     if "n_topics" in top:
         lines.append(f"  thèmes émergents : {top['n_topics']} ({top.get('embedding')}, "

@@ -23,6 +23,7 @@ class InputError(ValueError):
         line: 1-based line (or row) number, if known.
         message: what is wrong.
         hint: what the user should do about it.
+
     """
 
     def __init__(self, path, line: int | None, message: str, hint: str = ""):

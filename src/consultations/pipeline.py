@@ -148,6 +148,7 @@ def run_pipeline(
 
     Returns:
         The run summary dict (counts, versions, seeds, timings, warnings).
+
     """
     settings = settings or Settings()
     wanted = list(stages or STAGES)
