@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import resource
+import os
 import shutil
 import subprocess
 import sys
@@ -25,13 +25,16 @@ CLI = Path(sys.executable).parent / "consultations"
 
 
 def _run(data: Path, out: Path) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run `consultations run` in a child process; return (seconds, that child's peak RSS MB)."""
     t0 = time.perf_counter()
-    subprocess.run([str(CLI), "run", "--data", str(data), "--out", str(out)], check=True,
-                   stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(CLI), "run", "--data", str(data), "--out", str(out)],
+                            stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)  # rusage of this child alone
+    proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - t0
-    peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
-    return seconds, peak_mb
+    if proc.returncode != 0:
+        raise SystemExit(f"consultations run failed ({proc.returncode}) on {data}")
+    return seconds, usage.ru_maxrss / 1024
 
 
 def _replicate(src: Path, dst: Path, times: int) -> None:
