@@ -15,7 +15,23 @@ def format_location(path: str | Path | None, line: int | None = None) -> str:
     return f"{path}:{line}" if line else str(path)
 
 
-class InputError(ValueError):
+class _Located:
+    """Shared by errors and warnings: the file, the line, what is wrong and what to do."""
+
+    def _locate(self, path, line: int | None, message: str, hint: str, joiner: str) -> str:
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.message = message
+        self.hint = hint
+        text = f"{format_location(path, line)}: {message}"
+        return text + (joiner.format(hint) if hint else "")
+
+    def as_dict(self) -> dict:
+        """Return the problem as a JSON-ready record (for run_summary.json)."""
+        return {"file": self.path, "line": self.line, "message": self.message, "hint": self.hint}
+
+
+class InputError(_Located, ValueError):
     """Bad input that stops a stage. Carries the file, the line and what to do.
 
     Args:
@@ -27,32 +43,14 @@ class InputError(ValueError):
     """
 
     def __init__(self, path, line: int | None, message: str, hint: str = ""):
-        self.path = None if path is None else str(path)
-        self.line = line
-        self.message = message
-        self.hint = hint
-        text = f"{format_location(path, line)}: {message}"
-        if hint:
-            text += f"\n  → {hint}"
-        super().__init__(text)
+        super().__init__(self._locate(path, line, message, hint, "\n  → {}"))
 
 
-class InputWarning(UserWarning):
+class InputWarning(_Located, UserWarning):
     """A problem in the input the run can go on with, without loss."""
 
     def __init__(self, path, line: int | None, message: str, hint: str = ""):
-        self.path = None if path is None else str(path)
-        self.line = line
-        self.message = message
-        self.hint = hint
-        text = f"{format_location(path, line)}: {message}"
-        if hint:
-            text += f" ({hint})"
-        super().__init__(text)
-
-    def as_dict(self) -> dict:
-        """Return the warning as a JSON-ready record (for run_summary.json)."""
-        return {"file": self.path, "line": self.line, "message": self.message, "hint": self.hint}
+        super().__init__(self._locate(path, line, message, hint, " ({})"))
 
 
 def warn_input(path, line: int | None, message: str, hint: str = "") -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .brief_blocks import _as_list
+
 __all__ = [
     "FIGURES",
     "OKABE_ITO",
@@ -75,21 +77,6 @@ def _rid(cluster_id) -> str:
 def _row_height(n: int, base: float = 0.34, extra: float = 1.3, max_h: float = 8.4) -> float:
     """Figure height for ``n`` rows, capped so that it fits an A4 page with its caption."""
     return min(max(2.2, base * n + extra), max_h)
-
-
-def _as_list(value) -> list[str]:
-    """Normalise a list-like cell (list, array, 'A, B' or 'A; B' string) into a list."""
-    if value is None:
-        return []
-    if isinstance(value, float) and pd.isna(value):
-        return []
-    if isinstance(value, str):
-        sep = ";" if ";" in value else ","
-        return [v.strip() for v in value.split(sep) if v.strip()]
-    try:
-        return [str(v).strip() for v in value if str(v).strip()]
-    except TypeError:
-        return [str(value)]
 
 
 def _pct_factor(rates: pd.Series) -> float:
