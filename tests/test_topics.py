@@ -249,3 +249,23 @@ def test_topics_default_beats_baselines_on_grand_debat(shared_datasets):
     nmi = table.set_index("method")["nmi"]
     assert nmi["TopicModel (défaut)"] > nmi["lda"]
     assert nmi["TopicModel (défaut)"] > nmi["tfidf-kmeans"]
+
+
+def test_topics_places_out_and_short_segments_assigned(segments):
+    seg = segments.copy()
+    seg["lemmas"] = seg["lemmas"] + " mopti"
+    short = seg.head(3).assign(segment_id=lambda d: d["segment_id"].str[:-1] + "2",
+                               lemmas="oui le de", text="Oui.")
+    m = topics.TopicModel(n_topics=3, random_state=1).fit(pd.concat([seg, short]))
+    assert not any("mopti" in t for t in m.topic_info_["terms"])
+    assert m.summary_["short_segments"]["n_assigned_after"] == 3
+    got = m.assignments_.set_index("segment_id")["topic"]
+    for sid in short["segment_id"]:  # no content lemma: the topic of its turn
+        assert got[sid] == got[sid[:-1] + "1"]
+
+
+def test_topics_spherical_kmeans_cosine_assignment():
+    x = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.05, 0.02]])
+    km = topics.SphericalKMeans(n_clusters=2, random_state=0).fit(x)
+    assert km.labels_[4] == km.labels_[0] != km.labels_[2]
+    np.testing.assert_allclose(np.linalg.norm(km.cluster_centers_, axis=1), 1.0)

@@ -40,8 +40,10 @@ __all__ = [
     "as_bertopic_backend",
     "TOKEN_PATTERN",
     "cached_embeddings",
+    "MALIAN_PLACES",
     "french_stop_words",
     "lemma_vectorizer",
+    "place_stop_words",
     "make_embedder",
     "stop_word_tokens",
 ]
@@ -70,11 +72,43 @@ CONSULTATION_FILLER = (
 )
 
 
-def french_stop_words() -> list[str]:
-    """Return spaCy's French stop words plus :data:`CONSULTATION_FILLER`, sorted."""
+#: Malian places (lower-case lemmas) kept out of topic terms: the regional capitals, and the
+#: towns and circles the sample workshops name (Ségou, Mopti, Sévaré, Bandiagara, Niono, Kati,
+#: Macina, Djenné, Markala…). A place says where a workshop sat, not what was discussed, and a
+#: label such as "justice · plainte · mopti" misleads analysts. The workshops' ``location``
+#: values are added at run time (:func:`place_stop_words`).
+MALIAN_PLACES = (
+    "bamako", "kayes", "koulikoro", "sikasso", "ségou", "segou", "mopti", "tombouctou", "gao",
+    "kidal", "taoudéni", "ménaka", "menaka", "sévaré", "sevare", "bandiagara", "niono", "kati",
+    "macina", "djenné", "djenne", "markala", "san", "douentza", "bougouni", "koutiala", "nioro",
+    "kita", "bankass", "koro", "ténenkou", "youwarou", "tenenkou", "diré", "goundam", "niafunké",
+    "bourem", "ansongo", "tessalit", "hombori", "boni",
+)
+
+
+def place_stop_words(locations=()) -> list[str]:
+    """Place names to keep out of topic terms: :data:`MALIAN_PLACES` plus workshop locations.
+
+    From each ``location`` (e.g. "Centre culturel, Mopti", "Gouvernorat de Ségou") the
+    capitalised words that do not open a comma-separated part are taken, and a part made of a
+    single word (the town): "mopti", "ségou", "bamako", "salam". Generic words that open a
+    part ("Hôtel", "Centre", "École") are kept as vocabulary.
+    """
+    words = set(MALIAN_PLACES)
+    for loc in locations:
+        for part in str(loc or "").split(","):
+            toks = [t for t in re.split(r"[\s'’-]+", part.strip()) if t]
+            if len(toks) == 1 and toks[0][:1].isupper():
+                words.add(toks[0].lower())
+            words.update(t.lower() for t in toks[1:] if t[:1].isupper() and t.isalpha())
+    return sorted(words)
+
+
+def french_stop_words(extra=()) -> list[str]:
+    """Return spaCy's French stop words plus :data:`CONSULTATION_FILLER` (and ``extra``), sorted."""
     from spacy.lang.fr.stop_words import STOP_WORDS
 
-    words = set(STOP_WORDS) | set(CONSULTATION_FILLER)
+    words = set(STOP_WORDS) | set(CONSULTATION_FILLER) | {str(w).lower() for w in extra}
     # Lemmas are lower-cased; the apostrophe forms ("l'", "d'") never reach the lemmas column.
     return sorted(w for w in words if w and "'" not in w and "’" not in w)
 
@@ -88,19 +122,21 @@ def stop_word_tokens() -> set[str]:
 TOKEN_PATTERN = r"(?u)\b\w[\w-]+\b"
 
 
-def lemma_vectorizer(kind: str = "count", **params):
+def lemma_vectorizer(kind: str = "count", extra_stop_words=(), **params):
     """Return a term vectorizer over lemma strings, French stop words and filler removed.
 
     Args:
         kind: ``"count"`` (:class:`~sklearn.feature_extraction.text.CountVectorizer`) or
             ``"tfidf"`` (:class:`~sklearn.feature_extraction.text.TfidfVectorizer`).
+        extra_stop_words: more lemmas to leave out (e.g. :func:`place_stop_words`).
         **params: further vectorizer parameters (``ngram_range``, ``min_df``, ``sublinear_tf``).
 
     """
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
     cls = {"count": CountVectorizer, "tfidf": TfidfVectorizer}[kind]
-    return cls(stop_words=french_stop_words(), token_pattern=TOKEN_PATTERN, **params)
+    return cls(stop_words=french_stop_words(extra_stop_words), token_pattern=TOKEN_PATTERN,
+               **params)
 
 
 def _min_df(n_docs: int) -> int:
@@ -126,22 +162,25 @@ class TfidfSvdEmbedder:
     Args:
         n_components: SVD dimensions (clamped to what the corpus allows).
         random_state: seed of the randomized SVD.
+        extra_stop_words: more lemmas left out of the vocabulary (place names).
 
     """
 
     name = "tfidf-svd"
     input_column = "lemmas"
 
-    def __init__(self, n_components: int = 100, random_state: int = 42):
+    def __init__(self, n_components: int = 100, random_state: int = 42, extra_stop_words=()):
         self.n_components = n_components
         self.random_state = random_state
+        self.extra_stop_words = extra_stop_words
 
     def fit(self, docs: list[str]) -> TfidfSvdEmbedder:
         """Learn the vocabulary, IDF weights and SVD basis from ``docs`` (lemma strings)."""
         from sklearn.decomposition import TruncatedSVD
 
         n = len(docs)
-        self.vectorizer_ = lemma_vectorizer("tfidf", min_df=_min_df(n), sublinear_tf=True)
+        self.vectorizer_ = lemma_vectorizer("tfidf", extra_stop_words=self.extra_stop_words,
+                                            min_df=_min_df(n), sublinear_tf=True)
         try:
             x = self.vectorizer_.fit_transform(docs)
         except ValueError:  # empty vocabulary: keep every word, stop words included
@@ -162,7 +201,8 @@ class TfidfSvdEmbedder:
 
     def fingerprint(self) -> str:
         """Parameters that change the embeddings (part of the cache key)."""
-        return f"{self.name}|{self.n_components}|{self.random_state}"
+        extra = ",".join(sorted(self.extra_stop_words))
+        return f"{self.name}|{self.n_components}|{self.random_state}|{extra}"
 
 
 class SifEmbedder:
@@ -323,12 +363,15 @@ class SentenceTransformerEmbedder:
         return f"st|{folder}|{stamp}"
 
 
-def make_embedder(name: str, random_state: int = 42):
-    """Return an unfitted embedder for a short name (see the module docstring)."""
+def make_embedder(name: str, random_state: int = 42, extra_stop_words=()):
+    """Return an unfitted embedder for a short name (see the module docstring).
+
+    ``extra_stop_words`` (place names) reach the TF-IDF+SVD embedder's vocabulary.
+    """
     if name.startswith("st:"):
         return SentenceTransformerEmbedder(name[3:])
     if name == "tfidf-svd":
-        return TfidfSvdEmbedder(random_state=random_state)
+        return TfidfSvdEmbedder(random_state=random_state, extra_stop_words=tuple(extra_stop_words))
     if name == "sif":
         return SifEmbedder()
     if name == "concat":
