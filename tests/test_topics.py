@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from consultations import topic_eval, topic_tables, topics
+from consultations import topic_eval, topic_slots, topic_tables, topics
 from consultations.config import Paths, Settings
 from consultations.errors import InputError, InputWarning
 from consultations.schema import TABLES
@@ -266,6 +266,6 @@ def test_topics_places_out_and_short_segments_assigned(segments):
 
 def test_topics_spherical_kmeans_cosine_assignment():
     x = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.05, 0.02]])
-    km = topics.SphericalKMeans(n_clusters=2, random_state=0).fit(x)
+    km = topic_slots.SphericalKMeans(n_clusters=2, random_state=0).fit(x)
     assert km.labels_[4] == km.labels_[0] != km.labels_[2]
     np.testing.assert_allclose(np.linalg.norm(km.cluster_centers_, axis=1), 1.0)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .embeddings import lemma_vectorizer
-from .topics import auto_params
+from .topic_slots import auto_params
 
 __all__ = ["baseline_topics", "evaluate_topics", "npmi_coherence", "topic_diversity"]
 
