@@ -82,3 +82,16 @@ def test_pipeline_unwritable_output_fails_before_work(tmp_path, fake_stages, mon
         pipeline.run_pipeline(get_paths(paths.data, blocker / "reports"), Settings(),
                               progress=lambda m: None)
     assert fake_stages["a"] == 0
+
+
+def test_pipeline_single_stage_summary_keeps_current_stages(tmp_path, fake_stages):
+    paths = _paths(tmp_path)
+    pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    summary = pipeline.run_pipeline(paths, Settings(), stages=["export"], force=True,
+                                    progress=lambda m: None)
+    assert fake_stages == {"a": 1, "export": 2}
+    assert set(summary["stages"]) == {"a", "export"}
+    assert summary["stages"]["a"]["cached"] is True and summary["warnings"]
+    (paths.transcripts / "f.txt").write_text("X : autre chose")
+    summary = pipeline.run_pipeline(paths, Settings(), stages=["a"], progress=lambda m: None)
+    assert set(summary["stages"]) == {"a"}  # export is stale now: not reported as current

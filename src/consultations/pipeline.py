@@ -171,8 +171,16 @@ def run_pipeline(
         "warnings": [],
     }
     t_run = time.perf_counter()
-    for name in [s for s in STAGES if s in wanted]:
+    for name in STAGES:
         entry = state.get(name, {})
+        if name not in wanted:
+            # Not asked for: keep it in the summary when its results are current, so that
+            # run_summary.json always describes every stage the reports rest on.
+            if entry.get("fingerprint") == fingerprint:
+                summary["stages"][name] = {**entry.get("summary", {}), "cached": True,
+                                           "seconds": 0.0}
+                summary["warnings"].extend(entry.get("warnings", []))
+            continue
         outputs = entry.get("outputs", [])
         cached = (
             not force
