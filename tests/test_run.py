@@ -189,3 +189,12 @@ def test_run_cli_bad_data_folder_exits_with_message(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2
     assert "workshops.csv" in err
+
+
+def test_run_cli_stage_runs_its_upstream_stages(sample_data_dir, tmp_path, capsys):
+    data = _copy_sample(sample_data_dir, tmp_path / "data")
+    rc = cli_main(["code", "--data", str(data), "--out", str(tmp_path / "out")])
+    assert rc == 0
+    paths = get_paths(data, tmp_path / "out")
+    assert {"segments", "codings"} <= set(Catalog(paths))
+    assert "topic_assignments" not in Catalog(paths)  # downstream stages are not run

@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the whole pipeline, from transcripts to the brief")
     _common(p)
     for stage in STAGES:
-        p = sub.add_parser(stage, help=f"only the '{stage}' stage (earlier stages must have run)")
+        p = sub.add_parser(stage, help=f"the '{stage}' stage (earlier stages run first when "
+                                       "their results are not current)")
         _common(p)
     p = sub.add_parser("review", help="the analysts' review workbook")
     rsub = p.add_subparsers(dest="action", required=True)
@@ -105,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
             summary = run_pipeline(paths, settings, force=args.force)
             print(_summary_line(summary))
         elif args.command in STAGES:
-            summary = run_pipeline(paths, settings, [args.command], force=args.force)
+            # A stage needs the ones before it: those run too, served from the cache when
+            # current, so `consultations topics` works on a fresh data folder.
+            upstream = list(STAGES)[: list(STAGES).index(args.command) + 1]
+            summary = run_pipeline(paths, settings, upstream,
+                                   force=[args.command] if args.force else False)
             print(_summary_line(summary))
         elif args.command == "review":
             from . import review

@@ -134,7 +134,7 @@ def run_pipeline(
     settings: Settings | None = None,
     stages: Iterable[str] | None = None,
     *,
-    force: bool = False,
+    force: bool | Iterable[str] = False,
     progress: Callable[[str], None] = print,
 ) -> dict:
     """Run stages in order and return the run summary (also written to reports/).
@@ -143,7 +143,8 @@ def run_pipeline(
         paths: folders (see :func:`consultations.config.get_paths`).
         settings: run settings; default :class:`Settings()`.
         stages: which stages to run (default all, in data-flow order).
-        force: run stages even when their cached outputs are up to date.
+        force: run stages even when their cached outputs are up to date (True: every stage
+            run; a collection of names: those stages only).
         progress: where one-line progress messages go.
 
     Returns:
@@ -182,8 +183,9 @@ def run_pipeline(
                 summary["warnings"].extend(entry.get("warnings", []))
             continue
         outputs = entry.get("outputs", [])
+        forced = force is True or (not isinstance(force, bool) and name in set(force))
         cached = (
-            not force
+            not forced
             and entry.get("fingerprint") == fingerprint
             and all(cio.table_exists(paths, t) for t in outputs)
             and (name != "export" or all((paths.reports / f).exists()
