@@ -639,7 +639,6 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path,
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
 
     from .io import atomic_path
 
@@ -657,22 +656,14 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path,
               ("Règles vs humains", table[table["comparison"] != "intercodeurs"])]
     if quality is not None and len(quality):
         sheets.append(("Qualité des règles", quality))
+    from .workbook import COLUMN_LABELS, write_sheet
+
+    labels = {**COLUMN_LABELS, **_FRENCH}
     for name, sub in sheets:
         cols = [c for c in sub.columns if not (name == "Inter-codeurs"
                                                and c in ("precision", "recall", "f1"))]
-        sh = wb.create_sheet(name)
-        sh.append([_FRENCH.get(c, c) for c in cols])
-        for rec in sub[cols].itertuples(index=False):
-            sh.append([None if (isinstance(v, float) and np.isnan(v)) else
-                       (round(v, 3) if isinstance(v, float) else v) for v in rec])
-        for j, c in enumerate(cols, start=1):
-            sh.cell(1, j).font = Font(bold=True)
-            sh.cell(1, j).alignment = Alignment(wrap_text=True, vertical="top")
-            sh.column_dimensions[get_column_letter(j)].width = (
-                40 if c in ("label", "note", "unit_set") else 14)
-        sh.freeze_panes = "A2"
-        if sh.max_row > 1:
-            sh.auto_filter.ref = sh.dimensions
+        rounded = sub[cols].apply(lambda s: s.round(3) if s.dtype.kind == "f" else s)
+        write_sheet(wb.create_sheet(name), rounded, labels=labels)
     with atomic_path(target) as tmp:
         wb.save(tmp)
     return target

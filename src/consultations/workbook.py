@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pandas as pd
 
-__all__ = ["COLUMN_LABELS", "SHEETS", "render_workbook"]
+__all__ = ["COLUMN_LABELS", "SHEETS", "render_workbook", "write_sheet"]
 
 #: Sheet name → (table, description). Sheet names are at most 31 characters.
 SHEETS: dict[str, tuple[str, str]] = {
@@ -127,16 +127,25 @@ def _prepare(name: str, df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_sheet(ws, df: pd.DataFrame) -> None:
+def write_sheet(ws, df: pd.DataFrame, labels: Mapping[str, str] | None = None) -> None:
+    """Write ``df`` to worksheet ``ws``: French headers, formats, widths, filter, frozen row.
+
+    Args:
+        ws: an openpyxl worksheet.
+        df: the table (one column per column of the sheet).
+        labels: column → header; default :data:`COLUMN_LABELS`.
+
+    """
     from openpyxl.formatting.rule import ColorScaleRule
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    labels = COLUMN_LABELS if labels is None else labels
     head_font = Font(bold=True, color="FFFFFF")
     head_fill = PatternFill("solid", fgColor="1F3A5F")
     cols = list(df.columns)
     for j, col in enumerate(cols, start=1):
-        c = ws.cell(row=1, column=j, value=COLUMN_LABELS.get(col, col))
+        c = ws.cell(row=1, column=j, value=labels.get(col, col))
         c.font, c.fill = head_font, head_fill
         c.alignment = Alignment(wrap_text=True, vertical="top")
     for i, row in enumerate(df.itertuples(index=False), start=2):
@@ -148,7 +157,7 @@ def _write_sheet(ws, df: pd.DataFrame) -> None:
         fmt = ("0.0%" if col in _PERCENT else "0.000" if col in _P else "0.00" if col in _DEC2
                else "0.0" if col in _DEC1 else None)
         wide = col in _WIDE
-        lengths = [len(str(COLUMN_LABELS.get(col, col)))] + [
+        lengths = [len(str(labels.get(col, col)))] + [
             len(str(v)) for v in df[col].head(500).map(_cell) if v is not None]
         ws.column_dimensions[letter].width = min(max(max(lengths) + 2, 8), 60 if wide else 30)
         for row in ws.iter_rows(min_row=2, max_row=n, min_col=j, max_col=j):
@@ -199,7 +208,7 @@ def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue
         df = _prepare(table, tables[table]) if present else pd.DataFrame()
         ws = wb.create_sheet(sheet)
         if present and len(df.columns):
-            _write_sheet(ws, df)
+            write_sheet(ws, df)
         else:
             ws["A1"] = f"Tableau « {table} » non produit par cette exécution."
         if present and not len(df):
