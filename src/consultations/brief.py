@@ -285,9 +285,11 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
                          lead="Ampleur : "))
         if code in tests.index:
             t = tests.loc[code]
-            interp = f" — {scrub(t['interpretation'])}" if pd.notna(t["interpretation"]) \
+            interp = f" — {scrub(t['interpretation']).rstrip('.')}" \
+                if pd.notna(t["interpretation"]) \
                 and str(t["interpretation"]).strip() else ""
-            warn = f" Attention : {scrub(t['warning'])}." if pd.notna(t["warning"]) \
+            warn = f" Attention : {scrub(t['warning']).rstrip('.')}." \
+                if pd.notna(t["warning"]) \
                 and str(t["warning"]).strip() else ""
             out.append(Block("paragraph",
                              f"{t['method']} : χ² = {fr_num(t['chi2'], 2)} "

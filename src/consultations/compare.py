@@ -295,7 +295,7 @@ def code_group_tests(counts: pd.DataFrame, *, alpha: float = 0.05, z_cell: float
 def _interpret(row, cells: pd.DataFrame, names: pd.Series, alpha: float) -> str:
     if pd.isna(row.p_adj):
         return "Pas de test (voir l'avertissement)."
-    p = f"p ajusté = {fr_num(row.p_adj, 3)}"
+    p = ("p ajusté < 0,001" if row.p_adj < 0.001 else f"p ajusté = {fr_num(row.p_adj, 3)}")
     if not row.significant:
         return f"Pas de différence significative entre les groupes ({p})."
     parts = []
@@ -307,7 +307,7 @@ def _interpret(row, cells: pd.DataFrame, names: pd.Series, alpha: float) -> str:
     if not parts:
         parts.append("Les groupes diffèrent globalement, sans cellule isolée au-delà de "
                      "±1,96.")
-    return " ".join(parts) + f" ({p}, V de Cramér = {fr_num(row.cramers_v, 2)})"
+    return " ".join(parts) + f" ({p}, V de Cramér = {fr_num(row.cramers_v, 2)})."
 
 
 def topic_group_counts(segments: pd.DataFrame, topic_assignments: pd.DataFrame,
