@@ -269,3 +269,11 @@ def test_topics_spherical_kmeans_cosine_assignment():
     km = topic_slots.SphericalKMeans(n_clusters=2, random_state=0).fit(x)
     assert km.labels_[4] == km.labels_[0] != km.labels_[2]
     np.testing.assert_allclose(np.linalg.norm(km.cluster_centers_, axis=1), 1.0)
+
+
+def test_topics_missing_bertopic_says_what_to_install(segments, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "bertopic", None)
+    with pytest.raises(ImportError, match="bootstrap.py setup"):
+        topics.TopicModel(random_state=0).fit(segments)

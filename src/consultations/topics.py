@@ -233,7 +233,14 @@ class TopicModel:
         n_distinct = data.loc[fit_mask, "lemmas"].nunique()
 
         t0 = time.perf_counter()
-        import bertopic  # noqa: F401 - heavy import, timed on its own (6-13 s cold)
+        try:
+            import bertopic  # noqa: F401 - heavy import, timed on its own (4-8 s cold)
+        except ImportError as exc:
+            raise ImportError(
+                "BERTopic is not installed. `python3 bootstrap.py setup` installs it (without "
+                "torch); by hand: `pip install --no-deps bertopic==0.17.4` (its other needs "
+                "are the package's dependencies), or `pip install -e '.[transformers]'` for "
+                "the full stack with torch==2.13.0.") from exc
 
         timings["import_bertopic"] = round(time.perf_counter() - t0, 3)
         p = auto_params(n, self.n_topics, self.min_topic_size)
