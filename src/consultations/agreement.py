@@ -38,6 +38,8 @@ from .errors import InputError, warn_input
 
 __all__ = [
     "CONSENSUS",
+    "INTERCODER",
+    "human_rows",
     "LEVELS",
     "METHOD_NOTE",
     "MACRO",
@@ -65,6 +67,8 @@ __all__ = [
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 #: code_id of the row that pools every code (each (segment, code) pair is one binary unit).
 OVERALL = "_ensemble"
+#: ``comparison`` value of the human-vs-human rows (the others compare the rules to a coder).
+INTERCODER = "intercodeurs"
 #: Rows of :func:`rule_quality` that average the codes (macro) or pool them (micro).
 MACRO, MICRO = "_macro", "_micro"
 #: The file (in ``data/coded/``) that lists the double-coded segments.
@@ -448,7 +452,7 @@ def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.Data
         for code in codes + [OVERALL]:
             m = (_pooled(manual, coders, unit_ids, codes, seen) if code == OVERALL
                  else _presence(manual, coders, unit_ids, code, seen))
-            rows.append({"comparison": "intercodeurs", "coder_a": coders[0],
+            rows.append({"comparison": INTERCODER, "coder_a": coders[0],
                          "coder_b": ", ".join(coders[1:]), "code_id": code,
                          "label": labels.get(code, "Tous les codes"), **_measures(m, seed, n_boot)})
     rule_all = rule.assign(coder="règles")
@@ -615,6 +619,16 @@ _FRENCH = {"comparison": "Comparaison", "coder_a": "Codeur A", "coder_b": "Codeu
            "n_rule": "Codés (règles)", "n_both": "Codés (les deux)"}
 
 
+def human_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the human intercoder rows of an agreement table (all rows without comparison).
+
+    Only these measure a code's reliability; the other rows compare the rules to a coder.
+    """
+    if "comparison" not in table:
+        return table
+    return table[table["comparison"] == INTERCODER]
+
+
 def agreement_report(paths: Paths, settings: Settings) -> Path:
     """Write ``reports/accord_intercodeurs.xlsx`` from the code stage's ``agreement`` table.
 
@@ -652,8 +666,8 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path,
     ws["A3"].alignment = Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width = 110
     ws.row_dimensions[3].height = 120
-    sheets = [("Inter-codeurs", table[table["comparison"] == "intercodeurs"]),
-              ("Règles vs humains", table[table["comparison"] != "intercodeurs"])]
+    human = human_rows(table)
+    sheets = [("Inter-codeurs", human), ("Règles vs humains", table.drop(human.index))]
     if quality is not None and len(quality):
         sheets.append(("Qualité des règles", quality))
     from .workbook import COLUMN_LABELS, write_sheet

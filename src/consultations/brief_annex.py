@@ -176,10 +176,8 @@ def _agreement_blocks(ag: pd.DataFrame, tab_n, quality: pd.DataFrame | None = No
     if not len(ag):
         return [Block("paragraph", "Aucune mesure d'accord inter-codeurs n'est disponible "
                                    "(pas de double codage pour cette exécution).")]
-    try:
-        from .agreement import OVERALL
-    except Exception:  # noqa: BLE001 - the module may be absent
-        OVERALL = "_ensemble"
+    from .agreement import OVERALL, human_rows
+
     units = ag["unit_set"].dropna().astype(str) if "unit_set" in ag else pd.Series(dtype=str)
     note = ("Unité : le segment (phrase) ; chaque code est une variable binaire (présent / "
             "absent) par segment. Intervalles de confiance : bootstrap percentile à 95 % sur "
@@ -201,7 +199,8 @@ def _agreement_blocks(ag: pd.DataFrame, tab_n, quality: pd.DataFrame | None = No
                 ci(r, "alpha", "alpha_ci_low", "alpha_ci_high"))
 
     comp = ag["comparison"].astype(str) if "comparison" in ag else pd.Series("", index=ag.index)
-    human = ag[comp == "intercodeurs"] if (comp == "intercodeurs").any() else ag
+    human = human_rows(ag)
+    human = human if len(human) else ag
     human = human.assign(_o=(human["code_id"].astype(str) != OVERALL).astype(int)) \
         .sort_values(["_o", "code_id"])
     rows = [row(r, "ensemble des codes" if str(r["code_id"]) == OVERALL else str(r["code_id"]))

@@ -129,6 +129,29 @@ def _as_list(value) -> list:
     return [value]
 
 
+def _parse_patterns(items, node, default_line: int, name_prefix: str, what: str,
+                    errors: list) -> list[dict]:
+    """Read a YAML list of Matcher patterns (bare or ``{name, pattern}``), checking each.
+
+    A pattern that does not compile is reported in ``errors`` with its own YAML line
+    (``default_line`` when the node carries none) and left out of the result.
+    """
+    out = []
+    for j, pat in enumerate(_as_list(items)):
+        line = _line(node.value[j]) if node is not None and hasattr(node, "value") \
+            and j < len(node.value) else default_line
+        name = f"{name_prefix}#{j + 1}"
+        if isinstance(pat, dict) and "pattern" in pat:
+            name = str(pat.get("name") or name)
+            pat = pat["pattern"]
+        msg = _check_pattern(pat, f"{what} {j + 1}")
+        if msg:
+            errors.append((line, msg))
+        else:
+            out.append({"name": name, "pattern": pat})
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def _blank_vocab():
     import spacy
@@ -246,20 +269,8 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
         for kw in keywords:
             if not keyword_tokens(kw):
                 errors.append((kline("keywords"), f"code '{cid}': keyword '{kw}' has no word"))
-        patterns = []
-        pat_node = keys.get("patterns", (ln, None))[1]
-        for j, pat in enumerate(_as_list(item.get("patterns"))):
-            pln = _line(pat_node.value[j]) if pat_node is not None and hasattr(
-                pat_node, "value") and j < len(pat_node.value) else kline("patterns")
-            name = f"{cid}#{j + 1}"
-            if isinstance(pat, dict) and "pattern" in pat:
-                name = str(pat.get("name") or name)
-                pat = pat["pattern"]
-            msg = _check_pattern(pat, f"code '{cid}', pattern {j + 1}")
-            if msg:
-                errors.append((pln, msg))
-            else:
-                patterns.append({"name": name, "pattern": pat})
+        patterns = _parse_patterns(item.get("patterns"), keys.get("patterns", (ln, None))[1],
+                                   kline("patterns"), cid, f"code '{cid}', pattern", errors)
         rows.append({
             "code_id": cid,
             "label": str(item.get("label") or "").strip(),
@@ -288,20 +299,9 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
         if bad:
             errors.append((r["_unless_line"], f"code '{r['code_id']}': unknown code(s) in "
                                               f"'unless': {bad}"))
-    ignore = []
-    ign_node = top.get("ignore", (1, None))[1]
-    for j, pat in enumerate(_as_list(data.get("ignore"))):
-        pln = _line(ign_node.value[j]) if ign_node is not None and hasattr(
-            ign_node, "value") and j < len(ign_node.value) else top.get("ignore", (1, None))[0]
-        name = f"ignore#{j + 1}"
-        if isinstance(pat, dict) and "pattern" in pat:
-            name = str(pat.get("name") or name)
-            pat = pat["pattern"]
-        msg = _check_pattern(pat, f"ignore pattern {j + 1}")
-        if msg:
-            errors.append((pln, msg))
-        else:
-            ignore.append({"name": name, "pattern": pat})
+    ign_line, ign_node = top.get("ignore", (1, None))
+    ignore = _parse_patterns(data.get("ignore"), ign_node, ign_line, "ignore",
+                             "ignore pattern", errors)
     stance = data.get("stance") or {}
     if not isinstance(stance, dict) or not all(
             isinstance(stance.get(k, []), list) for k in ("against_before", "against_after")):

@@ -215,9 +215,9 @@ def evidence_by_theme(tables: dict, presence: pd.DataFrame, *, rule: dict | None
     agreement = tables.get("agreement")
     alpha = {}
     if agreement is not None and "alpha" in agreement:
-        # Only the human intercoder rows measure a code's reliability (not rules vs a coder).
-        human = agreement[agreement["comparison"] == "intercodeurs"] \
-            if "comparison" in agreement else agreement
+        from .agreement import human_rows
+
+        human = human_rows(agreement)
         alpha = dict(zip(human["code_id"].astype(str), human["alpha"], strict=True))
     links = _rolled_links(tables.get("rec_links", pd.DataFrame(columns=["rec_id", "code_id"])),
                           cb)
