@@ -34,8 +34,8 @@ _FALLBACK = [
 
 
 def _segments(n: int) -> pd.DataFrame:
-    from consultations.config import get_paths
-    from consultations.io import load_table, table_exists
+    from consultations.core.config import get_paths
+    from consultations.core.io import load_table, table_exists
 
     paths = get_paths()
     if table_exists(paths, "segments"):
@@ -58,9 +58,9 @@ def main() -> None:
 
     import spacy
 
-    from consultations.code import codebook_rule_coder
-    from consultations.codebook import load_codebook
-    from consultations.config import get_paths
+    from consultations.coding.codebook import load_codebook
+    from consultations.coding.coder import codebook_rule_coder
+    from consultations.core.config import get_paths
 
     segs = _segments(args.n)
     words = int(segs["text"].str.split().str.len().sum())

@@ -2,7 +2,8 @@
 
 Replicates the sample corpus (data/transcripts) into a temporary folder until it holds at
 least ``--words`` words of speech (workshops W001…), then, in one process with one loaded
-pipeline: (1) times :func:`consultations.ingest.run_stage` (decode, parse, clean, NER + sentences
+pipeline: (1) times :func:`consultations.ingest.turns.run_stage` (decode, parse, clean,
+NER + sentences
 + lemmas, redaction, segments) and (2) times ``nlp.pipe`` alone on the cleaned turn texts.
 Prints words/s of both, their ratio (target ≥ 0.8) and peak memory.
 
@@ -23,8 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from consultations import clean, ingest, readers, segment
-from consultations.config import Settings, get_paths
+from consultations.core.config import Settings, get_paths
+from consultations.ingest import clean, readers, segment
+from consultations.ingest import turns as ingest
 
 
 def replicate(src: Path, dst: Path, target_words: int) -> int:

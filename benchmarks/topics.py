@@ -4,7 +4,7 @@ Quality (item 8 of the topics issue): on the Grand Débat 2019 local debate of t
 Européenne de Lille (``../shared/datasets/grand-debat-local-decidim-mel/``: 693 debate answers
 labelled by the theme of their debate, proposals labelled with their category), NMI and ARI of
 topics against the themes, NPMI coherence and topic diversity of the top-10 terms, for our
-default :class:`consultations.topics.TopicModel` and two baselines (scikit-learn LDA,
+default :class:`consultations.topics.model.TopicModel` and two baselines (scikit-learn LDA,
 TF-IDF + k-means), all with the same number of topics, means over seeds 0–4. When the sample
 corpus has been built (``consultations run``), the same table against its manual codes.
 
@@ -70,8 +70,8 @@ def load_grand_debat(folder: Path = GD) -> dict[str, pd.DataFrame]:
 
 def quality_table(frames: dict[str, pd.DataFrame], seeds=range(5)) -> pd.DataFrame:
     """Mean NMI/ARI/NPMI/diversity of our default and two baselines over ``seeds``."""
-    from consultations.topic_eval import baseline_topics, evaluate_topics
-    from consultations.topics import TopicModel
+    from consultations.topics.evaluate import baseline_topics, evaluate_topics
+    from consultations.topics.model import TopicModel
 
     rows = []
     for name, seg in frames.items():
@@ -103,7 +103,7 @@ def quality_table(frames: dict[str, pd.DataFrame], seeds=range(5)) -> pd.DataFra
 
 def sample_corpus_frames() -> dict[str, pd.DataFrame]:
     """The sample corpus's segments labelled with one manual code each (if it was built)."""
-    from consultations.config import get_paths
+    from consultations.core.config import get_paths
     from consultations.pipeline import Catalog
 
     cat = Catalog(get_paths())
@@ -156,7 +156,7 @@ def _chunks(words: list[str], size: int):
 
 def scale_one(n: int) -> dict:
     """Fit the default model on ``n`` synthetic segments in this process; time and memory."""
-    from consultations.topics import TopicModel
+    from consultations.topics.model import TopicModel
 
     seg = synthetic_segments(n)
     t0 = time.perf_counter()

@@ -39,7 +39,7 @@ def shared_datasets() -> Path:
 
 @pytest.fixture()
 def tiny_segments() -> pd.DataFrame:
-    """A hand-made segments table following the contract (consultations.schema)."""
+    """A hand-made segments table following the contract (consultations.core.schema)."""
     rows = [
         ("W1-T001-S01", "W1-T001", "W1", 1, "FAC-01", "Facilitation", "FAC", True,
          "Bienvenue à tous, nous commençons.", "bienvenue à tout nous commencer"),

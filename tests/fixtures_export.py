@@ -1,4 +1,4 @@
-"""A small, realistic set of upstream tables (following consultations.schema) for export tests.
+"""A small, realistic set of upstream tables (following consultations.core.schema) for export tests.
 
 Everything here is fictional and already pseudonymised, as the export stage receives it.
 :data:`PRIVATE_NAMES` are the kind of strings that must never reach an output: they are only
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from consultations.schema import TABLES
+from consultations.core.schema import TABLES
 
 __all__ = ["PRIVATE_NAMES", "PRIVATE_CONTACTS", "make_tables", "empty_tables"]
 

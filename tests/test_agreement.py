@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from consultations.agreement import (
+from consultations.coding.agreement import (
     binary_alpha,
     bootstrap_binary,
     cohen_kappa,
@@ -94,7 +94,7 @@ def test_agreement_bootstrap_is_seeded_and_brackets_estimate():
 
 # --------------------------------------------------------------------------- subset and rules
 def _cod(rows):
-    from consultations.code import _finish
+    from consultations.coding.codings import finish_codings as _finish
 
     return _finish(pd.DataFrame(rows, columns=["segment_id", "code_id", "source", "coder"]))
 
@@ -107,8 +107,8 @@ def cb_small():
 def test_agreement_subset_file_validates_ids_with_file_and_row(tmp_path, tiny_segments):
     import warnings
 
-    from consultations.agreement import read_double_coding_subset
-    from consultations.errors import InputError, InputWarning
+    from consultations.coding.agreement import read_double_coding_subset
+    from consultations.core.errors import InputError, InputWarning
 
     f = tmp_path / "double_coding_subset.csv"
     f.write_text("segment_id\nW1-T002-S01\nW9-T001-S01\nW1-T003-S01\nW1-T002-S01\n",
@@ -127,7 +127,7 @@ def test_agreement_subset_file_validates_ids_with_file_and_row(tmp_path, tiny_se
 
 
 def test_agreement_subset_units_are_exactly_the_listed_segments(tiny_segments, cb_small):
-    from consultations.agreement import coding_agreement
+    from consultations.coding.agreement import coding_agreement
 
     manual = _cod([("W1-T002-S01", "LOG", "manual", "A"), ("W1-T002-S01", "LOG", "manual", "B"),
                    ("W1-T003-S01", "RACK", "manual", "A"),
@@ -150,7 +150,7 @@ def test_agreement_subset_units_are_exactly_the_listed_segments(tiny_segments, c
 
 
 def test_agreement_rule_quality_per_split_reference_and_macro(tiny_segments, cb_small):
-    from consultations.agreement import MACRO, MICRO, rule_quality, split_workshops
+    from consultations.coding.agreement import MACRO, MICRO, rule_quality, split_workshops
 
     manual = _cod([("W1-T002-S01", "LOG", "manual", "A"), ("W1-T002-S01", "LOG", "manual", "B"),
                    ("W1-T003-S01", "RACK", "manual", "A"),
@@ -179,7 +179,8 @@ def test_agreement_rule_quality_per_split_reference_and_macro(tiny_segments, cb_
 def test_agreement_workbook_has_rule_quality_sheet(tmp_path, tiny_segments, cb_small):
     from openpyxl import load_workbook
 
-    from consultations.agreement import coding_agreement, rule_quality, write_agreement_workbook
+    from consultations.coding.agreement import coding_agreement, rule_quality
+    from consultations.report.agreement_workbook import write_agreement_workbook
 
     manual = _cod([("W1-T002-S01", "LOG", "manual", "A"), ("W1-T002-S01", "LOG", "manual", "B")])
     rule = _cod([("W1-T002-S01", "LOG", "rule", "règles")])

@@ -1,10 +1,10 @@
-"""Tests of consultations.clean: normalisation with offset map, pseudonyms, redaction."""
+"""Tests of consultations.ingest.clean: normalisation with offset map, pseudonyms, redaction."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from consultations import clean, redact
+from consultations.ingest import clean, redact
 
 
 def _mt(text: str) -> clean.MappedText:

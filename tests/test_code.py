@@ -4,11 +4,12 @@ import warnings
 import pandas as pd
 import pytest
 
-from consultations.code import RuleCoder, merge_codings, read_manual_codes, run_stage
-from consultations.codebook import load_codebook, parse_codebook
-from consultations.config import Settings, get_paths
-from consultations.errors import InputError, InputWarning
-from consultations.schema import TABLES
+from consultations.coding.codebook import load_codebook, parse_codebook
+from consultations.coding.coder import RuleCoder, merge_codings, read_manual_codes
+from consultations.coding.stage import run_stage
+from consultations.core.config import Settings, get_paths
+from consultations.core.errors import InputError, InputWarning
+from consultations.core.schema import TABLES
 
 CB = """\
 version: "v-test"
@@ -131,7 +132,7 @@ def test_code_sample_codebook_codes_typical_sentences(sample_codebook):
 ])
 def test_code_rules_stance_turns_position_to_its_opposite(sample_data_dir, lemmas, expected,
                                                           inverted):
-    from consultations.code import codebook_rule_coder
+    from consultations.coding.coder import codebook_rule_coder
 
     cb = load_codebook(sample_data_dir / "coded" / "codebook.yaml")
     seg = pd.DataFrame({"segment_id": ["X-T001-S01"], "lemmas": [lemmas], "text": [lemmas]})
@@ -166,7 +167,7 @@ stance:
 
 
 def test_code_rules_unless_ignore_and_lone_position(tiny_segments):
-    from consultations.code import codebook_rule_coder
+    from consultations.coding.coder import codebook_rule_coder
 
     cb = parse_codebook(STANCE_CB.replace("  - id: CLS.M\n", "  - id: CLS.M\n    position: "
                                           "maire\n"), "cb.yaml")
@@ -283,7 +284,8 @@ def test_code_run_stage_with_two_coders(tmp_path, tiny_segments):
            "W1-T001-S01,AUCUN,A,\nW1-T002-S01,LOG,A,\nW1-T003-S01,RACK,A,\n")
     _write(paths.coded / "manual" / "coder_B.csv", "segment_id,code_id,coder,note\n"
            "W1-T002-S01,LOG,B,\nW1-T003-S01,RACK,B,\nW1-T002-S02,LOG,B,\n")
-    out = run_stage({"segments": tiny_segments}, paths, Settings(seed=1, extra={"n_boot": 50}))
+    out = run_stage({"segments": tiny_segments}, paths, Settings(seed=1,
+                    extra={"coding": {"n_boot": 50}}))
     agree = out["agreement"]
     inter = agree[agree["comparison"] == "intercodeurs"].set_index("code_id")
     assert inter.loc["RACK", "percent_agreement"] == 1.0
@@ -311,7 +313,8 @@ def test_code_run_stage_uses_double_coding_subset(tmp_path, tiny_segments):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = run_stage({"segments": tiny_segments}, paths,
-                        Settings(seed=1, extra={"n_boot": 20}))
+                        Settings(seed=1,
+                    extra={"coding": {"n_boot": 20}}))
     bad = [w.message for w in caught if isinstance(w.message, InputWarning)]
     assert [(m.line, "W9-T001-S01" in m.message) for m in bad] == [(6, True)]
     agree = out["agreement"]
@@ -327,7 +330,7 @@ def test_code_run_stage_uses_double_coding_subset(tmp_path, tiny_segments):
 
 
 def test_code_run_stage_imports_qdpx_codings_as_manual(tmp_path, tiny_segments):
-    from consultations import refiqda
+    from consultations.interop import refiqda
 
     paths = get_paths(tmp_path / "data", tmp_path / "reports")
     (paths.coded / "qdpx").mkdir(parents=True)
@@ -342,7 +345,8 @@ def test_code_run_stage_imports_qdpx_codings_as_manual(tmp_path, tiny_segments):
     qdpx = refiqda.project_to_qdpx(tiny_segments, other[TABLES["codings"]], cb, None, None,
                                    "v-test", paths.coded / "qdpx" / "relecture.qdpx")
     before = qdpx.read_bytes()
-    out = run_stage({"segments": tiny_segments}, paths, Settings(seed=1, extra={"n_boot": 20}))
+    out = run_stage({"segments": tiny_segments}, paths, Settings(seed=1,
+                    extra={"coding": {"n_boot": 20}}))
     manual = out["codings_manual"]
     assert list(manual.columns) == TABLES["codings"]
     assert set(zip(manual["segment_id"], manual["code_id"], manual["coder"], strict=True)) == {

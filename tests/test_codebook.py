@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from consultations.codebook import keyword_tokens, load_codebook, parse_codebook
-from consultations.errors import InputError
-from consultations.schema import TABLES
+from consultations.coding.codebook import keyword_tokens, load_codebook, parse_codebook
+from consultations.core.errors import InputError
+from consultations.core.schema import TABLES
 
 GOOD = """\
 version: "t1"

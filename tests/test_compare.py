@@ -1,4 +1,4 @@
-"""Tests of consultations.compare: matrices, tests, log-odds, consensus (+ Pol.is check)."""
+"""Tests of consultations.compare.groups: matrices, tests, log-odds, consensus (+ Pol.is check)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from consultations import compare, consensus, distinctive
-from consultations.config import Settings
+from consultations.compare import consensus, distinctive
+from consultations.compare import groups as compare
+from consultations.core.config import Settings
 
 G = {"FDS": "Forces de défense et de sécurité", "OSC": "Organisations de la société civile",
      "DEC": "Acteurs de la décentralisation", "FAC": "Facilitation"}
@@ -247,7 +248,7 @@ def test_compare_consensus_classes(corpus):
 
 
 def test_compare_run_stage_outputs_follow_contract(corpus):
-    from consultations.schema import TABLES
+    from consultations.core.schema import TABLES
 
     tables = dict(corpus)
     tables["recommendations"] = pd.DataFrame({

@@ -1,4 +1,4 @@
-"""Tests of consultations.evidence: theme and axis tables, quotes, strength grades."""
+"""Tests of consultations.evidence.grades: theme and axis tables, quotes, strength grades."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from consultations import evidence
-from consultations.config import Settings
-from consultations.schema import TABLES
+from consultations.core.config import Settings
+from consultations.core.schema import TABLES
+from consultations.evidence import grades as evidence
 
 
 def _corpus():
@@ -124,7 +124,7 @@ def test_evidence_quote_ties_broken_by_segment_id():
     segs.loc[segs["group_code"] == "FDS", ["text", "lemmas"]] = [
         "la sécurité du quartier demande des patrouilles régulières", "la sécurité du "
         "quartier demande des patrouilles régulières"]
-    from consultations.compare import code_presence
+    from consultations.compare.groups import code_presence
 
     pres = code_presence(c["codings"], c["codebook"])
     q = evidence.select_quotes(segs.assign(n_words=8), pres)

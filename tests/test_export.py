@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from fixtures_export import PRIVATE_CONTACTS, PRIVATE_NAMES, empty_tables, make_tables
 
-from consultations import export
-from consultations.brief import brief_text, build_brief
-from consultations.brief_blocks import scrub
-from consultations.config import Settings, get_paths
-from consultations.errors import InputWarning
+from consultations.core.config import Settings, get_paths
+from consultations.core.errors import InputWarning
+from consultations.report import export
+from consultations.report.brief import brief_text, build_brief
+from consultations.report.brief_blocks import scrub
 
 CHROMIUM = Path("/usr/bin/chromium")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -242,7 +242,7 @@ def test_export_missing_tables_degrade_gracefully(tmp_path, tables):
 
 
 def test_export_failing_renderer_leaves_other_formats(tmp_path, tables, monkeypatch):
-    import consultations.brief_pdf as bp
+    import consultations.report.brief_pdf as bp
 
     def broken(*a, **k):
         raise RuntimeError("typst absent (simulé)")

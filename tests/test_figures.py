@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from fixtures_export import make_tables
 
-from consultations import figures as F
+from consultations.report import figures as F
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of consultations.ingest: formats, bad input, provenance, accounting, the stage."""
+"""Tests of consultations.ingest.turns: formats, bad input, provenance, accounting, the stage."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consultations import clean, ingest, readers, redact
-from consultations import io as cio
-from consultations.config import Settings, get_paths
-from consultations.errors import InputError, InputWarning
-from consultations.textutils import fold_same_length
+from consultations.core import io as cio
+from consultations.core.config import Settings, get_paths
+from consultations.core.errors import InputError, InputWarning
+from consultations.core.textutils import fold_same_length
+from consultations.ingest import clean, readers, redact
+from consultations.ingest import turns as ingest
 
 WORKSHOPS = (
     "workshop_id,title,date,location,file,recommendations_file\n"

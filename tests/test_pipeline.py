@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from consultations import pipeline
-from consultations.config import Settings, get_paths
-from consultations.errors import InputError, warn_input
+from consultations.core.config import Settings, get_paths
+from consultations.core.errors import InputError, warn_input
 
 
 @pytest.fixture()
@@ -20,13 +20,15 @@ def fake_stages(monkeypatch):
     def stage_a(tables, paths, settings):
         calls["a"] += 1
         warn_input("x.txt", 3, "something odd", "check it")
-        return {"alpha": pd.DataFrame({"v": [1, 2]}), "private_key": pd.DataFrame({"k": ["n"]}),
+        text = (paths.transcripts / "f.txt").read_text()
+        v = [1, 2] if "bonjour" in text or "bonsoir" in text else [1, 5]
+        return {"alpha": pd.DataFrame({"v": v}), "private_key": pd.DataFrame({"k": ["n"]}),
                 "_summary": {"n": 2}}
 
     def stage_export(tables, paths, settings):
         calls["export"] += 1
         (paths.reports / "out.txt").write_text(str(tables["alpha"]["v"].sum()))
-        if settings.extra.get("fail"):
+        if settings.extra.get("report", {}).get("fail"):
             raise RuntimeError("boom")
         return {"_summary": {}}
 
@@ -51,9 +53,14 @@ def test_pipeline_caches_unchanged_inputs(tmp_path, fake_stages):
     assert fake_stages == {"a": 1, "export": 1}
     assert s2["stages"]["a"]["cached"] is True
     assert s1["warnings"] == s2["warnings"] and s1["warnings"][0]["line"] == 3
+    # The input changed but stage a gives the same table: the export stays cached.
     (paths.transcripts / "f.txt").write_text("X : bonsoir")
+    s3 = pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    assert fake_stages == {"a": 2, "export": 1} and s3["stages"]["export"]["cached"]
+    # A different table upstream: the export reruns.
+    (paths.transcripts / "f.txt").write_text("X : au revoir")
     pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
-    assert fake_stages == {"a": 2, "export": 2}
+    assert fake_stages == {"a": 3, "export": 2}
 
 
 def test_pipeline_private_tables_stay_out_of_catalog(tmp_path, fake_stages):
@@ -69,7 +76,8 @@ def test_pipeline_failed_export_keeps_previous_reports(tmp_path, fake_stages):
     pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
     assert (paths.reports / "out.txt").read_text() == "3"
     with pytest.raises(RuntimeError):
-        pipeline.run_pipeline(paths, Settings(extra={"fail": True}), progress=lambda m: None)
+        pipeline.run_pipeline(paths, Settings(extra={"report": {"fail": True}}),
+                              progress=lambda m: None)
     assert (paths.reports / "out.txt").read_text() == "3"
     assert not list(paths.reports.parent.glob(".staging-*"))
 

@@ -1,11 +1,11 @@
-"""Tests of consultations.recommendations: links to codes and near-duplicate clusters."""
+"""Tests of consultations.compare.recommendations: links to codes and near-duplicate clusters."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from consultations import recommendations as rec
+from consultations.compare import recommendations as rec
 
 
 @pytest.fixture()

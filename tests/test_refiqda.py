@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from lxml import etree
 
-from consultations import refiqda, refiqda_common, refiqda_import
-from consultations.errors import InputError, InputWarning
-from consultations.schema import TABLES
+from consultations.core.errors import InputError, InputWarning
+from consultations.core.schema import TABLES
+from consultations.interop import refiqda, refiqda_common, refiqda_import
 
 
 @pytest.fixture()

@@ -4,12 +4,13 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from consultations import io as cio
-from consultations import review
-from consultations.code import RuleCoder, merge_codings
-from consultations.codebook import parse_codebook
-from consultations.config import Settings, get_paths
-from consultations.errors import InputError
+from consultations.coding import review
+from consultations.coding.codebook import parse_codebook
+from consultations.coding.coder import RuleCoder, merge_codings
+from consultations.core import io as cio
+from consultations.core.config import Settings, get_paths
+from consultations.core.errors import InputError
+from consultations.pipeline import Catalog
 
 CB = """\
 version: "v-rev"
@@ -32,7 +33,6 @@ def project(tmp_path, tiny_segments, monkeypatch):
     for name, df in {"segments": tiny_segments, "codebook": codebook,
                      "codings_rule": rule}.items():
         cio.save_table(paths, name, df)
-    monkeypatch.setattr("consultations.pipeline.run_pipeline", lambda *a, **k: {})
     return paths
 
 
@@ -50,8 +50,8 @@ def _fill(path, edits, out):
 
 def test_review_export_writes_new_dated_workbooks(project):
     day = dt.date(2020, 3, 5)
-    p1 = review.export_review(project, Settings(), date=day)
-    p2 = review.export_review(project, Settings(), date=day)
+    p1 = review.export_review(Catalog(project), project, date=day)
+    p2 = review.export_review(Catalog(project), project, date=day)
     assert p1.name == "revue_codage_2020-03-05.xlsx"
     assert p2.name == "revue_codage_2020-03-05_2.xlsx"
     wb = load_workbook(p1)
@@ -69,7 +69,7 @@ def test_review_export_writes_new_dated_workbooks(project):
 
 
 def test_review_import_round_trip(project, tmp_path):
-    exported = review.export_review(project, Settings(), date=dt.date(2020, 3, 5))
+    exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
     rows = {r[1] + "|" + r[5]: i for i, r in enumerate(
         load_workbook(exported)[review.SHEET].iter_rows(min_row=2, values_only=True), start=2)}
     filled = _fill(exported, {
@@ -108,7 +108,7 @@ def test_review_import_round_trip(project, tmp_path):
     ({"décision": "accepter"}, "empty relecteur"),
 ])
 def test_review_import_rejects_bad_rows(project, tmp_path, edit, needle):
-    exported = review.export_review(project, Settings(), date=dt.date(2020, 3, 5))
+    exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
     filled = _fill(exported, {3: edit}, tmp_path / "bad.xlsx")
     with pytest.raises(InputError) as err:
         review.import_review(filled, project, Settings())
@@ -118,7 +118,7 @@ def test_review_import_rejects_bad_rows(project, tmp_path, edit, needle):
 
 
 def test_review_edit_detected_by_hash_without_origin_sheet(project, tmp_path):
-    exported = review.export_review(project, Settings(), date=dt.date(2020, 3, 5))
+    exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
     wb = load_workbook(exported)
     del wb[review.ORIGIN]
     wb[review.SHEET].cell(2, 3, "modifié")
@@ -128,7 +128,7 @@ def test_review_edit_detected_by_hash_without_origin_sheet(project, tmp_path):
 
 
 def test_review_conflicts_between_reviewers(project, tmp_path):
-    exported = review.export_review(project, Settings(), date=dt.date(2020, 3, 5))
+    exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
     a = _fill(exported, {2: {"décision": "accepter", "relecteur": "AK"}}, tmp_path / "a.xlsx")
     b = _fill(exported, {2: {"décision": "rejeter", "relecteur": "BD"}}, tmp_path / "b.xlsx")
     review.import_review(a, project, Settings())
@@ -142,7 +142,7 @@ def test_review_conflicts_between_reviewers(project, tmp_path):
 
 
 def test_review_agreement_report_writes_french_workbook(project, tiny_segments):
-    from consultations import agreement
+    from consultations.coding import agreement
 
     codings = pd.DataFrame({"segment_id": ["W1-T002-S01", "W1-T003-S01", "W1-T002-S01"],
                             "code_id": ["LOG", "RACK", "LOG"], "coder": ["A", "A", "B"]})
@@ -150,7 +150,9 @@ def test_review_agreement_report_writes_french_workbook(project, tiny_segments):
                                        tiny_segments, cio.load_table(project, "codebook"),
                                        n_boot=20)
     cio.save_table(project, "agreement", table)
-    out = agreement.agreement_report(project, Settings())
+    from consultations.report.agreement_workbook import write_agreement_workbook
+
+    out = write_agreement_workbook(table, project.reports / "accord_intercodeurs.xlsx")
     assert out == project.reports / "accord_intercodeurs.xlsx"
     wb = load_workbook(out)
     assert wb.sheetnames == ["Méthode", "Inter-codeurs", "Règles vs humains"]

@@ -18,12 +18,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from consultations import io as cio
-from consultations import readers, redact
 from consultations.cli import main as cli_main
-from consultations.config import Settings, get_paths
+from consultations.core import io as cio
+from consultations.core.config import Settings, get_paths
+from consultations.core.textutils import fold
+from consultations.ingest import readers, redact
 from consultations.pipeline import Catalog, run_pipeline
-from consultations.textutils import fold
 
 pytestmark = pytest.mark.slow
 

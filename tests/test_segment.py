@@ -1,11 +1,12 @@
-"""Tests of consultations.segment: sentences, lemmas, merge rule, provenance, real texts."""
+"""Tests of consultations.ingest.segment: sentences, lemmas, merge rule, provenance, real texts."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from consultations import clean, ingest, redact, segment
+from consultations.ingest import clean, redact, segment
+from consultations.ingest import turns as ingest
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of the topics stage (consultations.topics, consultations.embeddings)."""
+"""Tests of the topics stage (consultations.topics.model, consultations.topics.embeddings)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from consultations import topic_eval, topic_slots, topic_tables, topics
-from consultations.config import Paths, Settings
-from consultations.errors import InputError, InputWarning
-from consultations.schema import TABLES
+from consultations.core.config import Paths, Settings
+from consultations.core.errors import InputError, InputWarning
+from consultations.core.schema import TABLES
+from consultations.topics import evaluate as topic_eval
+from consultations.topics import model as topics
+from consultations.topics import slots as topic_slots
+from consultations.topics import stage as topics_stage
+from consultations.topics import tables as topic_tables
 
 THEMES = {
     "POL": "police confiance population patrouille commissariat agent proximité plainte",
@@ -139,7 +143,7 @@ def test_topics_per_group_normalised(fitted, segments):
 
 
 def test_topics_run_stage_without_codebook(segments):
-    out = topics.run_stage({"segments": segments}, None, Settings(seed=3, n_topics=3))
+    out = topics_stage.run_stage({"segments": segments}, None, Settings(seed=3, n_topics=3))
     assert out["topic_crosswalk"]["best_code"].eq(topic_tables.NEW_THEME).all()
     assert out["code_terms"].empty and list(out["code_terms"].columns)[0] == "code_id"
     assert out["_summary"]["guided"] is False and out["_summary"]["n_topics"] == 3
@@ -150,7 +154,7 @@ def test_topics_run_stage_guided_with_cache(segments, tmp_path):
     paths = Paths(data=tmp_path, reports=tmp_path / "r", interim=tmp_path / "i",
                   private=tmp_path / "p")
     tables = {"segments": segments, "codebook": codebook(), "codings": codings(segments)}
-    out = topics.run_stage(tables, paths, Settings(seed=3, n_topics=3))
+    out = topics_stage.run_stage(tables, paths, Settings(seed=3, n_topics=3))
     assert out["_summary"]["seeded"] and out["_summary"]["cache_hits"] == 0
     best = out["topic_crosswalk"].drop_duplicates("topic").set_index("topic")["best_code"]
     assert sorted(best) == ["FIN", "JUS", "POL"]
@@ -158,7 +162,7 @@ def test_topics_run_stage_guided_with_cache(segments, tmp_path):
     assert (zs == best).all()
     terms = out["code_terms"].set_index("code_id")["terms"]
     assert "police" in terms["POL"] and "tribunal" in terms["JUS"]
-    again = topics.run_stage(tables, paths, Settings(seed=3, n_topics=3))
+    again = topics_stage.run_stage(tables, paths, Settings(seed=3, n_topics=3))
     assert again["_summary"]["cache_hits"] == 1
     pd.testing.assert_frame_equal(out["topic_assignments"], again["topic_assignments"])
 
@@ -190,7 +194,7 @@ def test_topics_group_without_segments_warns(segments):
     seg.loc[seg["group_code"] == "DEC", "lemmas"] = ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = topics.run_stage({"segments": seg}, None, Settings(n_topics=3))
+        out = topics_stage.run_stage({"segments": seg}, None, Settings(n_topics=3))
     assert any("DEC" in str(w.message) for w in caught)
     assert "DEC" not in set(out["topics_per_group"]["group_code"])
 

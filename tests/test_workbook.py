@@ -9,7 +9,7 @@ import pytest
 from fixtures_export import empty_tables, make_tables
 from openpyxl import load_workbook
 
-from consultations.workbook import COLUMN_LABELS, SHEETS, render_workbook
+from consultations.report.workbook import COLUMN_LABELS, SHEETS, render_workbook
 
 
 @pytest.fixture(scope="module")

@@ -13,19 +13,28 @@ import json
 import sys
 from pathlib import Path
 
-from .config import Settings, get_paths
-from .errors import InputError
-from .pipeline import STAGES, run_pipeline
+from consultations.core.errors import InputError
+from consultations.pipeline import STAGES
+from consultations.project import Project
 
 __all__ = ["main"]
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=None,
-                   help="data folder holding transcripts/ and coded/ (default: data/)")
-    p.add_argument("--out", type=Path, default=None, help="reports folder (default: reports/)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: 42)")
-    p.add_argument("--force", action="store_true", help="ignore cached results")
+                   help="dossier de données (transcripts/, coded/, consultations.toml ; "
+                        "défaut : data/)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="dossier des résultats (défaut : reports/)")
+    p.add_argument("--settings", type=Path, default=None,
+                   help="fichier de réglages (défaut : <données>/consultations.toml)")
+    p.add_argument("--seed", type=int, default=None, help="graine (l'emporte sur le fichier)")
+    p.add_argument("--n-topics", type=int, default=None,
+                   help="nombre de thèmes émergents (l'emporte sur le fichier)")
+    p.add_argument("--embedding", default=None,
+                   help="plongement des thèmes (l'emporte sur le fichier)")
+    p.add_argument("--force", action="store_true",
+                   help="relancer l'étape demandée même si son cache est à jour")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,20 +43,24 @@ def _parser() -> argparse.ArgumentParser:
         description="Analyse qualitative d'ateliers de consultation (transcriptions → note).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="the whole pipeline, from transcripts to the brief")
+    p = sub.add_parser("run", help="toute la chaîne, des transcriptions à la note")
     _common(p)
     for stage in STAGES:
-        p = sub.add_parser(stage, help=f"the '{stage}' stage (earlier stages run first when "
-                                       "their results are not current)")
+        p = sub.add_parser(stage, help=f"l'étape « {stage} » (les étapes précédentes sont "
+                                       "relancées si elles ne sont pas à jour)")
         _common(p)
-    p = sub.add_parser("review", help="the analysts' review workbook")
+    p = sub.add_parser("init", help="écrire le fichier de réglages avec ses valeurs par défaut")
+    _common(p)
+    p = sub.add_parser("status", help="quelles étapes sont à jour")
+    _common(p)
+    p = sub.add_parser("review", help="le classeur de revue des analystes")
     rsub = p.add_subparsers(dest="action", required=True)
-    pe = rsub.add_parser("export", help="write a new review workbook (XLSX) to reports/")
+    pe = rsub.add_parser("export", help="écrire un nouveau classeur de revue (XLSX)")
     _common(pe)
-    pi = rsub.add_parser("import", help="read a filled review workbook back")
+    pi = rsub.add_parser("import", help="relire un classeur de revue rempli")
     pi.add_argument("file", type=Path)
     _common(pi)
-    p = sub.add_parser("agreement", help="intercoder agreement report")
+    p = sub.add_parser("agreement", help="rapport d'accord inter-codeurs")
     _common(p)
     return parser
 
@@ -99,38 +112,33 @@ def _summary_line(summary: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``consultations`` command."""
     args = _parser().parse_args(argv)
-    paths = get_paths(args.data, args.out)
-    settings = Settings() if args.seed is None else Settings(seed=args.seed)
     try:
+        project = Project(args.data, args.out, settings_file=args.settings, seed=args.seed,
+                          n_topics=args.n_topics, embedding=args.embedding)
         if args.command == "run":
-            summary = run_pipeline(paths, settings, force=args.force)
-            print(_summary_line(summary))
+            print(_summary_line(project.run(force=args.force)))
         elif args.command in STAGES:
             # A stage needs the ones before it: those run too, served from the cache when
             # current, so `consultations topics` works on a fresh data folder.
-            upstream = list(STAGES)[: list(STAGES).index(args.command) + 1]
-            summary = run_pipeline(paths, settings, upstream,
-                                   force=[args.command] if args.force else False)
-            print(_summary_line(summary))
+            print(_summary_line(project.run(args.command, force=args.force)))
+        elif args.command == "init":
+            out = project.init_settings(force=args.force)
+            print(f"Fichier de réglages écrit : {out}")
+        elif args.command == "status":
+            print(project.status().to_string(index=False))
         elif args.command == "review":
-            from . import review
-
             if args.action == "export":
-                out = review.export_review(paths, settings)
-                print(f"Classeur de revue écrit : {out}")
+                print(f"Classeur de revue écrit : {project.review_export()}")
             else:
-                result = review.import_review(args.file, paths, settings)
+                result = project.review_import(args.file)
                 print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         elif args.command == "agreement":
-            from . import agreement
-
-            out = agreement.agreement_report(paths, settings)
-            print(f"Rapport d'accord inter-codeurs écrit : {out}")
+            print(f"Rapport d'accord inter-codeurs écrit : {project.agreement_report()}")
     except InputError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
+        print(f"Erreur : fichier introuvable : {exc.filename or exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -1,4 +1,4 @@
-"""Compose the stages into a run: catalog of tables, caching, timings, warnings, run summary.
+"""Compose the stages into a run: catalog of tables, a cache per stage, timings, warnings.
 
 Each stage module exposes ``run_stage(tables, paths, settings) -> dict``. ``tables`` is a
 :class:`Catalog`: a mapping that loads a named table from ``data/interim`` on first access.
@@ -6,9 +6,12 @@ A stage returns new named tables (DataFrames, saved to the catalog), and may ret
 ``"_summary"``: a JSON-ready dict merged into ``run_summary.json``. Tables whose name starts
 with ``private_`` are written to the git-ignored private folder as CSV, never to the catalog.
 
-A stage is skipped when its inputs (the data folder's files, the settings and the package
-version) are unchanged since it last ran and its outputs exist. The export stage writes into a
-staging folder that replaces the files in ``reports/`` only when everything succeeded.
+**A cache per stage.** A stage's key is the hash of what it reads (:data:`STAGE_SPECS`): the
+content of the tables made upstream, the input files it opens (the codebook *as parsed*, so a
+comment changes nothing), the settings it uses and its own code (its sub-package and
+``core``). A stage is skipped when its key is unchanged and its outputs exist; when an
+upstream stage reruns and gives identical tables, the stages after it stay cached. Tables from
+different settings never mix: a stage made on other upstream tables has another key.
 """
 
 from __future__ import annotations
@@ -22,26 +25,68 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from . import io as cio
-from .config import Paths, Settings
-from .errors import InputError, InputWarning
+from consultations.core import io as cio
+from consultations.core.config import Paths, Settings
+from consultations.core.errors import InputError, InputWarning
+from consultations.core.settings import settings_as_dict
+from consultations.core.version import __version__
 
-__all__ = ["STAGES", "Catalog", "check_writable", "input_fingerprint", "run_pipeline"]
+__all__ = ["STAGES", "STAGE_SPECS", "Catalog", "StageSpec", "check_writable", "run_pipeline",
+           "stage_keys"]
 
 #: Stage name -> module that implements ``run_stage``. Order is the data flow.
 STAGES: dict[str, str] = {
-    "ingest": "consultations.ingest",
-    "code": "consultations.code",
-    "topics": "consultations.topics",
-    "compare": "consultations.compare",
-    "evidence": "consultations.evidence",
-    "export": "consultations.export",
+    "ingest": "consultations.ingest.turns",
+    "code": "consultations.coding.stage",
+    "topics": "consultations.topics.stage",
+    "compare": "consultations.compare.groups",
+    "evidence": "consultations.evidence.grades",
+    "export": "consultations.report.export",
+}
+
+_PKG = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """What a stage reads, for its cache key.
+
+    Attributes:
+        files: folders or files of the data folder it opens (relative to ``data/``).
+        settings: the :class:`Settings` fields and ``extra`` sections it uses.
+        code: the package folders whose code it runs (its own sub-package, ``core``, and
+            the lower layers it imports; a test checks this against the real imports).
+        codebook: it reads the codebook (hashed as parsed: comments change nothing).
+
+    """
+
+    files: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    code: tuple[str, ...] = ("core",)
+    codebook: bool = False
+
+
+STAGE_SPECS: dict[str, StageSpec] = {
+    "ingest": StageSpec(files=("transcripts",), settings=("spacy_model", "workshops", "ingest"),
+                        code=("core", "ingest")),
+    "code": StageSpec(files=("coded/manual", "coded/qdpx", "coded/review",
+                             "coded/double_coding_subset.csv", "coded/coders.csv"),
+                      settings=("seed", "coding"), code=("core", "coding", "interop"),
+                      codebook=True),
+    "topics": StageSpec(settings=("seed", "embedding", "reduction", "clustering", "n_topics",
+                                  "embedding_model_path", "topics"), code=("core", "topics")),
+    "compare": StageSpec(settings=("seed", "compare", "recommendations"),
+                         code=("core", "compare", "coding")),
+    "evidence": StageSpec(settings=("evidence", "compare"),
+                          code=("core", "evidence", "compare", "coding", "interop")),
+    "export": StageSpec(files=("private",), settings=("seed", "report"),
+                        code=("core", "report", "evidence", "compare", "coding", "interop",
+                              "topics")),
 }
 
 _STATE = "_stages.json"
@@ -77,22 +122,101 @@ class Catalog(Mapping):
         cio.save_table(self.paths, name, df)
 
 
-def input_fingerprint(paths: Paths, settings: Settings) -> str:
-    """Hash of every input file (name and content), the settings and the package code."""
-    h = hashlib.sha256()
-    h.update(__version__.encode())
-    # The package's own code: a changed stage must not be served from a stale cache.
-    for src in sorted(Path(__file__).parent.rglob("*.py")):
-        h.update(src.name.encode())
-        h.update(src.read_bytes())
-    h.update(json.dumps(asdict(settings), sort_keys=True, default=str).encode())
-    for folder in (paths.transcripts, paths.coded):
-        if not folder.exists():
-            continue
-        for p in sorted(folder.rglob("*")):
-            if p.is_file() and not p.name.startswith((".", "~$")):
-                h.update(str(p.relative_to(paths.data)).encode())
-                h.update(cio.file_sha256(p).encode())
+def _hash_path(h, p: Path, root: Path) -> None:
+    if p.is_file():
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(cio.file_sha256(p).encode())
+    elif p.is_dir():
+        for q in sorted(p.rglob("*")):
+            if q.is_file() and not q.name.startswith((".", "~$")):
+                h.update(q.relative_to(root).as_posix().encode())
+                h.update(cio.file_sha256(q).encode())
+
+
+def _code_hash(folders: Iterable[str]) -> str:
+    h = hashlib.sha256(__version__.encode())
+    for folder in sorted(set(folders)):
+        for src in sorted((_PKG / folder).rglob("*.py")):
+            h.update(src.relative_to(_PKG).as_posix().encode())
+            h.update(src.read_bytes())
+    return h.hexdigest()
+
+
+def _settings_part(settings: Settings, names: Iterable[str] | None) -> dict:
+    full = settings_as_dict(settings)
+    full.pop("source", None)
+    flat = {"seed": full["seed"], "workshops": full["workshops"],
+            "spacy_model": full["ingest"]["spacy_model"], **full["topics"],
+            **{k: v for k, v in full.items() if k not in
+               {"seed", "workshops", "ingest", "topics"}}}
+    if names is None:  # a stage without a spec: every setting counts
+        return {"all": full, "extra": settings.extra}
+    return {n: flat.get(n) for n in names}
+
+
+def _codebook_digest(paths: Paths) -> str:
+    file = paths.coded / "codebook.yaml"
+    if not file.exists():
+        return "absent"
+    from consultations.coding.codebook import codebook_digest
+
+    try:
+        return codebook_digest(file)
+    except InputError:
+        return "invalid:" + cio.file_sha256(file)  # the stage will report the problem
+
+
+def stage_key(name: str, paths: Paths, settings: Settings, upstream: Mapping[str, str]) -> str:
+    """Return the cache key of stage ``name`` (see :data:`STAGE_SPECS`).
+
+    ``upstream`` maps each table made by an earlier stage to its content hash.
+    """
+    spec = STAGE_SPECS.get(name)
+    h = hashlib.sha256(name.encode())
+    h.update(json.dumps(sorted(upstream.items())).encode())
+    h.update(json.dumps(_settings_part(settings, spec.settings if spec else None),
+                        sort_keys=True, default=str).encode())
+    if spec is None:  # unknown stage (tests, plug-ins): every input file and all the code
+        h.update(_code_hash(["."]).encode())
+        for folder in (paths.transcripts, paths.coded):
+            _hash_path(h, folder, paths.data)
+        return h.hexdigest()
+    h.update(_code_hash(spec.code).encode())
+    for rel in spec.files:
+        _hash_path(h, paths.data / rel, paths.data)
+    if spec.codebook:
+        h.update(_codebook_digest(paths).encode())
+    return h.hexdigest()
+
+
+def stage_keys(paths: Paths, settings: Settings) -> dict[str, str | None]:
+    """Return the current key of every stage (``None`` once an upstream stage is not built).
+
+    Uses the table hashes recorded when the upstream stages last ran.
+    """
+    state = _load_state(paths)
+    upstream: dict[str, str] = {}
+    keys: dict[str, str | None] = {}
+    broken = False
+    for name in STAGES:
+        entry = state.get(name, {})
+        key = None if broken else stage_key(name, paths, settings, upstream)
+        keys[name] = key
+        if key is None or entry.get("key") != key:
+            broken = True
+        else:
+            upstream.update(entry.get("table_hashes", {}))
+    return keys
+
+
+def table_hash(df: pd.DataFrame) -> str:
+    """Content hash of a table (columns, dtypes and values)."""
+    h = hashlib.sha256(json.dumps([list(map(str, df.columns)),
+                                   list(map(str, df.dtypes))]).encode())
+    try:
+        h.update(pd.util.hash_pandas_object(df, index=False).values.tobytes())
+    except TypeError:  # unhashable cells (lists …): fall back to the Parquet bytes
+        h.update(cio.frame_to_parquet_bytes(df))
     return h.hexdigest()
 
 
@@ -110,7 +234,7 @@ def check_writable(folder: Path) -> None:
 
 def _load_state(paths: Paths) -> dict:
     p = paths.interim / _STATE
-    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+    return cio.read_json(p) if p.exists() else {}
 
 
 def _publish(staging: Path, reports: Path, previous: Iterable[str]) -> list[str]:
@@ -129,6 +253,24 @@ def _publish(staging: Path, reports: Path, previous: Iterable[str]) -> list[str]
     return written
 
 
+def _relative_warning(w: dict, paths: Paths) -> dict:
+    """Store a warning's file relative to the data folder (a copied folder keeps its paths)."""
+    f = w.get("file")
+    if f:
+        try:
+            w = {**w, "file": "@data/" + Path(f).resolve().relative_to(paths.data).as_posix()}
+        except (ValueError, OSError):
+            pass
+    return w
+
+
+def _absolute_warning(w: dict, paths: Paths) -> dict:
+    f = w.get("file")
+    if isinstance(f, str) and f.startswith("@data/"):
+        w = {**w, "file": str(paths.data / f[len("@data/"):])}
+    return w
+
+
 def run_pipeline(
     paths: Paths,
     settings: Settings | None = None,
@@ -140,62 +282,59 @@ def run_pipeline(
     """Run stages in order and return the run summary (also written to reports/).
 
     Args:
-        paths: folders (see :func:`consultations.config.get_paths`).
+        paths: folders (see :func:`consultations.core.config.get_paths`).
         settings: run settings; default :class:`Settings()`.
-        stages: which stages to run (default all, in data-flow order).
+        stages: which stages to run (default all, in data-flow order). Stages before them
+            that are not current run too (a stage needs its upstream tables).
         force: run stages even when their cached outputs are up to date (True: every stage
             run; a collection of names: those stages only).
         progress: where one-line progress messages go.
 
     Returns:
-        The run summary dict (counts, versions, seeds, timings, warnings).
+        The run summary dict (counts, versions, seeds, settings, timings, warnings).
 
     """
     settings = settings or Settings()
     wanted = list(stages or STAGES)
     unknown = [s for s in wanted if s not in STAGES]
     if unknown:
-        raise ValueError(f"unknown stage(s) {unknown}; choose among {list(STAGES)}")
+        raise InputError(None, None, f"étape(s) inconnue(s) {unknown}.",
+                         f"choisissez parmi : {', '.join(STAGES)}.")
+    last = max(list(STAGES).index(s) for s in wanted)
     check_writable(paths.reports)
     paths.interim.mkdir(parents=True, exist_ok=True)
 
-    fingerprint = input_fingerprint(paths, settings)
     state = _load_state(paths)
     catalog = Catalog(paths)
     summary: dict = {
         "version": __version__,
         "data": str(paths.data),
         "reports": str(paths.reports),
-        "settings": asdict(settings),
-        "input_fingerprint": fingerprint,
+        "settings": settings_as_dict(settings),
         "stages": {},
         "warnings": [],
     }
+    upstream: dict[str, str] = {}
     t_run = time.perf_counter()
-    for name in STAGES:
+    for idx, name in enumerate(STAGES):
+        if idx > last:
+            break
         entry = state.get(name, {})
-        if name not in wanted:
-            # Not asked for: keep it in the summary when its results are current, so that
-            # run_summary.json always describes every stage the reports rest on.
-            if entry.get("fingerprint") == fingerprint:
-                summary["stages"][name] = {**entry.get("summary", {}), "cached": True,
-                                           "seconds": 0.0}
-                summary["warnings"].extend(entry.get("warnings", []))
-            continue
+        key = stage_key(name, paths, settings, upstream)
         outputs = entry.get("outputs", [])
+        current = (entry.get("key") == key
+                   and all(cio.table_exists(paths, t) for t in outputs)
+                   and (name != "export" or all((paths.reports / f).exists()
+                                                for f in entry.get("files", []))))
         forced = force is True or (not isinstance(force, bool) and name in set(force))
-        cached = (
-            not forced
-            and entry.get("fingerprint") == fingerprint
-            and all(cio.table_exists(paths, t) for t in outputs)
-            and (name != "export" or all((paths.reports / f).exists()
-                                         for f in entry.get("files", [])))
-        )
-        if cached:
-            progress(f"[{name}] à jour (cache), ignoré")
+        if current and not (forced and name in wanted):
+            if name in wanted:
+                progress(f"[{name}] à jour (cache), ignoré")
             summary["stages"][name] = {**entry.get("summary", {}), "cached": True,
                                        "seconds": 0.0}
-            summary["warnings"].extend(entry.get("warnings", []))
+            summary["warnings"].extend(_absolute_warning(w, paths)
+                                       for w in entry.get("warnings", []))
+            upstream.update(entry.get("table_hashes", {}))
             continue
         progress(f"[{name}] …")
         module = importlib.import_module(STAGES[name])
@@ -215,7 +354,7 @@ def run_pipeline(
                 if not isinstance(w.message, InputWarning):
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             stage_summary = dict(result.pop("_summary", {}) or {})
-            produced = []
+            produced, hashes = [], {}
             for tname, df in result.items():
                 if tname.startswith("private_"):
                     paths.private.mkdir(parents=True, exist_ok=True)
@@ -224,6 +363,7 @@ def run_pipeline(
                 else:
                     catalog.put(tname, df)
                     produced.append(tname)
+                    hashes[tname] = table_hash(df)
             files = []
             if staging is not None:
                 files = _publish(staging, paths.reports, state.get(name, {}).get("files", []))
@@ -234,11 +374,26 @@ def run_pipeline(
         stage_summary.setdefault("tables", {t: int(len(catalog[t])) for t in produced})
         summary["stages"][name] = {**stage_summary, "cached": False, "seconds": seconds}
         summary["warnings"].extend(stage_warnings)
-        state[name] = {"fingerprint": fingerprint, "outputs": produced, "files": files,
-                       "summary": stage_summary, "warnings": stage_warnings}
+        upstream.update(hashes)
+        state[name] = {"key": key, "outputs": produced, "files": files,
+                       "table_hashes": hashes, "summary": stage_summary,
+                       "warnings": [_relative_warning(w, paths) for w in stage_warnings],
+                       "ran_at": time.time()}
         cio.write_json(paths.interim / _STATE, state)
         progress(f"[{name}] terminé en {seconds:.1f} s"
                  + (f" ({len(stage_warnings)} avertissement(s))" if stage_warnings else ""))
+    # Stages after the last one asked for: in the summary only when still current, so that
+    # run_summary.json describes every stage the reports rest on.
+    for name in list(STAGES)[last + 1:]:
+        entry = state.get(name, {})
+        if entry.get("key") and entry.get("key") == stage_key(name, paths, settings, upstream):
+            summary["stages"][name] = {**entry.get("summary", {}), "cached": True,
+                                       "seconds": 0.0}
+            summary["warnings"].extend(_absolute_warning(w, paths)
+                                       for w in entry.get("warnings", []))
+            upstream.update(entry.get("table_hashes", {}))
+        else:
+            break
     summary["seconds_total"] = round(time.perf_counter() - t_run, 2)
     cio.write_json(paths.reports / "run_summary.json", summary)
     return summary

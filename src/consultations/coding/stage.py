@@ -1,0 +1,107 @@
+"""The code stage: rules, manual codes, imported codings, review decisions, agreement."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from consultations.coding import agreement, review
+from consultations.coding.codebook import load_codebook
+from consultations.coding.coder import (
+    codebook_rule_coder,
+    manual_coverage,
+    manual_files,
+    merge_codings,
+    merge_manual,
+    read_manual_codes,
+    read_qdpx_codes,
+)
+from consultations.core.config import Paths, Settings
+
+__all__ = ["DEFAULTS", "run_stage"]
+
+#: Documented defaults of the code stage (override in the settings file's ``[coding]``).
+DEFAULTS: dict = {
+    "n_boot": 1000,               # bootstrap resamples for agreement intervals
+    "agreement_units": "span",    # span | coded: agreement units without a subset file
+    "rule_dev_workshops": [],     # workshops the rules were tuned on (default: first 60 %)
+}
+
+
+def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settings) -> dict:
+    """Code the segments: rules, manual codes, review decisions, agreement.
+
+    Reads ``coded/codebook.yaml``, ``coded/manual/*.csv|*.xlsx``, ``coded/qdpx/*.qdpx``
+    (codings made in another QDA tool), ``coded/review/*.xlsx`` and
+    ``coded/double_coding_subset.csv`` (all but the codebook may be absent).
+
+    Returns:
+        ``codebook``, ``axes``, ``codings_rule``, ``codings_manual``, ``codings_review``,
+        ``codings`` (final, merged), ``agreement``, ``rule_quality`` and ``_summary``.
+
+    Settings (``settings.extra``): ``n_boot`` (bootstrap resamples, 1000),
+    ``agreement_units`` (``span`` or ``coded``, used only without the subset file),
+    ``rule_dev_workshops`` (workshops of the rules' development split; default the first 60 %).
+
+    """
+    segments = tables["segments"]
+    cb = load_codebook(paths.coded / "codebook.yaml")
+    codebook, version = cb["codebook"], cb["version"]
+    rule = codebook_rule_coder(cb).transform(segments)
+    from_files, coverage = read_manual_codes(manual_files(paths.coded / "manual"), segments,
+                                             codebook, version, root=paths.data)
+    from_qdpx = read_qdpx_codes(paths.coded / "qdpx", segments, codebook, version,
+                                root=paths.data)
+    manual = merge_manual(from_files, from_qdpx)
+    decisions = review.read_review_decisions(paths, segments, codebook)
+    codings_review = review.decisions_to_codings(decisions, version)
+    final = merge_codings(rule, manual, codings_review)
+    subset_path = paths.coded / agreement.SUBSET_FILE
+    subset = (agreement.read_double_coding_subset(subset_path, segments)
+              if subset_path.exists() else None)
+    p = settings.section("coding", DEFAULTS)
+    n_boot = int(p["n_boot"])
+    agree = agreement.coding_agreement(rule, manual, segments, codebook, coverage=coverage,
+                                       seed=settings.seed, n_boot=n_boot,
+                                       units=p["agreement_units"],
+                                       subset=subset)
+    if subset is not None:
+        units = subset
+    else:
+        units = sorted(set(agreement.agreement_units(
+            segments, manual_coverage(manual, coverage))["segment_id"])) if len(manual) else []
+    ws_of = dict(zip(segments["segment_id"], segments["workshop_id"].astype(str), strict=True))
+    splits = agreement.split_workshops({ws_of[u] for u in units},
+                                       dev=p["rule_dev_workshops"] or None)
+    quality = agreement.rule_quality(rule, manual, segments, codebook, units, splits,
+                                     unit_set=agree["unit_set"].iloc[0] if len(agree) else "")
+    conflicts = review.review_conflicts(decisions)
+    summary = {
+        "codebook_version": version,
+        "n_codes": int(len(codebook)),
+        "n_codings_rule": int(len(rule)),
+        "n_codings_rule_negated": int(rule["negated"].sum()),
+        "n_codings_manual": int(len(manual)),
+        "n_codings_qdpx": int(len(from_qdpx)),
+        "manual_coders": sorted(manual["coder"].unique().tolist()),
+        "n_review_decisions": int(len(decisions)),
+        "n_review_conflicts": int(len(conflicts)),
+        "n_codings": int(len(final)),
+        "segments_coded": int(final["segment_id"].nunique()),
+        "segments_total": int(len(segments)),
+    }
+    overall = agree[(agree["code_id"] == agreement.OVERALL)
+                    & (agree["comparison"] == "intercodeurs")]
+    if len(overall):
+        summary["agreement_units"] = str(overall["unit_set"].iloc[0])
+        summary["agreement_n_units"] = len(units)
+        summary["agreement_overall_alpha"] = float(overall["alpha"].iloc[0])
+        summary["agreement_overall_kappa"] = float(overall["kappa"].iloc[0])
+    macro = quality[(quality["code_id"] == agreement.MACRO)
+                    & (quality["reference"] == agreement.CONSENSUS)]
+    for rec in macro.itertuples(index=False):
+        summary[f"rules_macro_f1_{rec.split}"] = round(float(rec.f1), 4)
+    return {"codebook": codebook, "axes": cb["axes"], "codings_rule": rule,
+            "codings_manual": manual, "codings_review": codings_review, "codings": final,
+            "agreement": agree, "rule_quality": quality, "_summary": summary}

@@ -1,0 +1,101 @@
+"""The agreed columns of the tables passed between stages (the data contract).
+
+Stages take and return pandas DataFrames with at least these columns, in this order first.
+:func:`check_columns` lets a stage say clearly when a frame does not follow the contract.
+All text columns of tables passed downstream hold pseudonymised text only.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["TABLES", "check_columns", "participant_segments", "truthy"]
+
+TABLES: dict[str, list[str]] = {
+    # workshops.csv, validated; dates as ISO strings (YYYY-MM-DD).
+    "workshops": ["workshop_id", "title", "date", "location", "file", "recommendations_file"],
+    # One row per speaker label per workshop, without names (names stay in data/private/).
+    "speakers": ["workshop_id", "speaker", "stakeholder_group", "group_code", "role",
+                 "gender", "is_facilitator"],
+    # One row per speaker turn. `speaker` is the pseudonym (e.g. FDS-03); `text` is cleaned,
+    # redacted speech without stage directions; offsets are into the decoded source text
+    # (char_end exclusive), lines are 1-based and inclusive.
+    "turns": ["turn_id", "workshop_id", "turn_n", "speaker", "stakeholder_group", "group_code",
+              "role", "gender", "is_facilitator", "timestamp", "text", "stage_directions",
+              "n_words", "source_file", "line_start", "line_end", "char_start", "char_end"],
+    # One row per sentence segment (spaCy French). `lemmas`: space-joined lower-case lemmas
+    # of the alphabetic, non-punctuation tokens, stop words included.
+    "segments": ["segment_id", "turn_id", "workshop_id", "seg_n", "speaker",
+                 "stakeholder_group", "group_code", "is_facilitator", "text", "lemmas",
+                 "n_words", "source_file", "line_start", "line_end", "char_start", "char_end"],
+    # One row per recommendation of a workshop's list.
+    "recommendations": ["rec_id", "workshop_id", "rec_n", "text", "source_file", "line_start",
+                        "line_end"],
+    # Per input file: where every character went (nothing is lost silently).
+    "file_report": ["file", "kind", "encoding", "chars_read", "chars_speech",
+                    "chars_stage_directions", "chars_headers", "chars_dropped", "note"],
+    # The codebook, flattened (one row per code).
+    "codebook": ["code_id", "label", "definition", "include", "exclude", "parent", "axis",
+                 "keywords", "examples", "line"],
+    # One row per (segment, code, source, coder). source ∈ rule | manual | review | topic.
+    "codings": ["segment_id", "code_id", "source", "coder", "codebook_version", "evidence",
+                "matched_text", "negated", "note", "origin_file", "origin_line"],
+    # Topic assignment per segment (topic -1 = outlier when not reduced).
+    "topic_assignments": ["segment_id", "topic", "topic_label", "probability"],
+    "topic_info": ["topic", "label", "count", "terms", "representation"],
+    # Topic ↔ code crosswalk and topics per stakeholder group.
+    "topic_crosswalk": ["topic", "topic_label", "code_id", "shared", "jaccard", "lift",
+                        "best_code", "is_new_theme"],
+    "topics_per_group": ["topic", "topic_label", "group_code", "stakeholder_group", "count",
+                         "group_segments", "share_of_group"],
+    # Code × group, counted three ways (segments, distinct speakers, workshops), facilitators out.
+    "code_group_counts": ["code_id", "label", "group_code", "stakeholder_group", "n_segments",
+                          "n_speakers", "n_workshops", "group_segments", "group_words",
+                          "rate_segments", "per_1000_words"],
+    "code_group_tests": ["code_id", "label", "chi2", "dof", "p_value", "p_adj", "method",
+                         "cramers_v", "significant", "min_expected", "warning",
+                         "interpretation"],
+    "code_group_residuals": ["code_id", "group_code", "observed", "expected", "residual",
+                             "significant"],
+    "distinctive_terms": ["group_code", "term", "log_odds", "z", "rank", "example_segment_id",
+                          "example_text"],
+    "consensus": ["code_id", "label", "n_groups_above", "groups_above", "consensus_index",
+                  "classification"],
+    "rec_links": ["rec_id", "code_id", "score", "method"],
+    "rec_clusters": ["cluster_id", "rec_id", "workshop_id", "text", "is_representative",
+                     "workshops", "groups", "n_workshops"],
+    # One row per theme (code): the evidence the drafting team reads.
+    "evidence_by_theme": ["code_id", "label", "axis", "axis_label", "definition", "n_segments",
+                          "n_speakers", "n_workshops", "n_groups", "groups", "group_rates",
+                          "p_adj", "test_summary", "consensus_class", "rec_clusters",
+                          "agreement_alpha", "strength", "strength_reason"],
+    "evidence_quotes": ["code_id", "rank", "segment_id", "speaker", "stakeholder_group",
+                        "workshop_id", "source_file", "line_start", "text"],
+    "evidence_by_axis": ["axis", "axis_label", "codes", "options_summary", "supporting_groups",
+                         "opposing_groups", "recommendations", "strength"],
+}
+
+
+def check_columns(df: pd.DataFrame, table: str, where: str = "") -> None:
+    """Raise a clear error when ``df`` lacks a column the contract requires for ``table``."""
+    missing = [c for c in TABLES[table] if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{where or table}: the '{table}' table lacks the column(s) {missing}; "
+            f"expected at least {TABLES[table]}."
+        )
+
+
+def truthy(s: pd.Series) -> pd.Series:
+    """Return a boolean column from booleans or from text (true/1/yes/oui/vrai)."""
+    if s.dtype == bool:
+        return s
+    return s.map(lambda v: str(v).strip().lower() in {"true", "1", "yes", "oui", "vrai"}
+                 if pd.notna(v) else False).astype(bool)
+
+
+def participant_segments(segments: pd.DataFrame) -> pd.DataFrame:
+    """Rows of participants only: facilitators are kept in the corpus, out of comparisons."""
+    if "is_facilitator" not in segments:
+        return segments
+    return segments[~truthy(segments["is_facilitator"])]

@@ -1,0 +1,452 @@
+r"""Readers: decode input files; read CSV tables, dates and recommendation lists.
+
+Every file is decoded the same way (BOM sniffing, then UTF-8, then Windows-1252/Latin-1 and
+charset-normalizer); a ``.docx`` file is read as its paragraphs joined by ``"\n"``, so its line
+numbers are paragraph numbers. :func:`read_csv_rows` reads a small CSV (``,`` or ``;``) with
+the line of each row; :func:`read_recommendations` reads a recommendation list (numbered items
+in ``.txt``/``.md``/``.docx``, one per row in ``.csv``/``.xlsx``) and accounts for every
+character read. Transcript parsing and validation are in :mod:`consultations.ingest.turns`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from consultations.core import io as cio
+from consultations.core.errors import InputError
+from consultations.core.textutils import fold
+from consultations.ingest.clean import normalise_text
+
+__all__ = [
+    "TEXT_SUFFIXES",
+    "DecodedFile",
+    "decode_bytes",
+    "parse_date",
+    "parse_recommendation_lines",
+    "read_csv_rows",
+    "read_recommendations",
+    "read_text_file",
+    "split_lines",
+]
+
+TEXT_SUFFIXES = {".txt", ".md", ".docx"}
+_BOMS = [
+    (b"\xef\xbb\xbf", "utf-8-sig", "utf-8"),
+    (b"\xff\xfe", "utf-16-le", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be", "utf-16-be"),
+]
+_TYPO = set("«»‘’‚“”„–—…€°·•\u00a0\u202f\u2009«»×÷§¶©®™")
+
+
+
+# --------------------------------------------------------------------------- decoding
+
+@dataclass
+class DecodedFile:
+    """A decoded input file.
+
+    Attributes:
+        text: the decoded source text (offsets refer to it).
+        encoding: the encoding found (``utf-8``, ``utf-8 (BOM)``, ``cp1252`` …, ``docx``).
+        note: what decoding did that a reader should know (BOM removed …).
+
+    """
+
+    text: str
+    encoding: str
+    note: str = ""
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data[:offset].count(b"\n") + 1
+
+
+def _plausible(text: str) -> bool:
+    """Whether decoded text looks like Western text (Latin letters, French typography)."""
+    odd = 0
+    non_ascii = 0
+    for c in text:
+        if c.isascii():
+            if not c.isprintable() and c not in "\t\r\n\f":
+                odd += 1
+            continue
+        non_ascii += 1
+        if c in _TYPO:
+            continue
+        try:
+            name = unicodedata.name(c)
+        except ValueError:
+            odd += 1
+            continue
+        if not (name.startswith("LATIN") or c.isspace()):
+            odd += 1
+    return odd <= max(2, 0.02 * max(non_ascii, 1))
+
+
+def _check_not_binary(text: str, path, data: bytes) -> None:
+    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\r\n\f")
+    if controls > max(2, 0.01 * len(text)):
+        raise InputError(path, None, f"this looks like a binary file ({controls} control "
+                         "characters), not a text transcript.",
+                         "export it as .txt (UTF-8), .md or .docx, or remove it from the "
+                         "folder / workshops.csv.")
+
+
+def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
+    """Decode a text file's bytes: BOM sniffing, UTF-8, then Western encodings.
+
+    Args:
+        data: the raw bytes.
+        path: the file (for messages).
+
+    Returns:
+        The :class:`DecodedFile` (text, encoding, note).
+
+    Raises:
+        InputError: empty file, binary file, or bytes that fit no encoding (with the line).
+
+    """
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise InputError(path, None, "the file is empty.",
+                         "write the text into it, or remove it from workshops.csv.")
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(codec.replace("-sig", ""))
+            except UnicodeDecodeError as exc:
+                raise InputError(path, _line_of(data, exc.start),
+                                 f"the file starts with a {name} byte-order mark but byte "
+                                 f"{exc.start} is not valid {name}.",
+                                 "re-save the file as UTF-8 from your editor.") from exc
+            _check_not_binary(text, path, data)
+            return DecodedFile(text, f"{name} (BOM)", "byte-order mark removed")
+    if b"\x00" in data:
+        even = data[0::2].count(0)
+        odd = data[1::2].count(0)
+        half = len(data) / 2
+        if odd > 0.3 * half and even < 0.05 * half:
+            codec = "utf-16-le"
+        elif even > 0.3 * half and odd < 0.05 * half:
+            codec = "utf-16-be"
+        else:
+            codec = None
+        if codec:
+            try:
+                text = data.decode(codec)
+                _check_not_binary(text, path, data)
+                return DecodedFile(text, codec, "UTF-16 without byte-order mark")
+            except UnicodeDecodeError:
+                pass
+        raise InputError(path, _line_of(data, data.index(b"\x00")),
+                         "this looks like a binary file (it contains NUL bytes), not a text "
+                         "transcript.",
+                         "export it as .txt (UTF-8), .md or .docx, or remove it.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if re.search(rb"[\xc2-\xf4][\x80-\xbf]", data):
+            raise InputError(path, _line_of(data, exc.start),
+                             f"undecodable bytes: byte {exc.start} "
+                             f"({data[exc.start:exc.start + 1]!r}) is not valid UTF-8, while "
+                             "the rest of the file is UTF-8 "
+                             "(mixed encodings).",
+                             "open the file in an editor, fix the character on that line and "
+                             "re-save it as UTF-8.") from exc
+    else:
+        _check_not_binary(text, path, data)
+        return DecodedFile(text, "utf-8")
+    # Single-byte Western encodings: cp1252 is a superset of Latin-1's printable range.
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _plausible(text):
+        c1 = any(0x80 <= b <= 0x9F for b in data)
+        _check_not_binary(text, path, data)
+        return DecodedFile(text, "cp1252" if c1 else "latin-1")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None:
+        text = str(best)
+        if _plausible(text):
+            _check_not_binary(text, path, data)
+            return DecodedFile(text, best.encoding, "encoding guessed by charset-normalizer")
+    raise InputError(path, None, "undecodable bytes: the file is in no encoding we recognise "
+                     "(UTF-8, UTF-16, Windows-1252, Latin-1).",
+                     "re-save the file as UTF-8 from your editor.")
+
+
+def read_text_file(path: str | Path) -> DecodedFile:
+    r"""Read a transcript or list: ``.txt``/``.md`` decoded, ``.docx`` paragraphs joined by \n."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "the file does not exist.",
+                         "check the file name in workshops.csv (paths are relative to "
+                         "data/transcripts/).")
+    if path.suffix.lower() == ".docx":
+        import zipfile
+
+        import docx
+
+        try:
+            document = docx.Document(str(path))
+        except (zipfile.BadZipFile, KeyError, ValueError, Exception) as exc:
+            if path.stat().st_size == 0:
+                raise InputError(path, None, "the file is empty.",
+                                 "write the text into it, or remove it from workshops.csv."
+                                 ) from exc
+            raise InputError(path, None, f"this .docx file cannot be opened ({exc}).",
+                             "open it in Word/LibreOffice and save it again as .docx.") from exc
+        text = "\n".join(p.text for p in document.paragraphs)
+        if not text.strip():
+            raise InputError(path, None, "the document is empty (no paragraph text).",
+                             "write the transcript as paragraphs, one per turn.")
+        note = "lines are paragraph numbers"
+        if document.tables:
+            note += f"; {len(document.tables)} table(s) ignored"
+        return DecodedFile(text, "docx", note)
+    return decode_bytes(cio.read_bytes(path), path)
+
+
+def split_lines(text: str) -> list[tuple[int, int, int]]:
+    r"""Split text into lines: ``(start, content_end, end)`` offsets (``\r\n``/``\r``/``\n``)."""
+    out = []
+    pos = 0
+    for m in re.finditer(r"\r\n|\r|\n", text):
+        out.append((pos, m.start(), m.end()))
+        pos = m.end()
+    if pos < len(text) or not out:
+        out.append((pos, len(text), len(text)))
+    return out
+
+
+# --------------------------------------------------------------------------- CSV tables
+
+def read_csv_rows(path: str | Path, required: Sequence[str],
+                  ) -> tuple[list[tuple[int, dict]], DecodedFile]:
+    """Read a small CSV (any encoding, ``,`` or ``;``) into ``(line, row)`` pairs.
+
+    Raises:
+        InputError: missing file or columns, or a malformed row (with its line).
+
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "the file does not exist.",
+                         f"create it with the columns {','.join(required)}.")
+    dec = decode_bytes(cio.read_bytes(path), path)
+    first = dec.text.split("\n", 1)[0]
+    delim = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(_io.StringIO(dec.text, newline=""), delimiter=delim)
+    try:
+        header = next(reader)
+    except StopIteration as exc:  # pragma: no cover - empty handled by decode_bytes
+        raise InputError(path, 1, "no header row.", "") from exc
+    header = [fold(h).replace(" ", "_") for h in header]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(path, 1, f"missing column(s) {missing}; found {header}.",
+                         f"the first row must name the columns {','.join(required)}.")
+    rows = []
+    line = reader.line_num
+    while True:
+        start = line + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(path, reader.line_num, f"malformed CSV row ({exc}).",
+                             "check the quotes on that line.") from exc
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            raise InputError(path, start, f"malformed CSV row: {len(values)} fields, expected "
+                             f"{len(header)} ({','.join(header)}).",
+                             "put double quotes around values that contain a comma, or fix "
+                             "the missing/extra fields.")
+        rows.append((start, {h: v.strip() for h, v in zip(header, values, strict=False)}))
+    return rows, dec
+
+
+_MONTHS = {"janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
+           "juillet": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+           "decembre": 12}
+
+
+def parse_date(value: str, path=None, line: int | None = None) -> str:
+    """Parse a date (``2020-03-04``, ``04/03/2020``, ``4 mars 2020``) to ISO ``YYYY-MM-DD``.
+
+    Raises:
+        InputError: the date does not parse.
+
+    """
+    v = value.strip()
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", v)
+    parts = None
+    if m:
+        parts = (int(m[1]), int(m[2]), int(m[3]))
+    elif m := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", v):
+        parts = (int(m[3]), int(m[2]), int(m[1]))
+    elif m := re.fullmatch(r"(\d{1,2})(?:er)?\s+([^\W\d]+)\s+(\d{4})", fold(v)):
+        if m[2] in _MONTHS:
+            parts = (int(m[3]), _MONTHS[m[2]], int(m[1]))
+    if parts:
+        try:
+            return date(*parts).isoformat()
+        except ValueError:
+            pass
+    raise InputError(path, line, f"unparseable date {value!r}.",
+                     "write dates as YYYY-MM-DD (e.g. 2020-03-04).")
+
+
+# --------------------------------------------------------------------------- recommendations
+
+_ITEM_RE = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?(?:\*\*)?(\d{1,3})[ \t]*[.)][ \t]*(?:\*\*)?"
+                      r"[ \t]*(?=\S)")
+
+
+def parse_recommendation_lines(text: str, source: str = "<list>") -> tuple[pd.DataFrame, dict]:
+    """Parse a numbered list (``1. …``, ``2) …``; continuation lines allowed).
+
+    A non-blank line right after an item (or indented) continues it; other lines are headers.
+
+    Returns:
+        ``(recs, counts)``: ``rec_n, text, line_start, line_end`` and the character counts.
+
+    """
+    items: list[dict] = []
+    cur = None
+    prev_blank = True
+    counts = {"speech": 0, "header": 0}
+    for ln, (start, cend, end) in enumerate(split_lines(text), start=1):
+        content = text[start:cend]
+        counts["header"] += end - cend
+        if not content.strip():
+            counts["header"] += len(content)
+            prev_blank = True
+            continue
+        m = _ITEM_RE.match(content)
+        if m:
+            body = content[m.end():]
+            cur = {"rec_n": len(items) + 1, "parts": [body], "line_start": ln, "line_end": ln}
+            items.append(cur)
+            counts["header"] += m.end()
+        elif cur is not None and (not prev_blank or content[:1] in " \t"):
+            cur["parts"].append(content)
+            cur["line_end"] = ln
+        else:
+            counts["header"] += len(content)
+            prev_blank = False
+            continue
+        counts["speech"] += len(content) - (m.end() if m else 0)
+        prev_blank = False
+    if not items:
+        raise InputError(source, None, "no numbered recommendation found.",
+                         "number the items '1. …' or '1) …', one per line (a .csv/.xlsx list "
+                         "needs one recommendation per row).")
+    recs = pd.DataFrame([{"rec_n": it["rec_n"],
+                          "text": normalise_text(" ".join(it["parts"]), markdown=True),
+                          "line_start": it["line_start"], "line_end": it["line_end"]}
+                         for it in items])
+    return recs, counts
+
+
+def _pick_column(header: list[str]) -> int:
+    for i, h in enumerate(header):
+        if "recommand" in h or "recommend" in h:
+            return i
+    for i, h in enumerate(header):
+        if h in ("texte", "text", "libelle", "intitule"):
+            return i
+    return len(header) - 1
+
+
+def read_recommendations(path: str | Path, source: str | None = None,
+                         ) -> tuple[pd.DataFrame, dict]:
+    """Read a recommendation list (``.txt/.md/.docx`` numbered, ``.csv/.xlsx`` one per row).
+
+    Returns:
+        ``(recs, report)``: ``rec_n, text, line_start, line_end`` (text cleaned, not yet
+        redacted) and the file_report row.
+
+    """
+    path = Path(path)
+    source = source or path.name
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InputError(path, None, "the recommendations file does not exist.",
+                         "check recommendations_file in workshops.csv.")
+    if suffix in (".csv", ".xlsx", ".xlsm"):
+        rows: list[tuple[int, list[str]]] = []
+        if suffix == ".csv":
+            dec = decode_bytes(cio.read_bytes(path), path)
+            first = dec.text.split("\n", 1)[0]
+            delim = ";" if first.count(";") > first.count(",") else ","
+            reader = csv.reader(_io.StringIO(dec.text, newline=""), delimiter=delim)
+            line = 0
+            for values in reader:
+                rows.append((line + 1, values))
+                line = reader.line_num
+            encoding, chars_read = dec.encoding, len(dec.text)
+        else:
+            import openpyxl
+
+            try:
+                wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            except Exception as exc:
+                raise InputError(path, None, f"this workbook cannot be opened ({exc}).",
+                                 "save it again as .xlsx.") from exc
+            ws = wb.worksheets[0]
+            for i, r in enumerate(ws.iter_rows(values_only=True), start=1):
+                rows.append((i, ["" if v is None else str(v) for v in r]))
+            wb.close()
+            encoding = "xlsx"
+            chars_read = sum(len(v) for _, r in rows for v in r)
+        rows = [(ln, r) for ln, r in rows if any(v.strip() for v in r)]
+        if not rows:
+            raise InputError(path, None, "the file is empty.", "one recommendation per row.")
+        header = [fold(h) for h in rows[0][1]]
+        col = _pick_column(header)
+        out = []
+        speech = 0
+        for ln, r in rows[1:]:
+            if col >= len(r) or not r[col].strip():
+                if suffix == ".csv" and len(r) != len(header):
+                    raise InputError(path, ln, f"malformed CSV row: {len(r)} fields, expected "
+                                     f"{len(header)}.", "check commas and quotes.")
+                continue
+            speech += len(r[col])
+            out.append({"rec_n": len(out) + 1, "text": normalise_text(r[col]),
+                        "line_start": ln, "line_end": ln})
+        if not out:
+            raise InputError(path, None, "no recommendation rows.",
+                             "one recommendation per row, under a 'recommandation' header.")
+        recs = pd.DataFrame(out)
+        report = {"file": source, "kind": "recommendations", "encoding": encoding,
+                  "chars_read": chars_read, "chars_speech": speech,
+                  "chars_stage_directions": 0, "chars_headers": chars_read - speech,
+                  "chars_dropped": 0,
+                  "note": f"column {rows[0][1][col]!r} kept; other columns, header and "
+                          "separators counted as headers"}
+        return recs, report
+    dec = read_text_file(path)
+    recs, counts = parse_recommendation_lines(dec.text, source)
+    report = {"file": source, "kind": "recommendations", "encoding": dec.encoding,
+              "chars_read": len(dec.text), "chars_speech": counts["speech"],
+              "chars_stage_directions": 0, "chars_headers": counts["header"],
+              "chars_dropped": len(dec.text) - counts["speech"] - counts["header"],
+              "note": "; ".join(x for x in [dec.note, "headers = title lines, item numbers, "
+                                            "line breaks and blank lines"] if x)}
+    return recs, report

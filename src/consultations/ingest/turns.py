@@ -1,0 +1,506 @@
+r"""Ingest: validate the workshops and participants, parse transcripts into speaker turns.
+
+This module reads what a user puts in ``data/transcripts/`` (see the input contract in
+docs/design): files are decoded by :mod:`consultations.ingest.readers` (which also reads the CSV
+tables and recommendation lists); this module validates workshops.csv and participants.csv,
+parses speaker turns with their provenance (source file, lines, character offsets into the
+decoded source text) and accounts for every character read. The stage entry point
+:func:`run_stage` then composes cleaning (:mod:`consultations.ingest.clean`), pseudonymisation
+(:mod:`consultations.ingest.redact`) and segmentation (:mod:`consultations.ingest.segment`).
+
+Turn syntax: an optional timestamp ``[00:14:05]``, then ``LABEL : text`` or ``LABEL: text``
+(in Markdown the label may be bold: ``**LABEL :** text``). The label is matched case- and
+accent-insensitively against participants.csv for that workshop (a shortened label, e.g. the
+surname alone, matches when it is unambiguous in that workshop). A line that does not open with
+a known label continues the previous turn. Stage directions (``[inaudible]``, ``(rires)``) are
+kept apart from speech. A ``.docx`` transcript is read as its paragraphs joined by ``"\n"``:
+that text is its "decoded source text" and its line numbers are paragraph numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from consultations.core import io as cio
+from consultations.core.config import GROUPS, Paths, Settings, group_code
+from consultations.core.errors import InputError, warn_input
+from consultations.core.schema import TABLES
+from consultations.core.textutils import fold
+from consultations.ingest import clean, redact
+from consultations.ingest.readers import (
+    TEXT_SUFFIXES,
+    decode_bytes,
+    parse_date,
+    read_csv_rows,
+    read_recommendations,
+    read_text_file,
+    split_lines,
+)
+
+__all__ = [
+    "Parsed",
+    "parse_transcript",
+    "read_participants",
+    "read_workshops",
+    "run_stage",
+    "turns_from_documents",
+]
+
+
+# --------------------------------------------------------------------------- metadata
+
+def read_workshops(path: str | Path) -> pd.DataFrame:
+    """Read and validate workshops.csv.
+
+    Returns:
+        The workshops table (contract columns, ISO dates, sorted by ``workshop_id``) plus the
+        ``line`` of each row.
+
+    Raises:
+        InputError: missing file/columns, malformed row, duplicate id, unparseable date.
+
+    """
+    cols = TABLES["workshops"]
+    rows, _ = read_csv_rows(path, ["workshop_id", "file"])
+    seen: dict[str, int] = {}
+    out = []
+    for line, r in rows:
+        wid = r["workshop_id"]
+        if not wid:
+            raise InputError(path, line, "empty workshop_id.", "give every workshop an id.")
+        if wid in seen:
+            raise InputError(path, line, f"duplicate workshop id {wid!r} (first on line "
+                             f"{seen[wid]}).", "give each workshop a unique workshop_id.")
+        seen[wid] = line
+        if not r.get("file"):
+            raise InputError(path, line, f"workshop {wid!r} has no transcript file.",
+                             "fill the 'file' column (path relative to data/transcripts/).")
+        d = r.get("date", "")
+        out.append({
+            "workshop_id": wid, "title": r.get("title", ""),
+            "date": parse_date(d, path, line) if d else "",
+            "location": r.get("location", ""), "file": r["file"],
+            "recommendations_file": r.get("recommendations_file", ""), "line": line,
+        })
+    if not out:
+        raise InputError(path, None, "no workshop rows.", "add one row per workshop.")
+    return (pd.DataFrame(out, columns=cols + ["line"])
+            .sort_values("workshop_id", kind="mergesort").reset_index(drop=True))
+
+
+def read_participants(path: str | Path, workshops: pd.DataFrame) -> pd.DataFrame:
+    """Read and validate participants.csv against the workshops.
+
+    A row for an unknown workshop is left out with a warning; a duplicate label in a
+    workshop, or an empty label or group, is an error.
+
+    Returns:
+        ``workshop_id, speaker, stakeholder_group, role, gender, line``.
+
+    """
+    rows, _ = read_csv_rows(path, ["workshop_id", "speaker", "stakeholder_group"])
+    known = set(workshops["workshop_id"])
+    known_groups = {fold(g) for g in GROUPS} | {fold(c) for c in GROUPS.values()}
+    seen: dict[tuple, int] = {}
+    out = []
+    for line, r in rows:
+        wid, spk, grp = r["workshop_id"], r["speaker"], r["stakeholder_group"]
+        if wid not in known:
+            warn_input(path, line, f"participant {spk!r} is for workshop {wid!r}, which is "
+                       "not in workshops.csv; the row is ignored.",
+                       "fix the workshop_id or add the workshop to workshops.csv")
+            continue
+        if not spk or not grp:
+            raise InputError(path, line, "empty speaker or stakeholder_group.",
+                             "every participant needs a label and a stakeholder group.")
+        key = (wid, fold(spk))
+        if key in seen:
+            raise InputError(path, line, f"speaker {spk!r} appears twice for workshop {wid} "
+                             f"(first on line {seen[key]}).", "keep one row per speaker.")
+        seen[key] = line
+        if fold(grp) not in known_groups:
+            warn_input(path, line, f"unknown stakeholder group {grp!r}; its code will be "
+                       f"{group_code(grp)!r}.", f"use one of {list(GROUPS)}")
+        out.append({"workshop_id": wid, "speaker": spk, "stakeholder_group": grp,
+                    "role": r.get("role", ""), "gender": r.get("gender", ""), "line": line})
+    return pd.DataFrame(out, columns=["workshop_id", "speaker", "stakeholder_group", "role",
+                                      "gender", "line"])
+
+
+# --------------------------------------------------------------------------- turn parser
+
+_TS = r"\d{1,2}:\d{2}(?::\d{2})?"
+_TURN_RE = re.compile(
+    r"(?P<lead>[ \t\ufeff]*)"
+    r"(?:(?P<ts>\[\s*" + _TS + r"\s*\]|\(\s*" + _TS + r"\s*\))[ \t]*)?"
+    r"(?P<label>(?:\*\*|__)?[^:\n\r\[\]()*_]{1,80}?(?:\*\*|__)?[ \t\u00a0\u202f]*:"
+    r"(?:\*\*|__)?)(?P<after>[ \t\u00a0\u202f]*)"
+)
+_LABEL_STRIP = " \t\u00a0\u202f*_:"
+
+
+@dataclass
+class Parsed:
+    """A parsed transcript.
+
+    Attributes:
+        turns: one row per turn (label, timestamp, lines, offsets, ``speech_spans``,
+            ``stage_directions``).
+        report: the character accounting of the file (file_report columns).
+        lines: line offsets of the decoded source text (see :func:`split_lines`).
+
+    """
+
+    turns: pd.DataFrame
+    report: dict
+    lines: list = field(default_factory=list)
+
+
+def _looks_like_label(cand: str, has_ts: bool, bold: bool) -> bool:
+    words = cand.split()
+    if not words or len(words) > 6 or any(c in cand for c in ".!?;,") and len(words) > 4:
+        return False
+    if has_ts or bold:
+        return True
+    if any(sum(c.isalpha() for c in w) >= 3 and w.strip(".,'-").isupper() for w in words):
+        return True
+    first = fold(words[0]).strip(".")
+    if first in redact._TITLES and len(words) >= 2 and words[1][:1].isupper():
+        return True
+    return len(words) == 1 and first in redact._ROLE_WORDS
+
+
+def _label_lookup(labels: Sequence[str]) -> dict[str, str]:
+    """Folded label -> label, plus unambiguous short forms (name without title, surname)."""
+    exact = {fold(lab): lab for lab in labels}
+    alias: dict[str, set] = {}
+    for lab in labels:
+        for form in redact.name_patterns(lab):
+            alias.setdefault(form, set()).add(lab)
+    out = {k: next(iter(v)) for k, v in alias.items() if len(v) == 1 and k not in exact}
+    out.update(exact)
+    return out
+
+
+def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcript>",
+                     workshop_id: str = "", *, markdown: bool | None = None,
+                     kind: str = "transcript", encoding: str = "", note: str = "",
+                     ) -> Parsed:
+    """Parse speaker turns from decoded transcript text, accounting for every character.
+
+    Args:
+        text: the decoded source text.
+        labels: the workshop's speaker labels (from participants.csv).
+        source: the file (relative path) for provenance and messages.
+        workshop_id: the workshop (for turn ids).
+        markdown: treat ``**`` as markup (default: ``source`` ends with ``.md``).
+        kind: the file kind for the report.
+        encoding: the encoding found, for the report.
+        note: a note on decoding, for the report.
+
+    Returns:
+        A :class:`Parsed` (turns, character report, line offsets).
+
+    Raises:
+        InputError: a line opens with what looks like a speaker label that matches no
+            participant, or the transcript has no turn at all.
+
+    """
+    if markdown is None:
+        markdown = source.lower().endswith(".md")
+    by_fold = _label_lookup(labels)
+    lines = split_lines(text)
+    acc = {"speech": 0, "sd": 0, "header": 0, "label": 0, "newline": 0, "blank": 0,
+           "markup": 0}
+    turns: list[dict] = []
+    cur: dict | None = None
+    header_warned = False
+    candidates: list[tuple[int, str]] = []
+
+    def body(a: int, b: int, ln: int) -> None:
+        nonlocal cur
+        last = a
+        for s, e in clean.stage_direction_spans(text, a, b):
+            _speech(last, s, ln)
+            acc["sd"] += e - s
+            if cur is not None:
+                cur["stage_directions"].append(text[s:e])
+                cur["line_end"] = ln
+                cur["char_end"] = max(cur["char_end"], e)
+            last = e
+        _speech(last, b, ln)
+
+    def _speech(a: int, b: int, ln: int) -> None:
+        if b <= a:
+            return
+        chunk = text[a:b]
+        if not chunk.strip():
+            acc["blank"] += b - a
+            return
+        if cur is None:
+            acc["header"] += b - a
+            return
+        lead = len(chunk) - len(chunk.lstrip())
+        trail = len(chunk) - len(chunk.rstrip())
+        acc["blank"] += lead + trail
+        a, b = a + lead, b - trail
+        n_markup = 2 * len(re.findall(r"\*\*|__", text[a:b])) if markdown else 0
+        acc["markup"] += n_markup
+        acc["speech"] += (b - a) - n_markup
+        cur["speech_spans"].append((a, b))
+        cur["line_end"] = ln
+        cur["char_end"] = max(cur["char_end"], b)
+
+    for ln, (start, cend, end) in enumerate(lines, start=1):
+        acc["newline"] += end - cend
+        content = text[start:cend]
+        if not content.strip():
+            acc["blank"] += cend - start
+            continue
+        m = _TURN_RE.match(text, start, cend)
+        matched = None
+        if m:
+            cand = m.group("label").strip(_LABEL_STRIP)
+            cand = " ".join(cand.replace("**", " ").replace("__", " ").split())
+            matched = by_fold.get(fold(cand))
+            if matched is None:
+                bold = "**" in m.group("label") or "__" in m.group("label")
+                if _looks_like_label(cand, bool(m.group("ts")), bold):
+                    if cur is None:
+                        candidates.append((ln, cand))
+                    else:
+                        raise InputError(
+                            source, ln, f"the turn label {cand!r} matches no participant of "
+                            f"workshop {workshop_id or '?'}.",
+                            "add them to participants.csv (workshop_id,speaker,"
+                            "stakeholder_group,role,gender) with the label exactly as written,"
+                            " or fix the label in the transcript.")
+        if matched is not None:
+            lead_len = len(m.group("lead"))
+            acc["blank"] += lead_len
+            acc["label"] += m.end() - start - lead_len
+            ts = m.group("ts")
+            cur = {
+                "turn_id": f"{workshop_id}-T{len(turns) + 1:03d}",
+                "workshop_id": workshop_id, "turn_n": len(turns) + 1, "speaker": matched,
+                "timestamp": re.sub(r"[\[\]()\s]", "", ts) if ts else "",
+                "source_file": source, "line_start": ln, "line_end": ln,
+                "char_start": start + lead_len, "char_end": m.end(),
+                "speech_spans": [], "stage_directions": [],
+            }
+            turns.append(cur)
+            body(m.end(), cend, ln)
+            cur["char_end"] = max(cur["char_end"], m.end())
+            continue
+        if cur is None:
+            stripped = content.strip()
+            only_sd = not clean.STAGE_DIRECTION_RE.sub("", stripped).strip()
+            if not only_sd and not header_warned:
+                header_warned = True
+                warn_input(source, ln, "text before the first speaker turn is kept as a "
+                           "header, not analysed.",
+                           "if it is speech, start the line with a speaker label 'LABEL : '")
+        body(start, cend, ln)
+
+    if not turns:
+        hint = (f"expected lines such as '{labels[0]} : …' (labels from participants.csv)"
+                if labels else "add this workshop's speakers to participants.csv")
+        if candidates:
+            seen = ", ".join(repr(c) for _, c in candidates[:5])
+            hint = (f"these labels match no participant: {seen} — add them to "
+                    "participants.csv or fix the labels")
+        raise InputError(source, candidates[0][0] if candidates else None,
+                         "no speaker turn found in the transcript.", hint)
+    chars_read = len(text)
+    headers = acc["header"] + acc["label"] + acc["newline"] + acc["blank"] + acc["markup"]
+    dropped = chars_read - acc["speech"] - acc["sd"] - headers
+    report = {
+        "file": source, "kind": kind, "encoding": encoding, "chars_read": chars_read,
+        "chars_speech": acc["speech"], "chars_stage_directions": acc["sd"],
+        "chars_headers": headers, "chars_dropped": dropped,
+        "note": "; ".join(x for x in [
+            note, f"headers = {acc['header']} header-line + {acc['label']} label/timestamp + "
+            f"{acc['newline']} line-break + {acc['blank']} blank/indent"
+            + (f" + {acc['markup']} Markdown markup" if markdown else "") + " characters",
+        ] if x),
+    }
+    df = pd.DataFrame(turns, columns=[
+        "turn_id", "workshop_id", "turn_n", "speaker", "timestamp", "source_file", "line_start",
+        "line_end", "char_start", "char_end", "speech_spans", "stage_directions"])
+    df["stage_directions"] = [" ".join(clean.normalise_text(s) for s in sd)
+                              for sd in df["stage_directions"]]
+    return Parsed(df, report, lines)
+
+
+# --------------------------------------------------------------------------- documents
+
+def turns_from_documents(texts: Sequence[str], groups: Sequence[str],
+                         workshop_id: str = "DOC", ids: Sequence | None = None,
+                         ) -> tuple[pd.DataFrame, dict[str, str], pd.DataFrame]:
+    """Make one-turn documents (e.g. survey answers) look like parsed transcript turns.
+
+    Each document is its own source (``doc-<id>``); its group is the stakeholder group and
+    its speaker label ``<group>-<n>``.
+
+    Returns:
+        ``(raw_turns, sources, participants)`` ready for :func:`clean.clean_turns`,
+        :func:`redact.assign_pseudonyms` and :func:`redact.pseudonymise`.
+
+    """
+    ids = list(ids) if ids is not None else list(range(1, len(texts) + 1))
+    sources, turns, parts = {}, [], []
+    for n, (doc_id, t, g) in enumerate(zip(ids, texts, groups, strict=False), start=1):
+        src = f"doc-{doc_id}"
+        sources[src] = t
+        lines = split_lines(t)
+        spans = [(s, e) for s, e, _ in lines if t[s:e].strip()]
+        label = f"{group_code(g)}-{n}"
+        turns.append({"turn_id": f"{workshop_id}-T{n:03d}", "workshop_id": workshop_id,
+                      "turn_n": n, "speaker": label,
+                      "timestamp": "", "source_file": src, "line_start": 1,
+                      "line_end": len(lines), "char_start": 0, "char_end": len(t),
+                      "speech_spans": spans, "stage_directions": ""})
+        parts.append({"workshop_id": workshop_id, "speaker": label, "stakeholder_group": g,
+                      "role": "", "gender": "", "line": n})
+    return pd.DataFrame(turns), sources, pd.DataFrame(parts)
+
+
+# --------------------------------------------------------------------------- stage
+
+def _summary(workshops, speakers, turns, segments, recs, report, encodings) -> dict:
+    seg = segments[~segments["is_facilitator"]] if len(segments) else segments
+    words = (segments.groupby("group_code")["n_words"].sum().sort_index() if len(segments)
+             else pd.Series(dtype=int))
+    return {
+        "workshops": int(len(workshops)),
+        "speakers": int(speakers["pseudonym"].nunique()),
+        "turns": int(len(turns)),
+        "segments": int(len(segments)),
+        "segments_without_facilitators": int(len(seg)),
+        "recommendations": int(len(recs)),
+        "words": int(segments["n_words"].sum()) if len(segments) else 0,
+        "words_per_group": {k: int(v) for k, v in words.items()},
+        "turns_per_group": {k: int(v) for k, v in
+                            turns.groupby("group_code").size().sort_index().items()},
+        "encodings": encodings,
+        "characters": {r["file"]: {k: int(r[k]) for k in
+                                   ("chars_read", "chars_speech", "chars_stage_directions",
+                                    "chars_headers", "chars_dropped")}
+                       for r in report.to_dict("records")},
+    }
+
+
+def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
+    """Ingest, clean, pseudonymise and segment the transcripts of ``paths.transcripts``.
+
+    Returns:
+        ``workshops, speakers, turns, segments, recommendations, file_report`` (downstream
+        tables, pseudonymised), ``private_pseudonym_key`` and ``_summary``.
+
+    """
+    from consultations.ingest import segment
+
+    tdir = paths.transcripts
+    wpath = tdir / "workshops.csv"
+    workshops = read_workshops(wpath)
+    if settings.workshops:
+        unknown = sorted(set(settings.workshops) - set(workshops["workshop_id"]))
+        if unknown:
+            raise InputError(settings.source, None,
+                             f"atelier(s) {', '.join(unknown)} absent(s) de workshops.csv.",
+                             "corrigez la liste « workshops » du fichier de réglages "
+                             f"(ateliers connus : {', '.join(workshops['workshop_id'])}).")
+    participants = read_participants(tdir / "participants.csv", workshops)
+    if settings.workshops:
+        keep = workshops["workshop_id"].isin(settings.workshops)
+        workshops = workshops[keep].reset_index(drop=True)
+        participants = participants[participants["workshop_id"].isin(settings.workshops)]
+        participants = participants.reset_index(drop=True)
+    reports, sources, parsed, recs_raw, encodings = [], {}, [], [], {}
+    for name in ("workshops.csv", "participants.csv"):
+        dec = decode_bytes(cio.read_bytes(tdir / name), tdir / name)
+        reports.append({"file": name, "kind": "metadata", "encoding": dec.encoding,
+                        "chars_read": len(dec.text), "chars_speech": 0,
+                        "chars_stage_directions": 0, "chars_headers": len(dec.text),
+                        "chars_dropped": 0, "note": "metadata table (all characters "
+                        "counted as headers)"})
+        encodings[name] = dec.encoding
+    for w in workshops.itertuples(index=False):
+        path = tdir / w.file
+        if not path.is_file():
+            raise InputError(wpath, w.line, f"the transcript file {w.file!r} of workshop "
+                             f"{w.workshop_id} does not exist in {tdir}.",
+                             "check the 'file' column (path relative to data/transcripts/).")
+        if path.suffix.lower() not in TEXT_SUFFIXES:
+            raise InputError(wpath, w.line, f"unsupported transcript format {path.suffix!r}.",
+                             "use .txt, .md or .docx.")
+        rel = Path(w.file).as_posix()
+        dec = read_text_file(path)
+        labels = list(participants.loc[participants["workshop_id"] == w.workshop_id,
+                                       "speaker"])
+        p = parse_transcript(dec.text, labels, rel, w.workshop_id, encoding=dec.encoding,
+                             note=dec.note)
+        sources[rel] = dec.text
+        parsed.append(p.turns)
+        reports.append(p.report)
+        encodings[rel] = dec.encoding
+        if w.recommendations_file:
+            rpath = tdir / w.recommendations_file
+            if not rpath.is_file():
+                raise InputError(wpath, w.line, f"the recommendations file "
+                                 f"{w.recommendations_file!r} does not exist.",
+                                 "check the 'recommendations_file' column, or leave it empty.")
+            recs, rep = read_recommendations(rpath, Path(w.recommendations_file).as_posix())
+            recs_raw.append(recs.assign(workshop_id=w.workshop_id,
+                                        source_file=rep["file"]))
+            reports.append(rep)
+            encodings[rep["file"]] = rep["encoding"]
+    raw = pd.concat(parsed, ignore_index=True)
+    first = raw[["workshop_id", "speaker", "turn_n"]]
+    speakers_full = redact.assign_pseudonyms(participants, first)
+    cleaned = clean.clean_turns(raw, sources)
+    nlp = segment.load_nlp(settings.spacy_model)
+    docs = segment.parse_texts(list(cleaned["text"]), nlp,
+                               cache_dir=paths.interim / "cache" / "spacy")
+    turns, key = redact.pseudonymise(cleaned, speakers_full, docs)
+    segments = segment.segment_turns(turns, docs=docs, sources=sources)
+    turns = segment.finish_turns(turns, segments)
+
+    forms = {}
+    for s, p in sorted(zip(speakers_full["speaker"], speakers_full["pseudonym"], strict=False),
+                       key=lambda r: r[1]):
+        for f in redact.name_patterns(s):
+            forms.setdefault(f, p)
+    if recs_raw:
+        recs = pd.concat(recs_raw, ignore_index=True)
+        recs["text"] = [redact.apply_redactions(
+            clean.MappedText(t, list(range(len(t))), list(range(1, len(t) + 1))),
+            redact.find_redactions(t, forms)).text for t in recs["text"]]
+        recs["rec_id"] = [f"{w}-R{n:02d}" for w, n in
+                          zip(recs["workshop_id"], recs["rec_n"], strict=True)]
+        recs = recs[TABLES["recommendations"]].sort_values(["workshop_id", "rec_n"],
+                                                           kind="mergesort")
+    else:
+        recs = pd.DataFrame(columns=TABLES["recommendations"])
+    speakers = (speakers_full.assign(
+        speaker=speakers_full["pseudonym"],
+        is_facilitator=speakers_full["group_code"].eq("FAC"))
+        [TABLES["speakers"]].drop_duplicates(["workshop_id", "speaker"])
+        .sort_values(["workshop_id", "speaker"], kind="mergesort").reset_index(drop=True))
+    report = pd.DataFrame(reports, columns=TABLES["file_report"])
+    ws_out = workshops[TABLES["workshops"]].reset_index(drop=True)
+    return {
+        "workshops": ws_out,
+        "speakers": speakers,
+        "turns": turns.reset_index(drop=True),
+        "segments": segments.reset_index(drop=True),
+        "recommendations": recs.reset_index(drop=True),
+        "file_report": report,
+        "private_pseudonym_key": key,
+        "_summary": _summary(ws_out, speakers_full, turns, segments, recs, report, encodings),
+    }

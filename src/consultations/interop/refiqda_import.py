@@ -1,0 +1,264 @@
+"""REFI-QDA import: codings made in NVivo, ATLAS.ti, MAXQDA or QualCoder back on our segments.
+
+:func:`import_qdpx` reads a ``.qdpx`` project (validated against ``Project.xsd``) and returns
+its codings as ``manual`` codings on our segment IDs. Rule: a selection codes a segment when
+it overlaps at least half of the segment's characters, or when it lies entirely inside the
+segment (a short quote). Codes are matched by GUID, then by the ``Identifiant :`` line of
+their description, then by name (label or code id, case- and accent-insensitive); unknown
+codes are reported. :func:`read_codebook_qdc` reads the codes of a ``.qdc`` or of a project.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from consultations.core.errors import InputError, warn_input
+from consultations.core.textutils import fold
+from consultations.interop.refiqda_common import (
+    as_text,
+    code_guid,
+    norm_guid,
+    qda_body,
+    qda_clean,
+    qda_guid,
+    qda_ordered,
+    validate_project,
+)
+
+__all__ = ["import_qdpx", "read_codebook_qdc"]
+
+_MIN_OVERLAP = 0.5
+
+
+# --------------------------------------------------------------------------- codes
+
+
+def read_codebook_qdc(data: bytes, codebook: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read the codes of a ``.qdc`` (or a ``project.qde``'s CodeBook) as a flat table.
+
+    Returns:
+        One row per code in document order: ``guid``, ``name``, ``description``,
+        ``parent_guid``, ``is_codable``, ``color``, and ``code_id``/``parent`` when
+        ``codebook`` is given (matched as in :func:`import_qdpx`; empty when unmatched).
+
+    """
+    from lxml import etree
+
+    root = etree.fromstring(data)
+    rows = []
+    for el in root.iter("{*}Code"):
+        par = el.getparent()
+        desc = el.find("{*}Description")
+        rows.append({
+            "guid": norm_guid(el.get("guid")), "name": el.get("name") or "",
+            "description": (desc.text or "") if desc is not None else "",
+            "parent_guid": norm_guid(par.get("guid")) if etree.QName(par).localname == "Code"
+            else "",
+            "is_codable": el.get("isCodable", "true") in {"true", "1"},
+            "color": el.get("color") or "",
+        })
+    out = pd.DataFrame(rows, columns=["guid", "name", "description", "parent_guid",
+                                      "is_codable", "color"])
+    if codebook is not None:
+        matched = [_match_code(r, codebook) for _, r in out.iterrows()]
+        ids = dict(zip(out["guid"], matched, strict=True))
+        out["code_id"] = out["guid"].map(ids).fillna("")
+        out["parent"] = out["parent_guid"].map(ids).fillna("")
+    return out
+
+
+def _match_code(row, codebook: pd.DataFrame) -> str | None:
+    """Our code_id for a foreign code: by GUID, ``Identifiant :`` line, then name."""
+    by_guid = {code_guid(c): str(c) for c in codebook["code_id"]}
+    if row["guid"] in by_guid:
+        return by_guid[row["guid"]]
+    m = re.search(r"^Identifiant : (\S+)\s*$", row.get("description") or "", re.MULTILINE)
+    ids = set(map(str, codebook["code_id"]))
+    if m and m.group(1) in ids:
+        return m.group(1)
+    name = fold(row.get("name") or "")
+    for _, c in codebook.iterrows():
+        if name and name in {fold(str(c["code_id"])), fold(as_text(c.get("label")))}:
+            return str(c["code_id"])
+    return None
+
+
+# --------------------------------------------------------------------------- projects
+
+
+def _open_qdpx(path: Path) -> tuple[bytes, dict[str, bytes]]:
+    if not path.is_file():
+        raise InputError(path, None, "file not found", "check the path of the .qdpx to import")
+    if not zipfile.is_zipfile(path):
+        raise InputError(path, None, "is not a REFI-QDA project archive (.qdpx is a zip file)",
+                         "export the project again from your QDA tool as 'REFI-QDA project "
+                         "(.qdpx)'")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(path, None, f"the archive is damaged ({exc})",
+                         "export the project again from your QDA tool") from exc
+    qde = [n for n in members if n.lower().rsplit("/", 1)[-1] == "project.qde"]
+    if not qde:
+        raise InputError(path, None, "the archive holds no project.qde",
+                         "a .qdpx must contain project.qde at its root; export it again")
+    return members[sorted(qde, key=len)[0]], members
+
+
+def _source_text(el, members: dict[str, bytes], where: str) -> str | None:
+    inline = el.find("{*}PlainTextContent")
+    if inline is not None and inline.text is not None:
+        return inline.text
+    target = (el.get("plainTextPath") or "").split("://", 1)[-1].rsplit("/", 1)[-1].lower()
+    for name, data in members.items():
+        if target and name.lower().rsplit("/", 1)[-1] == target:
+            return data.decode("utf-8-sig", errors="replace")
+    warn_input(where, el.sourceline, f"source '{el.get('name')}' has no readable text "
+               f"({el.get('plainTextPath')!r}); its selections are skipped")
+    return None
+
+
+def _locate(text: str, segs: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Segment spans in ``text``: ours when the body is unchanged, else found in order."""
+    body, seg_spans, _ = qda_body(segs)
+    off = text.find(body.rstrip("\n"))
+    if off >= 0:
+        return {sid: (a + off, b + off) for sid, a, b in seg_spans}
+    out, cursor = {}, 0
+    for _, s in segs.iterrows():
+        t = qda_clean(s["text"])
+        i = text.find(t, cursor)
+        i = text.find(t) if i < 0 else i
+        if i >= 0 and t:
+            out[s["segment_id"]] = (i, i + len(t))
+            cursor = i + len(t)
+    return out
+
+
+def _segments_for(a: int, b: int, index: tuple[list[int], list[tuple]]) -> list[str]:
+    """Segments coded by the selection [a, b): overlap ≥ half the segment, or a inside it."""
+    max_ends, spans = index  # spans sorted by start; running maximum of their ends
+    hits = []
+    for s, e, sid in spans[bisect.bisect_right(max_ends, a):]:
+        if s >= b:
+            break
+        overlap = min(b, e) - max(a, s)
+        if overlap > 0 and (overlap >= _MIN_OVERLAP * (e - s) or (a >= s and b <= e)):
+            hits.append(sid)
+    return hits
+
+
+def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame,
+                version: str | None = None) -> pd.DataFrame:
+    """Read the codings of a ``.qdpx`` back as ``manual`` codings on our segment IDs.
+
+    A selection codes a segment when it overlaps at least half of the segment's characters,
+    or lies entirely inside it. Sources are matched to workshops by GUID or name
+    (``workshop_id``); segment spans are ours when the source text is unchanged, otherwise
+    each segment's text is found in order in the tool's text. Codes are matched by GUID,
+    ``Identifiant :`` line, then name. Unknown codes, unmatched sources and selections that
+    cover no segment are reported as warnings (``InputWarning``) and listed in
+    ``result.attrs["report"]``.
+
+    Args:
+        path: the ``.qdpx`` file (never modified).
+        segments: our segments table.
+        codebook: our flattened codebook.
+        version: codebook version recorded on the codings (default: the one our export
+            recorded in the project's origin; empty for a project from another tool).
+
+    Returns:
+        A codings table (``consultations.core.schema`` columns), one row per
+        (segment, code, coder), sorted.
+
+    Raises:
+        InputError: not a zip, no project.qde, schema failure (first error and its line),
+            or a selection outside its source text.
+
+    """
+    from lxml import etree
+
+    path = Path(path)
+    qde, members = _open_qdpx(path)
+    where = f"{path}!project.qde"
+    validate_project(qde, where)
+    root = etree.fromstring(qde)
+    cb = root.find("{*}CodeBook")
+    foreign = read_codebook_qdc(etree.tostring(cb)) if cb is not None else pd.DataFrame(
+        columns=["guid", "name", "description"])
+    code_of = {r["guid"]: _match_code(r, codebook) for _, r in foreign.iterrows()}
+    user_of = {norm_guid(u.get("guid")): u.get("name") or u.get("guid")
+               for u in root.iter("{*}User")}
+    ordered = qda_ordered(segments)
+    by_ws = {str(w): g for w, g in ordered.groupby("workshop_id", sort=True)}
+    ws_of = {qda_guid("source", w): w for w in by_ws} | {w: w for w in by_ws}
+    origin = root.get("origin") or ""
+    if version is None and origin.startswith("consultations ("):
+        version = origin.rsplit(" ", 1)[-1].rstrip(")")
+    report = {"unknown_codes": set(), "unmatched_sources": [], "uncovered_selections": 0}
+    rows = []
+    for src in root.iter("{*}TextSource"):
+        wid = ws_of.get(norm_guid(src.get("guid"))) or ws_of.get(src.get("name") or "")
+        sels = src.findall("{*}PlainTextSelection")
+        if not any(s.find("{*}Coding") is not None for s in sels):
+            continue
+        if wid is None:
+            report["unmatched_sources"].append(src.get("name"))
+            continue
+        text = _source_text(src, members, where)
+        if text is None:
+            continue
+        located = sorted((s, e, sid) for sid, (s, e) in _locate(text, by_ws[wid]).items())
+        seg_index = (list(itertools.accumulate((e for _, e, _ in located), max)), located)
+        for sel in sels:
+            a, b = int(sel.get("startPosition")), int(sel.get("endPosition"))
+            if not 0 <= a <= b <= len(text):
+                raise InputError(where, sel.sourceline,
+                                 f"selection {sel.get('guid')} [{a}, {b}) points outside its "
+                                 f"source '{src.get('name')}' ({len(text)} characters)",
+                                 "the source text and the codings disagree; export the project "
+                                 "again from your QDA tool")
+            codings = sel.findall("{*}Coding")
+            hits = _segments_for(a, b, seg_index) if codings else []
+            if codings and not hits:
+                report["uncovered_selections"] += 1
+            for c in codings:
+                ref = c.find("{*}CodeRef")
+                cguid = norm_guid(ref.get("targetGUID") if ref is not None else "")
+                cid = code_of.get(cguid)
+                if cid is None:
+                    name = foreign.loc[foreign["guid"] == cguid, "name"]
+                    report["unknown_codes"].add(name.iloc[0] if len(name) else cguid)
+                    continue
+                ug = norm_guid(c.get("creatingUser") or sel.get("creatingUser"))
+                coder = user_of.get(ug) or "inconnu"
+                for sid in hits:
+                    rows.append((sid, cid, "manual", coder, version or "",
+                                 f"REFI-QDA {src.get('name')} [{a}, {b})", text[a:b], False,
+                                 "", str(path), c.sourceline))
+    if report["unknown_codes"]:
+        warn_input(path, None, f"codes unknown to the codebook, not imported: "
+                   f"{sorted(report['unknown_codes'])}",
+                   "add them to codebook.yaml (or rename them in the QDA tool) and import again")
+    if report["unmatched_sources"]:
+        warn_input(path, None, f"coded sources that match no workshop, skipped: "
+                   f"{report['unmatched_sources']}",
+                   "keep the source names (workshop IDs) given by the export")
+    if report["uncovered_selections"]:
+        warn_input(path, None, f"{report['uncovered_selections']} coded selection(s) cover no "
+                   "segment (e.g. a speaker label only) and were not imported")
+    cols = ["segment_id", "code_id", "source", "coder", "codebook_version", "evidence",
+            "matched_text", "negated", "note", "origin_file", "origin_line"]
+    out = (pd.DataFrame(rows, columns=cols)
+           .drop_duplicates(["segment_id", "code_id", "coder"])
+           .sort_values(["segment_id", "code_id", "coder"], kind="mergesort")
+           .reset_index(drop=True))
+    out.attrs["report"] = {k: sorted(v) if isinstance(v, set) else v for k, v in report.items()}
+    return out

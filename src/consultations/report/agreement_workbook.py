@@ -1,0 +1,64 @@
+"""The analysts' agreement workbook (``accord_intercodeurs.xlsx``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from consultations.coding.agreement import METHOD_NOTE, human_rows
+
+__all__ = ["write_agreement_workbook"]
+
+AGREEMENT_LABELS = {"comparison": "Comparaison", "coder_a": "Codeur A", "coder_b": "Codeur B",
+           "code_id": "Code", "label": "Libellé", "unit": "Unité", "n_units": "Unités",
+           "n_coders": "Codeurs", "n_positive": "Unités codées (au moins un codeur)",
+           "percent_agreement": "Accord observé", "pa_ci_low": "Accord IC95 bas",
+           "pa_ci_high": "Accord IC95 haut", "kappa": "Kappa de Cohen",
+           "kappa_ci_low": "Kappa IC95 bas", "kappa_ci_high": "Kappa IC95 haut",
+           "alpha": "Alpha de Krippendorff", "alpha_ci_low": "Alpha IC95 bas",
+           "alpha_ci_high": "Alpha IC95 haut", "precision": "Précision (règles)",
+           "recall": "Rappel (règles)", "f1": "F1 (règles)", "note": "Remarque",
+           "unit_set": "Unités retenues", "split": "Partie (développement / test)",
+           "reference": "Référence (codeur ou consensus)", "n_reference": "Codés (référence)",
+           "n_rule": "Codés (règles)", "n_both": "Codés (les deux)"}
+
+
+
+def write_agreement_workbook(table: pd.DataFrame, target: Path,
+                             quality: pd.DataFrame | None = None) -> Path:
+    """Write the agreement table to an XLSX workbook with French headers and a method sheet.
+
+    ``quality`` (the :func:`rule_quality` table), when given, becomes a sheet "Qualité des
+    règles" (precision, recall, F1 per split, reference and code).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    from consultations.core.io import atomic_path
+
+    target = Path(target)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Méthode"
+    ws["A1"] = "Accord inter-codeurs et qualité du codage automatique"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A3"] = METHOD_NOTE
+    ws["A3"].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = 110
+    ws.row_dimensions[3].height = 120
+    human = human_rows(table)
+    sheets = [("Inter-codeurs", human), ("Règles vs humains", table.drop(human.index))]
+    if quality is not None and len(quality):
+        sheets.append(("Qualité des règles", quality))
+    from consultations.report.workbook import COLUMN_LABELS, write_sheet
+
+    labels = {**COLUMN_LABELS, **AGREEMENT_LABELS}
+    for name, sub in sheets:
+        cols = [c for c in sub.columns if not (name == "Inter-codeurs"
+                                               and c in ("precision", "recall", "f1"))]
+        rounded = sub[cols].apply(lambda s: s.round(3) if s.dtype.kind == "f" else s)
+        write_sheet(wb.create_sheet(name), rounded, labels=labels)
+    with atomic_path(target) as tmp:
+        wb.save(tmp)
+    return target

@@ -1,0 +1,263 @@
+"""The brief's building blocks, shared by its builders and renderers.
+
+The :class:`Block` type, French number and date formatting, the last safety scrub of e-mail
+addresses and phone numbers, and table access helpers, used by :mod:`consultations.report.brief`,
+:mod:`consultations.report.brief_annex` and the renderers (docx, html, pdf).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import pandas as pd
+
+from consultations.core.config import GROUPS
+from consultations.core.schema import participant_segments
+from consultations.core.textutils import as_list
+
+__all__ = [
+    "ALPHA",
+    "Block",
+    "codebook_version",
+    "fr_date",
+    "fr_int",
+    "fr_num",
+    "fr_p",
+    "fr_p_eq",
+    "fr_pct",
+    "quote_reference",
+    "scrub",
+]
+
+ALPHA = 0.05
+
+_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"]
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.]?)?(?:\d{2}[\s.]?){3}\d{2}(?!\w)")
+_STRENGTH_ORDER = {"forte": 3, "fort": 3, "élevée": 3, "elevee": 3, "high": 3, "strong": 3,
+                   "moyenne": 2, "moyen": 2, "modérée": 2, "moderee": 2, "medium": 2,
+                   "moderate": 2, "faible": 1, "low": 1, "weak": 1, "limitée": 1}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One element of the brief.
+
+    Attributes:
+        kind: title | heading | paragraph | bullets | table | figure | quote | toc | pagebreak.
+        text: the text (heading, paragraph, quote, title).
+        level: heading level (1–3).
+        items: bullets: tuple of ``(lead, text)`` pairs (lead in bold, may be empty).
+        columns: table header.
+        rows: table body (tuple of tuples of strings).
+        caption: table or figure caption.
+        name: figure name (file stem in ``figures/``), or an anchor for headings.
+        ref: quote reference ``(FDS-03, ATL1-T012-S02, atelier1.txt l. 45)``.
+        segment_id: the quoted segment.
+        lead: a bold lead-in for paragraphs.
+
+    """
+
+    kind: str
+    text: str = ""
+    level: int = 1
+    items: tuple = ()
+    columns: tuple = ()
+    rows: tuple = ()
+    caption: str = ""
+    name: str = ""
+    ref: str = ""
+    segment_id: str = ""
+    lead: str = ""
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fr_int(n) -> str:
+    """Format an integer the French way (non-breaking space as thousands separator)."""
+    return f"{int(n):,}".replace(",", "\u00a0")
+
+
+def fr_num(x, digits: int = 2) -> str:
+    """Format a number with a decimal comma; '—' for missing values."""
+    if x is None or (isinstance(x, float) and pd.isna(x)):
+        return "—"
+    return f"{float(x):,.{digits}f}".replace(",", "\u00a0").replace(".", ",")
+
+
+def fr_p(p) -> str:
+    """Format a p-value: three decimals, '< 0,001' below (non-breaking space)."""
+    if p is None or pd.isna(p):
+        return "—"
+    return "<\u00a00,001" if float(p) < 0.001 else fr_num(p, 3)
+
+
+def fr_p_eq(p) -> str:
+    """'= 0,014' or '< 0,001' (to follow 'p' or 'p ajusté')."""
+    text = fr_p(p)
+    return text if text.startswith("<") or text == "—" else f"=\u00a0{text}"
+
+
+def fr_pct(value, factor: float = 100.0, digits: int = 0) -> str:
+    """Format a proportion (``factor`` 100) or a percentage (``factor`` 1) as 'x %'."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{fr_num(float(value) * factor, digits)}\u00a0%"
+
+
+def fr_date(iso) -> str:
+    """'2020-03-04' → '4 mars 2020' (other strings unchanged)."""
+    try:
+        d = pd.Timestamp(str(iso))
+    except (ValueError, TypeError):
+        return str(iso)
+    if pd.isna(d):
+        return str(iso)
+    return f"{'1er' if d.day == 1 else d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def scrub(text) -> str:
+    """Mask e-mail addresses and phone numbers (a last safety net; upstream redacts)."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    text = _EMAIL.sub("[courriel]", str(text))
+    return _PHONE.sub("[téléphone]", text)
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{fr_int(n)} {one if abs(n) <= 1 else (many or one + 's')}"
+
+
+def join_cell(values) -> str:
+    """Render a list cell as 'A, B', a text cell as it is (scrubbed), '—' when empty."""
+    if isinstance(values, str):
+        return scrub(values).strip() or "—"
+    vals = as_list(values)
+    return ", ".join(scrub(v) for v in vals) if vals else "—"
+
+
+def line_block(value) -> list[str]:
+    """Split a multi-line text cell into its non-empty lines (scrubbed)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    if not isinstance(value, str):
+        return [scrub(v) for v in as_list(value)]
+    return [scrub(x).strip() for x in value.splitlines() if x.strip()]
+
+
+def short(text, width: int) -> str:
+    """Scrubbed text cut at a word boundary to at most ``width`` characters (with '…')."""
+    import textwrap
+
+    return textwrap.shorten(scrub(text), width=width, placeholder=" …")
+
+
+def count_lines(lines: list[str]) -> tuple[list[str], int]:
+    """Split listed lines from a trailing '… et N autre(s)' line: (real lines, N)."""
+    real = [x for x in lines if not x.startswith("…")]
+    more = sum(int(m) for x in lines if x.startswith("…")
+               for m in re.findall(r"\d+", x)[:1])
+    return real, more
+
+
+def capped(lines: list[str], keep: int, width: int = 170) -> list[str]:
+    """At most ``keep`` lines (shortened), then '… et N autre(s)' counting the rest."""
+    real, more = count_lines(lines)
+    rest = len(real) - keep + more if len(real) > keep else more
+    out = [short(x, width) for x in real[:keep]]
+    if rest > 0:
+        out.append(f"… et {fr_int(rest)} autre(s) (section 5 et classeur).")
+    return out
+
+
+def rec_ref(cluster_id) -> str:
+    """'R04' for a cluster id given as 4 or as 'R04'."""
+    text = str(cluster_id)
+    return text if text[:1].isalpha() else f"R{text}"
+
+
+def rec_id_list(value) -> list[str]:
+    """Cluster ids from a cell such as 'R04 (3 ateliers) ; R05 (2 ateliers)' or '1, 2'."""
+    return [x.split()[0] for x in as_list(value) if x.split()]
+
+
+def axis_name(axis, label) -> str:
+    label = scrub(label)
+    return label if label.startswith(str(axis)) else f"{axis} — {label}"
+
+
+def factor_text(rates) -> float:
+    r = pd.to_numeric(pd.Series(rates), errors="coerce").dropna()
+    return 1.0 if len(r) and r.max() > 1.0 else 100.0
+
+
+def strength_rank(value) -> int:
+    return _STRENGTH_ORDER.get(str(value).strip().lower(), 0)
+
+
+def get_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """Return a table, or an empty frame when the stage did not produce it."""
+    if name in tables:
+        df = tables[name]
+        if df is not None:
+            return df
+    from consultations.core.schema import TABLES
+
+    return pd.DataFrame(columns=TABLES.get(name, []))
+
+
+def codebook_version(tables: Mapping[str, pd.DataFrame]) -> str:
+    """Return the codebook version recorded in the codings table, or 'inconnue'."""
+    codings = get_table(tables, "codings")
+    if "codebook_version" in codings and codings["codebook_version"].notna().any():
+        return str(codings["codebook_version"].dropna().iloc[0])
+    return "inconnue"
+
+
+def quote_reference(q) -> str:
+    """'FDS-03, ATL1-T012-S02, atelier1.txt l. 45' for an evidence_quotes row."""
+    file = PurePath(str(q["source_file"])).name if pd.notna(q["source_file"]) else "?"
+    line = q["line_start"]
+    line = fr_int(line) if pd.notna(line) else "?"
+    return f"{q['speaker']}, {q['segment_id']}, {file} l.\u00a0{line}"
+
+
+# --------------------------------------------------------------------------- tables and blocks
+
+
+def group_label_map(tables) -> dict[str, str]:
+    labels = {code: label for label, code in GROUPS.items()}
+    for name in ("speakers", "code_group_counts", "segments"):
+        df = get_table(tables, name)
+        if {"group_code", "stakeholder_group"} <= set(df.columns):
+            for g, lab in df[["group_code", "stakeholder_group"]].drop_duplicates().values:
+                labels.setdefault(str(g), str(lab))
+    return labels
+
+
+def participant_rows(tables) -> pd.DataFrame:
+    """Return the segments without facilitators (as every comparison does)."""
+    segs = get_table(tables, "segments")
+    return participant_segments(segs) if "is_facilitator" in segs else segs
+
+
+def figure_block(figs: Mapping[str, dict], name: str, number: list[int]) -> list[Block]:
+    if name not in figs:
+        return []
+    number[0] += 1
+    f = figs[name]
+    src = ", ".join(f["sources"])
+    return [Block("figure", name=name,
+                  caption=f"Figure {number[0]} — {f['caption']}. Source : tableau(x) {src}.")]
+
+
+def table_block(caption: str, columns, rows, number: list[int]) -> Block:
+    number[0] += 1
+    return Block("table", columns=tuple(columns),
+                 rows=tuple(tuple(" ; ".join(str(c).splitlines()) for c in r) for r in rows),
+                 caption=f"Tableau {number[0]} — {caption}")

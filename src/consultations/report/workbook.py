@@ -1,0 +1,232 @@
+"""The evidence workbook (``evidence_tables.xlsx``): one sheet per table, for the drafting team.
+
+French headers, frozen header row, filters, number formats (percentages, three decimals for
+p-values), readable column widths, wrapped text and a colour scale on rates. A first sheet
+(« Lisez-moi ») lists the sheets and what they hold.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import datetime
+
+import pandas as pd
+
+__all__ = ["COLUMN_LABELS", "SHEETS", "render_workbook", "write_sheet"]
+
+#: Sheet name → (table, description). Sheet names are at most 31 characters.
+SHEETS: dict[str, tuple[str, str]] = {
+    "Thèmes": ("evidence_by_theme", "Éléments probants par thème : ampleur, groupes, test, "
+                                    "consensus, recommandations liées, force."),
+    "Axes": ("evidence_by_axis", "Éléments probants par axe de la stratégie."),
+    "Codes × groupes": ("code_group_counts", "Thèmes × groupes d'acteurs : effectifs "
+                                             "(segments, intervenants, ateliers) et taux."),
+    "Tests": ("code_group_tests", "Test d'indépendance thème × groupe, p ajusté "
+                                  "(Benjamini-Hochberg), V de Cramér."),
+    "Résidus": ("code_group_residuals", "Écarts à l'attendu par cellule thème × groupe."),
+    "Consensus": ("consensus", "Consensus entre groupes par thème."),
+    "Termes distinctifs": ("distinctive_terms", "Termes distinctifs de chaque groupe "
+                                                "(log-odds pondéré) avec un exemple."),
+    "Recommandations": ("rec_clusters", "Recommandations des ateliers regroupées."),
+    "Citations": ("evidence_quotes", "Citations retenues par thème, avec leur référence "
+                                     "(segment, fichier, ligne)."),
+    "Thèmes émergents": ("topic_info", "Thèmes du modèle de thèmes (BERTopic)."),
+    "Thèmes émergents × groupes": ("topics_per_group", "Thèmes émergents par groupe "
+                                                       "d'acteurs."),
+    "Livre de codes": ("codebook", "Le livre de codes (une ligne par code)."),
+}
+
+#: Column → French header.
+COLUMN_LABELS: dict[str, str] = {
+    "code_id": "Code", "label": "Libellé", "axis": "Axe", "axis_label": "Intitulé de l'axe",
+    "definition": "Définition", "n_segments": "Segments", "n_speakers": "Intervenants",
+    "n_workshops": "Ateliers", "n_groups": "Groupes", "groups": "Groupes d'acteurs",
+    "group_rates": "Taux par groupe", "p_adj": "p ajusté", "test_summary": "Test",
+    "consensus_class": "Consensus", "rec_clusters": "Recommandations liées",
+    "agreement_alpha": "Alpha (accord)", "strength": "Force", "strength_reason": "Justification",
+    "codes": "Thèmes", "options_summary": "Options exprimées",
+    "supporting_groups": "Groupes favorables", "opposing_groups": "Groupes réservés",
+    "recommendations": "Recommandations", "group_code": "Groupe",
+    "stakeholder_group": "Groupe d'acteurs", "group_segments": "Segments du groupe",
+    "group_words": "Mots du groupe", "rate_segments": "% des segments du groupe",
+    "per_1000_words": "Pour 1 000 mots", "chi2": "Khi²", "dof": "ddl", "p_value": "p",
+    "method": "Méthode", "cramers_v": "V de Cramér", "significant": "Significatif",
+    "min_expected": "Effectif attendu min.", "warning": "Avertissement",
+    "interpretation": "Interprétation", "observed": "Observé", "expected": "Attendu",
+    "residual": "Résidu", "n_groups_above": "Groupes au-dessus du seuil",
+    "groups_above": "Groupes au-dessus du seuil (liste)", "consensus_index": "Indice de consensus",
+    "classification": "Classement", "term": "Terme", "log_odds": "Log-odds", "z": "z",
+    "rank": "Rang", "example_segment_id": "Segment exemple", "example_text": "Exemple",
+    "cluster_id": "Groupe de recommandations", "rec_id": "Recommandation",
+    "workshop_id": "Atelier", "text": "Texte", "is_representative": "Représentative",
+    "workshops": "Ateliers (liste)", "segment_id": "Segment", "speaker": "Intervenant",
+    "source_file": "Fichier", "line_start": "Ligne", "reference": "Référence",
+    "topic": "N° de thème", "count": "Segments", "terms": "Termes",
+    "representation": "Représentation", "topic_label": "Thème", "share_of_group":
+    "% des segments du groupe", "include": "Inclure", "exclude": "Exclure",
+    "parent": "Code parent", "keywords": "Mots-clés", "examples": "Exemples",
+    "line": "Ligne (livre de codes)", "patterns": "Motifs", "position": "Position",
+    "depth": "Profondeur", "codebook_version": "Version du livre de codes",
+    "rec_ids": "Recommandations (identifiants)", "n_quotes": "Citations",
+    "n_codes": "Nombre de thèmes", "group_weights": "Poids par groupe",
+    "similarity_to_representative": "Similarité à la formulation représentative",
+    "n_recs": "Formulations", "centrality": "Centralité", "line_end": "Ligne de fin",
+    "n_groups_tested": "Groupes testés", "n_present": "Segments codés",
+    "group_speakers": "Intervenants du groupe", "group_workshops": "Ateliers du groupe",
+    "rate_speakers": "% des intervenants du groupe", "rate_workshops": "% des ateliers du groupe",
+    "count_group": "Occurrences dans le groupe", "consensus_geomean": "Moyenne géométrique",
+    "positions": "Positions", "group_terms": "Termes du groupe",
+    "representative_segments": "Segments représentatifs", "zero_shot_code": "Code le plus proche",
+    "zero_shot_similarity": "Similarité au code", "n_groups_above_threshold": "Groupes",
+}
+_PERCENT = {"rate_segments", "share_of_group", "rate_speakers", "rate_workshops"}
+_P = {"p_value", "p_adj"}
+_DEC2 = {"cramers_v", "log_odds", "z", "agreement_alpha", "residual", "expected", "chi2",
+         "min_expected", "centrality", "similarity_to_representative", "zero_shot_similarity",
+         "consensus_geomean"}
+_DEC1 = {"per_1000_words"}
+_WIDE = {"definition", "text", "example_text", "options_summary", "test_summary", "reference",
+         "recommendations", "opposing_groups", "rec_clusters", "rec_ids", "patterns",
+         "strength_reason", "include", "exclude", "examples", "interpretation", "group_rates",
+         "representation", "terms", "keywords"}
+
+
+def _cell(value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(
+            value, (int, float, str)):
+        try:
+            return "; ".join(str(v) for v in list(value))
+        except TypeError:
+            return str(value)
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+        if isinstance(value, bool):
+            return "oui" if value else "non"
+    return value
+
+
+def _prepare(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Return the table as the sheet shows it (quotes get a reference; rates 0–1)."""
+    from consultations.report.brief import quote_reference
+
+    out = df.copy()
+    if name == "evidence_quotes" and len(out):
+        out.insert(out.columns.get_loc("text") + 1, "reference",
+                   [quote_reference(r) for r in out.to_dict("records")])
+    for col in _PERCENT & set(out.columns):
+        vals = pd.to_numeric(out[col], errors="coerce")
+        if len(vals.dropna()) and vals.max() > 1.0:
+            out[col] = vals / 100.0
+    return out
+
+
+def write_sheet(ws, df: pd.DataFrame, labels: Mapping[str, str] | None = None) -> None:
+    """Write ``df`` to worksheet ``ws``: French headers, formats, widths, filter, frozen row.
+
+    Args:
+        ws: an openpyxl worksheet.
+        df: the table (one column per column of the sheet).
+        labels: column → header; default :data:`COLUMN_LABELS`.
+
+    """
+    from openpyxl.formatting.rule import ColorScaleRule
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    labels = COLUMN_LABELS if labels is None else labels
+    head_font = Font(bold=True, color="FFFFFF")
+    head_fill = PatternFill("solid", fgColor="1F3A5F")
+    cols = list(df.columns)
+    for j, col in enumerate(cols, start=1):
+        c = ws.cell(row=1, column=j, value=labels.get(col, col))
+        c.font, c.fill = head_font, head_fill
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, row in enumerate(df.itertuples(index=False), start=2):
+        for j, value in enumerate(row, start=1):
+            ws.cell(row=i, column=j, value=_cell(value))
+    n = len(df) + 1
+    for j, col in enumerate(cols, start=1):
+        letter = get_column_letter(j)
+        fmt = ("0.0%" if col in _PERCENT else "0.000" if col in _P else "0.00" if col in _DEC2
+               else "0.0" if col in _DEC1 else None)
+        wide = col in _WIDE
+        lengths = [len(str(labels.get(col, col)))] + [
+            len(str(v)) for v in df[col].head(500).map(_cell) if v is not None]
+        ws.column_dimensions[letter].width = min(max(max(lengths) + 2, 8), 60 if wide else 30)
+        for row in ws.iter_rows(min_row=2, max_row=n, min_col=j, max_col=j):
+            for c in row:
+                if fmt:
+                    c.number_format = fmt
+                c.alignment = Alignment(wrap_text=wide or None, vertical="top")
+        if col in _PERCENT and n > 1:
+            ws.conditional_formatting.add(
+                f"{letter}2:{letter}{n}",
+                ColorScaleRule(start_type="min", start_color="FFFFFF", mid_type="percentile",
+                               mid_value=50, mid_color="9ECAE1", end_type="max",
+                               end_color="08519C"))
+    ws.freeze_panes = "A2"
+    if cols:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(n, 1)}"
+
+
+def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue",
+                    when: datetime | None = None) -> tuple[bytes, list[str]]:
+    """Build the evidence workbook.
+
+    Args:
+        tables: the stage tables (missing tables give a sheet that says so).
+        version: the codebook version (shown on the first sheet).
+        when: the date stored in the file properties (fixed for reproducible files).
+
+    Returns:
+        ``(xlsx bytes, sheet names)``.
+
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    readme = wb.active
+    readme.title = "Lisez-moi"
+    readme["A1"] = "Tableaux des éléments probants — stratégie nationale de police de proximité"
+    readme["A1"].font = Font(bold=True, size=13)
+    readme["A2"] = (f"Livre de codes version {version}. Données pseudonymisées : les "
+                    "intervenants sont désignés par leur groupe et un numéro (ex. FDS-03).")
+    readme["A4"], readme["B4"], readme["C4"] = "Feuille", "Contenu", "Lignes"
+    for c in ("A4", "B4", "C4"):
+        readme[c].font = Font(bold=True)
+    r = 5
+    for sheet, (table, desc) in SHEETS.items():
+        present = table in tables and tables[table] is not None
+        df = _prepare(table, tables[table]) if present else pd.DataFrame()
+        ws = wb.create_sheet(sheet)
+        if present and len(df.columns):
+            write_sheet(ws, df)
+        else:
+            ws["A1"] = f"Tableau « {table} » non produit par cette exécution."
+        if present and not len(df):
+            ws.cell(row=2, column=1, value="(aucune ligne : rien à signaler pour cette "
+                                           "exécution)")
+        readme.cell(row=r, column=1, value=sheet)
+        readme.cell(row=r, column=2, value=desc).alignment = Alignment(wrap_text=True)
+        readme.cell(row=r, column=3, value=len(df))
+        r += 1
+    readme.column_dimensions["A"].width = 28
+    readme.column_dimensions["B"].width = 80
+    readme.column_dimensions["C"].width = 10
+    when = when or datetime(2020, 1, 1)
+    wb.properties.creator = "consultations"
+    wb.properties.title = "Tableaux des éléments probants"
+    wb.properties.language = "fr-FR"
+    wb.properties.created = when
+    wb.properties.modified = when
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), [readme.title] + list(SHEETS)

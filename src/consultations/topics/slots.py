@@ -1,0 +1,83 @@
+"""Topic-model parts chosen by corpus size, and the spherical k-means clustering slot.
+
+Used by :class:`consultations.topics.model.TopicModel` (and by the baselines of
+:mod:`consultations.topics.evaluate`, so that they get the same parameters).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["SphericalKMeans", "auto_params"]
+
+
+def auto_params(n: int, n_topics: int | None = None, min_topic_size: int | None = None) -> dict:
+    """Choose model sizes from the number of segments ``n``.
+
+    Returns:
+        ``k`` (k-means topics), ``min_topic_size`` (HDBSCAN), ``n_neighbors`` and
+        ``n_components`` (UMAP), ``pca_components``, ``min_df`` (term vectorizer).
+
+    """
+    k = n_topics or int(min(40, max(2, round(math.sqrt(n) / 3))))
+    mts = min_topic_size or int(min(50, max(3, n // 100)))
+    return {
+        "k": int(k),
+        "min_topic_size": int(mts),
+        "n_neighbors": int(min(15, max(2, n // 20))),
+        "n_components": int(min(5, max(2, n // 50))),
+        "pca_components": int(min(10, max(2, n // 20))),
+        "min_df": 1 if n < 200 else 2 if n < 20_000 else 3,
+    }
+
+
+class SphericalKMeans:
+    """k-means on the unit sphere: cosine assignment to L2-normalised centroids.
+
+    Plain k-means on unit vectors favours centroids of small norm (diffuse clusters), since
+    ``|x - c|² = 1 + |c|² - 2 x·c``: short, vague segments then gather in one residual
+    catch-all topic. Normalising the centroids at every step removes that pull.
+
+    Args:
+        n_clusters: number of clusters.
+        n_init: k-means++ restarts of the Euclidean start (best inertia kept).
+        max_iter: spherical refinement steps.
+        random_state: seed of the start.
+
+    """
+
+    def __init__(self, n_clusters=8, n_init=10, max_iter=50, random_state=42):
+        self.n_clusters = n_clusters
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    @staticmethod
+    def _unit(x: np.ndarray) -> np.ndarray:
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    def fit(self, x, y=None) -> SphericalKMeans:
+        """Start from Euclidean k-means on unit rows, then iterate cosine assignments."""
+        from sklearn.cluster import KMeans
+
+        x = self._unit(np.asarray(x, dtype=np.float64))
+        km = KMeans(n_clusters=self.n_clusters, n_init=self.n_init,
+                    random_state=self.random_state).fit(x)
+        centers, labels = self._unit(km.cluster_centers_), km.labels_
+        for _ in range(self.max_iter):
+            new = (x @ centers.T).argmax(axis=1)
+            if np.array_equal(new, labels):
+                break
+            labels = new
+            for j in range(self.n_clusters):  # an emptied cluster keeps its centre
+                if np.any(labels == j):
+                    centers[j] = x[labels == j].sum(axis=0)
+            centers = self._unit(centers)
+        self.cluster_centers_, self.labels_ = centers, labels.astype(int)
+        return self
+
+    def predict(self, x) -> np.ndarray:
+        """Nearest centroid by cosine."""
+        return (self._unit(np.asarray(x, dtype=np.float64)) @ self.cluster_centers_.T).argmax(1)

@@ -1,0 +1,72 @@
+"""The topics stage: fit the topic model, then its tables (crosswalk, per group, code terms)."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from consultations.core.errors import warn_input
+from consultations.core.schema import check_columns
+from consultations.topics.model import TopicModel
+from consultations.topics.tables import (
+    code_terms,
+    crosswalk,
+    seed_words_from_codebook,
+    topics_per_group,
+    zero_shot_codes,
+)
+
+__all__ = ["run_stage"]
+
+
+def run_stage(tables, paths, settings) -> dict:
+    """Fit topics on the segments and build the tables analysts review.
+
+    Returns:
+        ``topic_assignments``, ``topic_info``, ``topic_crosswalk``, ``topics_per_group``,
+        ``code_terms`` and ``_summary``.
+
+    """
+    t_start = time.perf_counter()
+    segments = tables["segments"]
+    check_columns(segments, "segments", "topics stage")
+    codebook = tables["codebook"] if "codebook" in tables else None
+    codings = tables["codings"] if "codings" in tables else None
+    extra = getattr(settings, "extra", {}) or {}
+    seeded = extra.get("topics_seeded", True)
+    seeds = seed_words_from_codebook(codebook) if codebook is not None and seeded else None
+    for g, sub in segments.groupby("group_code"):
+        if sub["is_facilitator"].fillna(False).astype(bool).all():
+            continue
+        if not (sub["lemmas"].fillna("").str.strip() != "").any():
+            warn_input(None, None, f"the group {g} has no segment with words to model; it is "
+                       "left out of the topics.", "check its transcripts and participants rows.")
+    cache = paths.interim / "embeddings" if paths is not None else None
+    workshops = tables["workshops"] if "workshops" in tables else None
+    places = (tuple(workshops["location"].dropna().astype(str))
+              if workshops is not None and "location" in workshops.columns else ())
+    model = TopicModel(embedding=settings.embedding, reduction=settings.reduction,
+                       clustering=settings.clustering, n_topics=settings.n_topics,
+                       seed_words=seeds, random_state=settings.seed,
+                       embedding_model_path=settings.embedding_model_path,
+                       cache_dir=cache, place_names=places).fit(segments)
+    timings = model.summary_["seconds"]
+    t0 = time.perf_counter()
+    zs = zero_shot_codes(model, codebook) if codebook is not None else None
+    info = model.topic_info_
+    if zs is not None and not zs.empty:
+        info = info.merge(zs, on="topic", how="left")
+    cw = crosswalk(model.assignments_, model.topic_info_, codings, segments, codebook, zs)
+    terms = code_terms(model, codings, codebook) if codings is not None \
+        else pd.DataFrame(columns=["code_id", "label", "n_segments", "terms"])
+    tpg = topics_per_group(model)
+    timings["guided_crosswalk_groups"] = round(time.perf_counter() - t0, 3)
+    timings["total"] = round(time.perf_counter() - t_start, 3)
+    summary = {**model.summary_, "guided": codebook is not None,
+               "crosswalk": codings is not None,
+               "new_themes": int(cw.drop_duplicates("topic")["is_new_theme"].sum())
+               if not cw.empty else 0}
+    return {"topic_assignments": model.assignments_, "topic_info": info,
+            "topic_crosswalk": cw, "topics_per_group": tpg, "code_terms": terms,
+            "_summary": summary}
