@@ -1,4 +1,9 @@
-"""Consensus across stakeholder groups: which codes every group raises, and which divide them.
+"""Salience and agreement across stakeholder groups, named apart in every output.
+
+*Salience* says who raises a theme; *agreement* says whether the stances of those who took a
+position on it agree (from :mod:`consultations.compare.positions`). A theme that every group
+raises is « tous les groupes » (a shared priority), not a consensus: groups can raise the same
+theme to ask for opposite things.
 
 Part of the compare stage (rules in :mod:`consultations.compare.groups`). From the code × group
 counts, a group *raises* a code when at least ``min_speakers`` (2) of its speakers use it AND
@@ -7,9 +12,9 @@ default) and ``rel_share`` (½) × the code's overall rate across the compared g
 relative part keeps a theme that one group dwells on (e.g. the penal chain for the justice
 sector) from being called a consensus because a couple of speakers elsewhere touched it, while
 rare themes can still be raised by several groups. Consensus index = ∏ over
-groups of (n + 1) / (N + 2) (Pol.is' group-informed consensus, Laplace-smoothed). Each code
-gets one of :data:`CLASSES`; *contesté* when two groups hold opposing position codes
-(:func:`position_children`).
+groups of (n + 1) / (N + 2) (Pol.is' group-informed consensus, Laplace-smoothed). Salience
+classes: :data:`SALIENCE`. Agreement classes (position questions only): see
+:data:`consultations.compare.positions.POSITION_CLASSES`; other codes are « non mesuré ».
 """
 
 from __future__ import annotations
@@ -17,10 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["CLASSES", "consensus_table", "position_children"]
+__all__ = ["NOT_MEASURED", "SALIENCE", "consensus_table", "position_children"]
 
-CLASSES = ("consensus", "majorité", "minorité", "spécifique à un groupe", "contesté",
-           "non évoqué")
 
 
 def position_children(codebook: pd.DataFrame) -> dict[str, list[str]]:
@@ -45,96 +48,85 @@ def position_children(codebook: pd.DataFrame) -> dict[str, list[str]]:
     return {p: sorted(c) for p, c in sorted(out.items()) if len(c) >= 2}
 
 
+SALIENCE = ("tous les groupes", "majorité des groupes", "minorité des groupes",
+            "un seul groupe", "non évoqué")
+NOT_MEASURED = "non mesuré (pas de question de position)"
+
+
 def consensus_table(counts: pd.DataFrame, codebook: pd.DataFrame | None = None, *,
                     min_share: float = 0.0, min_speakers: float = 2, rel_share: float = 0.5,
-                    min_speakers_position: float = 1,
+                    agreement: dict[str, str] | None = None, min_group_speakers: int = 1,
                     include_empty_groups: bool = False) -> pd.DataFrame:
-    """Classify each code as consensus / majority / minority / one group / contested.
+    """Per code: *salience* (which groups raise it) and *agreement* (whether stances agree).
 
     Args:
         counts: ``code_group_counts`` (per row: ``n_segments``, ``group_segments``,
-            ``n_speakers``, ``rate_segments``). Groups with no segment are not counted.
-        codebook: for position codes (see :func:`position_children`).
+            ``n_speakers``, ``rate_segments``, ``group_speakers``). Groups with no segment
+            are not counted.
+        codebook: the codebook (for labels).
         min_share: absolute floor on the group's share of segments with the code …
         min_speakers: … and at least this many of its speakers use the code …
-        rel_share: … and its share is at least this fraction of the code's overall share
-            (segments with the code / all segments of the compared groups).
-        min_speakers_position: ``min_speakers`` for position codes (a stance is rarer than a
-            theme; one speaker voicing it for a group is enough to mark the group's position).
+        rel_share: … and its share is at least this fraction of the code's overall share.
+        agreement: question (parent code) → agreement class from the positions
+            (:func:`consultations.compare.positions.group_positions`); the class applies to
+            the question and to its option codes. Other codes: « non mesuré ».
+        min_group_speakers: groups with fewer participants are listed (``small_groups``) but
+            never count in the salience class.
         include_empty_groups: count rows with ``group_segments == 0`` as groups that do not
             raise the code, with factor 1/2 in the index (as Pol.is does for a group that
             never saw a comment). Default: such groups are left out.
 
     Returns:
         ``consensus`` (contract columns, then ``n_groups``, ``consensus_geomean``,
-        ``positions``).
+        ``salience``, ``agreement``, ``small_groups``). ``classification`` is the
+        agreement class for position questions and the salience class otherwise; the two
+        are also given separately, named as such.
 
     """
     c = counts if include_empty_groups else counts[counts["group_segments"] > 0]
     c = c.copy()
-    pos = position_children(codebook) if codebook is not None else {}
-    position_codes = {ch for children in pos.values() for ch in children}
-    need = np.where(c["code_id"].isin(position_codes), min_speakers_position, min_speakers)
+    if "group_speakers" in c.columns:
+        c["small"] = c["group_speakers"] < min_group_speakers
+    else:
+        c["small"] = False
     totals = c.groupby("code_id")[["n_segments", "group_segments"]].transform("sum")
     overall = totals["n_segments"] / totals["group_segments"].where(totals["group_segments"] > 0)
-    c["raised"] = ((c["n_segments"] > 0) & (c["n_speakers"] >= need)
+    c["raised"] = ((c["n_segments"] > 0) & (c["n_speakers"] >= min_speakers)
                    & (c["rate_segments"] >= min_share)
                    & (c["rate_segments"] >= rel_share * overall.fillna(0)))
     c["smooth"] = (c["n_segments"] + 1) / (c["group_segments"] + 2)
-    rate = c.set_index(["code_id", "group_code"])
+    parent_of = {}
+    if codebook is not None and "parent" in codebook.columns:
+        parent_of = {str(k): str(v) for k, v in zip(codebook["code_id"], codebook["parent"],
+                                                    strict=True) if isinstance(v, str) and v}
+    agreement = agreement or {}
     rows = []
     for code_id, sub in c.groupby("code_id", sort=True):
-        n_groups = int(len(sub))
-        above = sorted(sub.loc[sub["raised"], "group_code"])
+        big = sub[~sub["small"]]
+        n_groups = int(len(big))
+        above = sorted(big.loc[big["raised"], "group_code"])
         k = len(above)
-        index = float(np.prod(sub["smooth"])) if n_groups else np.nan
+        index = float(np.prod(sub["smooth"])) if len(sub) else np.nan
         if k == 0:
-            cls = "non évoqué"
+            sal = "non évoqué"
         elif n_groups >= 2 and k == n_groups:
-            cls = "consensus"
+            sal = "tous les groupes"
         elif k == 1:
-            cls = "spécifique à un groupe"
+            sal = "un seul groupe"
         elif k > n_groups / 2:
-            cls = "majorité"
+            sal = "majorité des groupes"
         else:
-            cls = "minorité"
-        positions = ""
-        if code_id in pos:
-            held = held_positions(rate, pos[code_id], sorted(sub["group_code"]))
-            positions = " ; ".join(f"{p} : {', '.join(gs) or '—'}" for p, gs in
-                                   ((p, [g for g, h in held.items() if p in h])
-                                    for p in pos[code_id]))
-            if _opposed(held, pos[code_id]):
-                cls = "contesté"
+            sal = "minorité des groupes"
+        agr = agreement.get(code_id) or agreement.get(parent_of.get(code_id, ""), NOT_MEASURED)
         rows.append({"code_id": code_id, "label": sub["label"].iloc[0],
                      "n_groups_above": k, "groups_above": ", ".join(above),
-                     "consensus_index": index, "classification": cls,
+                     "consensus_index": index,
+                     "classification": agr if agr != NOT_MEASURED else sal,
                      "n_groups": n_groups,
-                     "consensus_geomean": index ** (1 / n_groups) if n_groups else np.nan,
-                     "positions": positions})
+                     "consensus_geomean": index ** (1 / len(sub)) if len(sub) else np.nan,
+                     "salience": sal, "agreement": agr,
+                     "small_groups": ", ".join(sorted(sub.loc[sub["small"], "group_code"]))})
     return pd.DataFrame(rows, columns=["code_id", "label", "n_groups_above", "groups_above",
                                        "consensus_index", "classification", "n_groups",
-                                       "consensus_geomean", "positions"])
-
-
-def held_positions(rate: pd.DataFrame, children: list[str], groups: list[str]
-                    ) -> dict[str, set[str]]:
-    """Per group, the position(s) it raises with the highest rate (ties: all of them)."""
-    held = {}
-    for g in groups:
-        vals = {ch: rate.loc[(ch, g)] for ch in children if (ch, g) in rate.index}
-        raised = {ch: v["rate_segments"] for ch, v in vals.items() if v["raised"]}
-        top = max(raised.values(), default=None)
-        held[g] = {ch for ch, v in raised.items() if v == top} if raised else set()
-    return held
-
-
-def _opposed(held: dict[str, set[str]], children: list[str]) -> bool:
-    """Return True when a group holds position a without b and another holds b without a."""
-    for i, a in enumerate(children):
-        for b in children[i + 1:]:
-            ga = [g for g, h in held.items() if a in h and b not in h]
-            gb = [g for g, h in held.items() if b in h and a not in h]
-            if ga and gb:
-                return True
-    return False
+                                       "consensus_geomean", "salience", "agreement",
+                                       "small_groups"])

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from consultations.compare.consensus import consensus_table
+from consultations.compare.positions import group_positions, position_summary, speaker_positions
 from consultations.core.errors import warn_input
 from consultations.core.schema import participant_segments, truthy
 
@@ -55,6 +56,7 @@ __all__ = [
     "code_presence",
     "code_group_counts",
     "code_group_tests",
+    "speaker_group_tests",
     "fr_num",
     "run_stage",
     "topic_group_counts",
@@ -65,10 +67,14 @@ DEFAULTS: dict = {
     "alpha": 0.05,          # significance level after Benjamini–Hochberg
     "z_cell": 1.96,         # |adjusted residual| for a significant cell
     "min_expected": 5.0,    # below this expected count, exact / Monte-Carlo test
-    "n_resamples": 9999,    # Monte-Carlo tables
+    "n_resamples": 9999,    # permutations of group labels across speakers
     "min_share": 0.0,       # a group raises a code: share of its segments ≥ this floor …
     "rel_share": 0.5,       # … and ≥ ½ × the code's overall share …
     "min_speakers": 2,      # … and ≥ 2 of its speakers use it
+    "min_group_speakers": 3,  # smaller groups: shown, never tested, never in a headline
+    "stance_min_confidence": 0.6,  # automatic stances below: « à vérifier »
+    "min_speakers_position": 2,    # a group majority needs ≥ 2 speakers …
+    "position_margin": 1,          # … and this many more than the next option
     "prior_scale": 1.0,     # Dirichlet prior = corpus counts × prior_scale
     "min_term_count": 3,    # a lemma must occur this often in the corpus
     "top_terms": 15,        # distinctive terms kept per group
@@ -282,6 +288,136 @@ def code_group_tests(counts: pd.DataFrame, *, alpha: float = 0.05, z_cell: float
     return tests, resid.reset_index(drop=True)
 
 
+def speaker_group_tests(segments: pd.DataFrame, presence: pd.DataFrame, codebook: pd.DataFrame,
+                        *, alpha: float = 0.05, z_cell: float = 1.96, n_resamples: int = 9999,
+                        min_group_speakers: int = 3, seed: int = 42
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Test, per code, whether groups differ in the share of their *speakers* who raise it.
+
+    The unit is the participant (sentences are nested in turns and speakers, so they are not
+    independent). Per code, each participant either raised it (at least one segment) or not;
+    the statistic is the chi-square of the groups × raised table, and its p-value comes from
+    ``n_resamples`` permutations of the group labels across participants (seeded with
+    ``seed`` and the code id), which needs no large-sample assumption. Groups with fewer than
+    ``min_group_speakers`` participants are shown in the counts but left out of the test and
+    of every claim. P-values are corrected by Benjamini–Hochberg; adjusted residuals (on the
+    speaker table) say which group differs, and Cramér's V gives the size.
+
+    Returns:
+        ``(code_group_tests, code_group_residuals)``; strings are French.
+
+    """
+    from scipy.stats.contingency import association, expected_freq
+    from statsmodels.stats.contingency_tables import Table
+    from statsmodels.stats.multitest import multipletests
+
+    segs = participant_segments(segments)
+    people = segs.groupby("speaker").agg(group_code=("group_code", "first"))
+    sizes = people["group_code"].value_counts()
+    eligible = sorted(sizes[sizes >= min_group_speakers].index)
+    small = sorted(sizes[sizes < min_group_speakers].index)
+    people = people[people["group_code"].isin(eligible)]
+    hits = presence.merge(segs[["segment_id", "speaker"]], on="segment_id")
+    raised = hits.groupby("code_id")["speaker"].agg(lambda s: set(s))
+    labels = people["group_code"].map({g: i for i, g in enumerate(eligible)}).to_numpy()
+    n_g = len(eligible)
+    rng = np.random.default_rng(int(seed))
+    perms = np.array([rng.permutation(labels) for _ in range(n_resamples)]) \
+        if n_g >= 2 else np.empty((0, len(labels)), dtype=int)
+    names = segs.drop_duplicates("group_code").set_index("group_code")["stakeholder_group"]
+    tests, resid = [], []
+    for code_id in sorted(codebook["code_id"].astype(str)):
+        label = codebook.loc[codebook["code_id"].astype(str) == code_id, "label"].iloc[0]
+        x = people.index.isin(raised.get(code_id, set())).astype(int)
+        row = {"code_id": code_id, "label": label, "chi2": np.nan, "dof": np.nan,
+               "p_value": np.nan, "p_adj": np.nan, "method": "non testé",
+               "cramers_v": np.nan, "significant": False, "min_expected": np.nan,
+               "warning": "", "interpretation": "", "n_groups_tested": n_g,
+               "n_present": int(x.sum()), "unit": "intervenants",
+               "small_groups_excluded": ", ".join(small)}
+        if n_g < 2:
+            row["warning"] = (f"Moins de deux groupes d'au moins {min_group_speakers} "
+                              "intervenants : test impossible, tableaux descriptifs seulement.")
+        elif x.sum() == 0:
+            row["warning"] = "Thème évoqué par aucun intervenant des groupes comparés."
+        elif x.sum() == len(x):
+            row["warning"] = "Thème évoqué par tous les intervenants : pas de test."
+        else:
+            present = np.bincount(labels, weights=x, minlength=n_g)
+            total = np.bincount(labels, minlength=n_g)
+            table = np.vstack([present, total - present])
+            exp = expected_freq(table)
+            stat = _chi2(table, exp)
+            perm = _perm_chi2(x, perms, n_g, total)
+            p_val = (1 + int((perm >= stat - 1e-12).sum())) / (n_resamples + 1)
+            row.update(chi2=float(stat), dof=int(n_g - 1), min_expected=float(exp.min()),
+                       p_value=float(p_val),
+                       cramers_v=float(association(table.astype(int), method="cramer")),
+                       method=(f"permutation des groupes entre intervenants "
+                               f"({n_resamples} tirages, graine {seed})"))
+            if exp.min() < 1:
+                row["warning"] = ("Très peu d'intervenants concernés : le test a peu de "
+                                  "puissance, l'absence de différence ne prouve rien.")
+            r = Table(table, shift_zeros=False).standardized_resids[0]
+            for g, o, e, z, n in zip(eligible, present, exp[0], np.asarray(r), total,
+                                     strict=True):
+                resid.append({"code_id": code_id, "group_code": g, "observed": int(o),
+                              "expected": float(e), "residual": float(z),
+                              "group_speakers": int(n)})
+        tests.append(row)
+    tests = pd.DataFrame(tests)
+    resid = pd.DataFrame(resid, columns=["code_id", "group_code", "observed", "expected",
+                                         "residual", "group_speakers"])
+    tested = tests["p_value"].notna()
+    if tested.any():
+        _, p_adj, _, _ = multipletests(tests.loc[tested, "p_value"].to_numpy(), alpha=alpha,
+                                       method="fdr_bh")
+        tests.loc[tested, "p_adj"] = p_adj
+    tests["significant"] = (tests["p_adj"] < alpha).fillna(False).astype(bool)
+    sig_codes = set(tests.loc[tests["significant"], "code_id"])
+    resid["significant"] = resid["code_id"].isin(sig_codes) & (resid["residual"].abs() >= z_cell)
+    tests["interpretation"] = [
+        _interpret_speakers(r, resid[resid["code_id"] == r.code_id], names)
+        for r in tests.itertuples()]
+    return tests, resid.reset_index(drop=True)
+
+
+def _chi2(table: np.ndarray, exp: np.ndarray) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.nansum(np.where(exp > 0, (table - exp) ** 2 / exp, 0.0)))
+
+
+def _perm_chi2(x: np.ndarray, perms: np.ndarray, n_g: int, total: np.ndarray) -> np.ndarray:
+    """Chi-square of the groups × raised table under each permutation of the labels."""
+    n, k = total.sum(), x.sum()
+    present = np.stack([(x[None, :] * (perms == g)).sum(axis=1) for g in range(n_g)], axis=1)
+    e1 = total[None, :] * k / n
+    e0 = total[None, :] * (n - k) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s1 = np.where(e1 > 0, (present - e1) ** 2 / e1, 0.0)
+        s0 = np.where(e0 > 0, ((total[None, :] - present) - e0) ** 2 / e0, 0.0)
+    return (s1 + s0).sum(axis=1)
+
+
+def _interpret_speakers(row, cells: pd.DataFrame, names: pd.Series) -> str:
+    if pd.isna(row.p_adj):
+        return "Pas de test (voir l'avertissement)."
+    p = ("p ajusté < 0,001" if row.p_adj < 0.001 else f"p ajusté = {fr_num(row.p_adj, 3)}")
+    if not row.significant:
+        return f"Pas de différence significative entre les groupes ({p})."
+    parts = []
+    for c in cells[cells["significant"]].sort_values("residual", ascending=False).itertuples():
+        more = "plus" if c.residual > 0 else "moins"
+        share = c.observed / c.group_speakers if c.group_speakers else 0
+        parts.append(f"Les intervenants du groupe {names.get(c.group_code, c.group_code)} "
+                     f"({c.group_code}) évoquent ce thème {more} souvent que ceux des autres "
+                     f"groupes ({c.observed} sur {c.group_speakers}, {fr_num(100 * share, 0)} %"
+                     f" ; résidu ajusté {fr_num(c.residual, sign=True)}).")
+    if not parts:
+        parts.append("Les groupes diffèrent globalement, sans groupe isolé au-delà de ±1,96.")
+    return " ".join(parts) + f" ({p}, V de Cramér = {fr_num(row.cramers_v, 2)})."
+
+
 def _interpret(row, cells: pd.DataFrame, names: pd.Series, alpha: float) -> str:
     if pd.isna(row.p_adj):
         return "Pas de test (voir l'avertissement)."
@@ -341,9 +477,10 @@ def run_stage(tables, paths, settings) -> dict:
     if groups is not None and "is_facilitator" in groups:
         groups = groups[~truthy(groups["is_facilitator"])]
     counts = code_group_counts(segments, presence, codebook, groups=groups)
-    tests, resid = code_group_tests(counts, alpha=p["alpha"], z_cell=p["z_cell"],
-                                    min_expected=p["min_expected"],
-                                    n_resamples=p["n_resamples"], seed=settings.seed)
+    tests, resid = speaker_group_tests(segments, presence, codebook, alpha=p["alpha"],
+                                       z_cell=p["z_cell"], n_resamples=p["n_resamples"],
+                                       min_group_speakers=p["min_group_speakers"],
+                                       seed=settings.seed)
     n_groups = int((counts.drop_duplicates("group_code")["group_segments"] > 0).sum())
     if n_groups < 2:
         warn_input("segments", None, "un seul groupe de participants : les tests de "
@@ -355,10 +492,21 @@ def run_stage(tables, paths, settings) -> dict:
     terms = distinctive_terms(segments, top_n=p["top_terms"], prior_scale=p["prior_scale"],
                               min_count=p["min_term_count"],
                               example_words=tuple(p["example_words"]))
+    positions = speaker_positions(segments, codings, codebook,
+                                  min_confidence=p["stance_min_confidence"])
+    gpos = group_positions(positions, segments, codebook,
+                           workshops=tables["workshops"] if "workshops" in tables else None,
+                           min_speakers_position=p["min_speakers_position"],
+                           position_margin=p["position_margin"],
+                           min_group_speakers=p["min_group_speakers"])
+    psum = position_summary(gpos, positions, codebook)
+    agreement = dict(zip(psum["question"], psum["classification"], strict=True))
     cons = consensus_table(counts, codebook, min_share=p["min_share"],
-                           min_speakers=p["min_speakers"], rel_share=p["rel_share"])
+                           min_speakers=p["min_speakers"], rel_share=p["rel_share"],
+                           agreement=agreement, min_group_speakers=p["min_group_speakers"])
     out = {"code_group_counts": counts, "code_group_tests": tests,
-           "code_group_residuals": resid, "distinctive_terms": terms, "consensus": cons}
+           "code_group_residuals": resid, "distinctive_terms": terms, "consensus": cons,
+           "positions": positions, "group_positions": gpos, "position_summary": psum}
     if "recommendations" in tables:
         links, clusters = recs_mod.run(tables, settings)
     else:
@@ -376,8 +524,12 @@ def run_stage(tables, paths, settings) -> dict:
         "codes": int(counts["code_id"].nunique()),
         "codes_tested": int(tests["p_value"].notna().sum()),
         "codes_significant": int(tests["significant"].sum()),
-        "consensus_classes": {k: int(v) for k, v in
-                              cons["classification"].value_counts().sort_index().items()},
+        "salience_classes": {k: int(v) for k, v in
+                             cons["salience"].value_counts().sort_index().items()},
+        "position_questions": {q: c for q, c in agreement.items()},
+        "positions": int(len(positions)),
+        "positions_verified": int(positions["verified"].astype(bool).sum())
+        if len(positions) else 0,
         "recommendations_linked": int(links["rec_id"].nunique()),
         "recommendation_clusters": int(clusters["cluster_id"].nunique()),
         "thresholds": {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()},

@@ -21,10 +21,7 @@ from consultations.report.brief_blocks import (
     Block,
     as_list,
     axis_name,
-    capped,
     codebook_version,
-    count_lines,
-    factor_text,
     figure_block,
     fr_date,
     fr_int,
@@ -34,7 +31,6 @@ from consultations.report.brief_blocks import (
     get_table,
     group_label_map,
     join_cell,
-    line_block,
     participant_rows,
     plural,
     quote_reference,
@@ -44,6 +40,13 @@ from consultations.report.brief_blocks import (
     short,
     strength_rank,
     table_block,
+)
+from consultations.report.brief_positions import (
+    agreement_summary,
+    axis_sections,
+    caveats,
+    open_decisions_section,
+    participation_block,
 )
 
 __all__ = [
@@ -86,64 +89,39 @@ def _corpus_paragraph(tables) -> Block:
     return Block("paragraph", text)
 
 
-def _synthesis(tables, glabels) -> list[Block]:
+def _synthesis(tables, glabels, tab_n) -> list[Block]:
     out = [Block("heading", "1. Synthèse", level=1, name="synthese"), _corpus_paragraph(tables)]
-    cons = get_table(tables, "consensus")
     ev = get_table(tables, "evidence_by_theme")
     tests = get_table(tables, "code_group_tests")
-    cgc = get_table(tables, "code_group_counts")
     recs = get_table(tables, "rec_clusters")
-    n_groups = cgc["group_code"].nunique() if len(cgc) else 0
 
-    out.append(Block("heading", "Thèmes de consensus", level=2))
-    consensual = cons[cons["classification"].astype(str).str.lower().str.contains("consens")] \
-        if len(cons) else cons
-    if len(consensual):
-        size = ev.set_index("code_id")["n_segments"] if len(ev) else pd.Series(dtype=float)
-        consensual = (consensual.assign(_n=consensual["code_id"].map(size).fillna(0))
-                      .sort_values(["n_groups_above", "_n", "code_id"],
-                                   ascending=[False, False, True]).head(4))
-        items = []
-        for r in consensual.itertuples():
-            extra = ""
-            row = ev[ev["code_id"] == r.code_id] if len(ev) else ev
-            if len(row):
-                e = row.iloc[0]
-                extra = (f" ; {plural(int(e['n_segments']), 'segment')} dans "
-                         f"{plural(int(e['n_workshops']), 'atelier')}")
-            items.append((scrub(r.label),
-                          f"au-dessus du seuil dans {fr_int(r.n_groups_above)} groupes sur "
-                          f"{fr_int(n_groups)} ({join_cell(r.groups_above)}){extra}."))
-        out.append(Block("bullets", items=tuple(items)))
-    elif len(cons):
-        out.append(Block("paragraph", "Aucun thème n'est classé « consensus » dans le tableau "
-                                      "de consensus."))
-    else:
-        out.append(Block("paragraph", "Aucun thème codé : la mesure du consensus n'a pas pu "
-                                      "être calculée pour cette exécution."))
+    out += participation_block(tables, tab_n)
+    out += agreement_summary(tables)
+    out += open_decisions_section(tables, tab_n)
 
-    out.append(Block("heading", "Divergences entre groupes", level=2))
+    out.append(Block("heading", "Différences de priorité entre groupes (saillance)", level=2))
+    res = get_table(tables, "code_group_residuals")
     sig = tests[tests["significant"].fillna(False).astype(bool)] if len(tests) else tests
     if len(sig):
-        fac = factor_text(cgc["rate_segments"]) if len(cgc) else 100.0
         items = []
         for r in sig.sort_values(["p_adj", "cramers_v", "code_id"],
                                  ascending=[True, False, True]).head(4).itertuples():
-            sub = cgc[cgc["code_id"] == r.code_id].sort_values(["rate_segments", "group_code"])
-            desc = ""
-            if len(sub) >= 2:
-                hi, lo = sub.iloc[-1], sub.iloc[0]
-                desc = (f"le plus présent chez {hi['group_code']} "
-                        f"({fr_pct(hi['rate_segments'], fac)} de ses segments), le moins chez "
-                        f"{lo['group_code']} ({fr_pct(lo['rate_segments'], fac)}) ; ")
-            items.append((scrub(r.label), f"{desc}p ajusté {fr_p_eq(r.p_adj)} "
-                                          f"(V de Cramér {fr_num(r.cramers_v, 2)})."))
+            cells = res[(res["code_id"] == r.code_id) & res["significant"].astype(bool)
+                        & (res["residual"] > 0)] if len(res) else res
+            desc = "; ".join(
+                f"{c.group_code} : {fr_int(c.observed)} intervenant(s) sur "
+                f"{fr_int(c.group_speakers)}" for c in cells.itertuples()) \
+                if "group_speakers" in cells else ""
+            items.append((scrub(r.label), (f"évoqué plus souvent par {desc} ; " if desc else "")
+                          + f"p ajusté {fr_p_eq(r.p_adj)} "
+                          f"(V de Cramér {fr_num(r.cramers_v, 2)})."))
         out.append(Block("bullets", items=tuple(items)))
-        if len(tests):
-            out.append(Block("paragraph",
-                             f"{fr_int(len(sig))} des {fr_int(len(tests))} thèmes testés "
-                             f"diffèrent nettement entre groupes (p ajusté < "
-                             f"{fr_num(ALPHA, 2)}, correction de Benjamini-Hochberg)."))
+        out.append(Block("paragraph",
+                         f"{fr_int(len(sig))} des {fr_int(len(tests))} thèmes testés "
+                         f"diffèrent nettement entre groupes dans la part de leurs intervenants "
+                         f"qui les évoquent (test par permutation sur les intervenants, p "
+                         f"ajusté < {fr_num(ALPHA, 2)}, correction de Benjamini-Hochberg ; "
+                         f"groupes de moins de trois intervenants exclus)."))
     elif len(tests):
         out.append(Block("paragraph", f"Aucun des {fr_int(len(tests))} thèmes testés ne "
                                       f"diffère nettement entre groupes (p ajusté < "
@@ -151,14 +129,6 @@ def _synthesis(tables, glabels) -> list[Block]:
     else:
         out.append(Block("paragraph", "Aucun test de comparaison entre groupes n'a été produit "
                                       "(pas de thème codé)."))
-    div = cons[cons["classification"].astype(str).str.lower()
-               .str.contains("diverg|contest")] if len(cons) else cons
-    if len(div):
-        classes = " / ".join(sorted(set(div["classification"].astype(str))))
-        out.append(Block("paragraph", f"Thèmes classés « {classes} » par l'analyse du "
-                                      "consensus : " + ", ".join(scrub(x) for x in
-                                                                 div.sort_values("code_id")
-                                                                 ["label"]) + "."))
 
     out.append(Block("heading", "Recommandations les plus partagées", level=2))
     if len(recs):
@@ -207,49 +177,11 @@ def _rank_themes(ev: pd.DataFrame) -> pd.DataFrame:
             .reset_index(drop=True))
 
 
-def _axes_section(tables, figs, fig_n, tab_n) -> list[Block]:
-    out = [Block("heading", "2. Éléments probants par axe de la stratégie", level=1,
-                 name="axes")]
-    ax = get_table(tables, "evidence_by_axis")
-    if len(ax):
-        ax = ax.sort_values("axis")
-        out.append(Block("paragraph", "Pour chaque axe de la stratégie : les thèmes codés qui "
-                                      "s'y rattachent, les groupes qui les portent, la force de "
-                                      "l'élément probant (règle en annexe A), puis le détail des "
-                                      "options exprimées, des groupes réservés et des "
-                                      "recommandations liées."))
-        rows = []
-        for r in ax.itertuples():
-            listed, more = count_lines(line_block(r.recommendations))
-            rows.append((axis_name(r.axis, r.axis_label), join_cell(r.codes),
-                         join_cell(r.supporting_groups), fr_int(len(listed) + more),
-                         str(r.strength)))
-        out.append(table_block("Éléments probants par axe (tableau evidence_by_axis)",
-                          ["Axe", "Thèmes", "Groupes favorables", "Recomm. liées",
-                           "Force"], rows, tab_n))
-        for r in ax.itertuples():
-            out.append(Block("heading", f"{axis_name(r.axis, r.axis_label)} — élément probant "
-                                        f"« {r.strength} »", level=3))
-            for lead, value in (("Options exprimées", r.options_summary),
-                                ("Groupes réservés", r.opposing_groups),
-                                ("Recommandations liées", r.recommendations)):
-                lines = line_block(value)
-                if lead == "Recommandations liées":
-                    lines = capped(lines, 4)
-                if len(lines) <= 1:
-                    out.append(Block("paragraph", lines[0] if lines else "—",
-                                     lead=f"{lead} : "))
-                else:
-                    out.append(Block("paragraph", "", lead=f"{lead} :"))
-                    out.append(Block("bullets", items=tuple(("", x) for x in lines)))
-    else:
-        out.append(Block("paragraph", "Aucun élément probant n'a pu être rattaché aux axes de "
-                                      "la stratégie (tableau evidence_by_axis vide)."))
-    out.append(Block("heading", "Vue d'ensemble des thèmes par groupe", level=2))
+def _overview_figures(figs, fig_n) -> list[Block]:
+    out = [Block("heading", "Vue d'ensemble des thèmes par groupe", level=2)]
     more = (figure_block(figs, "heatmap_codes_groupes", fig_n)
             + figure_block(figs, "carte_consensus", fig_n))
-    out += more or [Block("paragraph", "Pas de figure : aucun thème codé.")]
-    return out
+    return out + (more or [Block("paragraph", "Pas de figure : aucun thème codé.")])
 
 
 def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
@@ -270,7 +202,6 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
                      f"Les {fr_int(len(ranked))} thèmes ci-dessous sont ceux dont l'élément "
                      f"probant est le plus fort, puis les plus fréquents, parmi les "
                      f"{fr_int(len(ev))} thèmes du tableau des éléments probants."))
-    fac = factor_text(cgc["rate_segments"]) if len(cgc) else 100.0
     for k, e in enumerate(ranked.to_dict("records"), start=1):
         code = e["code_id"]
         out.append(Block("heading", f"3.{k} {scrub(e['label'])}", level=2,
@@ -282,7 +213,7 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
                          f"{plural(int(e['n_speakers']), 'intervenant')}, "
                          f"{plural(int(e['n_workshops']), 'atelier')}, "
                          f"{plural(int(e['n_groups']), 'groupe')} ({join_cell(e['groups'])}) ; "
-                         f"axe {axis_name(e['axis'], e['axis_label'])} ; consensus : "
+                         f"axe {axis_name(e['axis'], e['axis_label'])} ; accord : "
                          f"{e['consensus_class'] if pd.notna(e['consensus_class']) else '—'} ; "
                          f"élément probant « {e['strength']} » ({scrub(e['strength_reason'])}).",
                          lead="Ampleur : "))
@@ -309,13 +240,13 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
                         marks[r.group_code] = ("sur-représenté" if r.residual > 0
                                                else "sous-représenté")
             rows = [(f"{r.group_code} — {glabels.get(r.group_code, r.stakeholder_group)}",
-                     fr_int(r.n_segments), fr_int(r.n_speakers),
-                     fr_pct(r.rate_segments, fac, 1), fr_num(r.per_1000_words, 1),
-                     marks.get(r.group_code, "—"))
+                     f"{fr_int(r.n_speakers)} sur {fr_int(r.group_speakers)}",
+                     fr_pct(r.rate_speakers) if pd.notna(r.rate_speakers) else "—",
+                     fr_int(r.n_segments), marks.get(r.group_code, "—"))
                     for r in sub.itertuples()]
-            out.append(table_block(f"Position des groupes — {scrub(e['label'])}",
-                              ["Groupe", "Segments", "Intervenants", "% des segments du groupe",
-                               "Pour 1 000 mots", "Écart significatif"], rows, tab_n))
+            out.append(table_block(f"Qui évoque ce thème (saillance) — {scrub(e['label'])}",
+                              ["Groupe", "Intervenants", "% des intervenants du groupe",
+                               "Segments", "Écart significatif"], rows, tab_n))
         q = quotes[quotes["code_id"] == code].sort_values(["rank", "segment_id"]).head(MAX_QUOTES) \
             if len(quotes) else quotes
         if len(q):
@@ -444,8 +375,10 @@ def build_brief(tables: Mapping[str, pd.DataFrame], figures: list[dict] | None =
                            f"pseudonymisées"),
         Block("toc"),
     ]
-    blocks += _synthesis(tables, glabels)
-    blocks += _axes_section(tables, figs, fig_n, tab_n)
+    blocks += caveats(tables)
+    blocks += _synthesis(tables, glabels, tab_n)
+    blocks += axis_sections(tables, glabels, tab_n, "2")
+    blocks += _overview_figures(figs, fig_n)
     blocks += _theme_sections(tables, glabels, figs, tab_n)
     blocks += _groups_section(tables, glabels, figs, fig_n, tab_n)
     blocks += _recs_section(tables, figs, fig_n, tab_n)
