@@ -12,6 +12,9 @@ from consultations.core.schema import TABLES
 from consultations.evidence import grades as evidence
 
 
+SMALL_OK = Settings(extra={"compare": {"min_group_speakers": 2}})
+
+
 def _corpus():
     """Three groups over three workshops; a 'SEC' theme everyone raises, a contested 'MIL'."""
     groups = {"FDS": "Forces de défense et de sécurité",
@@ -45,7 +48,9 @@ def _corpus():
                      "char_end": len(text)})
         if code:
             cods.append({"segment_id": sid, "code_id": code, "source": "rule",
-                         "coder": "règles", "negated": False})
+                         "coder": "règles", "negated": False,
+                         "matched_text": {"SEC": "sécurité", "MIL.INT": "intégrer les milices",
+                                          "MIL.DES": "désarmer les milices"}[code]})
     cb = pd.DataFrame({
         "code_id": ["SEC", "MIL", "MIL.INT", "MIL.DES", "UNUSED"],
         "label": ["Sécurité", "Milices", "Intégrer les milices", "Désarmer les milices",
@@ -70,7 +75,8 @@ def _corpus():
 
 @pytest.fixture(scope="module")
 def out():
-    return evidence.run_stage(_corpus(), None, Settings())
+    # groups of two speakers count here (the default leaves groups under three out)
+    return evidence.run_stage(_corpus(), None, SMALL_OK)
 
 
 @pytest.mark.parametrize("args, alpha, expected", [
@@ -140,13 +146,20 @@ def test_evidence_by_theme_rows(out):
     sec = t.loc["SEC"]
     assert (sec.n_segments, sec.n_speakers, sec.n_workshops, sec.n_groups) == (7, 7, 3, 3)
     # 3 groups, 3 workshops, 7 speakers but 7 < 10 segments: moyen by the rule
-    assert sec.consensus_class == "consensus" and sec.strength == "moyen"
-    strict = evidence.run_stage(_corpus(), None, Settings(extra={"evidence": {"strength": {
-        "fort": {"n_groups": 3, "n_workshops": 3, "n_speakers": 6, "n_segments": 7}}}}))
-    assert strict["evidence_by_theme"].set_index("code_id").loc["SEC", "strength"] == "fort"
+    # every group raises it: salience « tous les groupes », never called a consensus
+    assert sec.consensus_class == "tous les groupes" and sec.salience == "tous les groupes"
+    assert sec.strength == "moyen"
+    strict = evidence.run_stage(_corpus(), None, Settings(extra={
+        "compare": {"min_group_speakers": 2}, "evidence": {"strength": {
+            "fort": {"n_groups": 3, "n_workshops": 3, "n_speakers": 6, "n_segments": 7}}}}))
+    # « fort » by breadth, but every coding is automatic and unverified: at most « moyen »
+    row = strict["evidence_by_theme"].set_index("code_id").loc["SEC"]
+    assert row["strength"] == "moyen" and "codage automatique seul" in row["strength_reason"]
     assert sec.agreement_alpha == pytest.approx(0.9)
     assert sec.axis_label == "Sécurité de proximité"
-    assert t.loc["MIL", "consensus_class"] == "contesté"
+    # OSC's two speakers disarm; FDS and DEC have one speaker each for integration: no
+    # majority there, so the question is « partagé », not « contesté »
+    assert t.loc["MIL", "consensus_class"] == "partagé"
     assert t.loc["MIL.INT", "strength"] == "faible"
     assert "alpha = 0,50" in t.loc["MIL.INT", "strength_reason"]
     assert t.loc["UNUSED", "n_segments"] == 0 and t.loc["UNUSED", "strength"] == "faible"
@@ -161,8 +174,7 @@ def test_evidence_by_axis(out):
     a = out["evidence_by_axis"].set_index("axis")
     assert list(a.index) == ["A1", "A2"]
     assert a.loc["A2", "axis_label"] == "Milices et groupes armés"
-    assert "contre « Intégrer les milices » : OSC" in a.loc["A2", "opposing_groups"]
-    assert "DEC" in a.loc["A2", "opposing_groups"]
+    assert a.loc["A2", "position_holders"] == "« Désarmer les milices » : OSC"
     assert "R01" in a.loc["A2", "recommendations"]
     assert a.loc["A1", "opposing_groups"] == "aucune position opposée codée"
     assert a.loc["A1", "strength"] == "moyen"  # the best of its codes (SEC)

@@ -38,10 +38,10 @@ TABLE_STAGE: dict[str, str] = {
     **dict.fromkeys(["code_presence", "code_group_counts", "code_group_tests",
                      "code_group_residuals", "distinctive_terms", "consensus", "rec_links",
                      "rec_clusters", "topic_group_counts", "speaker_codes", "positions",
-                     "group_positions", "rec_endorsements", "rec_group_matrix",
+                     "group_positions", "position_summary", "rec_endorsements", "rec_group_matrix",
                      "code_group_speakers", "speaker_code_tests"], "compare"),
     **dict.fromkeys(["evidence_by_theme", "evidence_quotes", "evidence_by_axis",
-                     "open_decisions", "participation"], "evidence"),
+                     "open_decisions", "participation", "position_quotes"], "evidence"),
 }
 
 

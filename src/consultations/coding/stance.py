@@ -10,9 +10,11 @@ neighbouring sentences of the same turn and returns the stance, the linguistic f
 decided it, the cue words and a confidence.
 
 The analysis is rule-based and generic: French function words, negation, discourse markers
-and a small evaluative lexicon, with no topic vocabulary (domain cues can be added through
-``cues``, e.g. the codebook's ``stance`` section). It reads the segment ``text`` (punctuation
-matters: questions, commas, quotes); ``lemmas`` are not needed. No parser is used.
+and a small evaluative lexicon (general judgements, plus a few generic security-domain ones
+such as « impunité », « bavure », « bandit »), with no vocabulary of any position question or
+country; domain cues can be added through ``cues``, e.g. the codebook's ``stance`` section.
+It reads the segment ``text`` (punctuation matters: questions, commas, quotes); ``lemmas`` are
+not needed. No parser is used.
 
 Paths, in order, for each mention of an option:
 
@@ -130,6 +132,7 @@ def fold_text(text: str) -> str:
     Returns:
         The folded text: ``’`` → ``'``, ``«»“”`` → ``"``, non-breaking and other spaces → a
         space, ``…`` → ``.``, accents removed, lower case.
+
     """
     out = []
     for ch in str(text):
@@ -154,12 +157,8 @@ def _rx(*alternatives: str) -> re.Pattern:
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?![a-z0-9])")
 
 
-def _words(*words: str) -> list[str]:
-    return [re.escape(fold_text(w)) for w in words]
-
-
 # Clause boundaries: punctuation, and discourse connectives that open a new clause.
-_PUNCT = re.compile(r"[,;:!?.()\"]")
+_PUNCT = re.compile(r"[,;:!?.()]")
 _PIVOT = _rx("mais", "pourtant", "cependant", "toutefois", "neanmoins", "en revanche",
              "reste que", "il n'empeche", "par contre")
 _CONNECTIVE = _rx("mais", "pourtant", "cependant", "toutefois", "neanmoins", "sinon", "car",
@@ -169,9 +168,8 @@ _SENT_END = re.compile(r"[.!?]+(?=\s|\"|$)")
 _TOKEN = re.compile(r"[a-z0-9œæ]+")
 
 # Negation: one event per negative word (ne/n' alone is not counted).
-_NEG = _rx("pas", "jamais", "aucun", "aucune", "nullement", "guere", "ni", "sans", "rien",
-           "point")
-_NEG_AFTER_NE = _rx("plus", "personne")
+_NEG = _rx("pas", "jamais", "aucun", "aucune", "nullement", "guere", "ni", "sans", "rien")
+_NEG_AFTER_NE = _rx("plus", "personne", "point")
 _NEG_BEFORE_NE = re.compile(r"(?<![a-z])(?:personne|nul|nulle|aucun|aucune)\s+(?:ne|n')")
 # a negated modal inside a long rule match: "le commandant ne doit en aucun cas présider"
 _NEG_MODAL = re.compile(
@@ -383,7 +381,9 @@ _CONCEDE = _rx(
     r"evidemment", r"je veux bien", r"pourquoi pas", r"oui", r"soit", r"j'en conviens",
     r"a ses avantages", r"personne ne le nie", r"sur le papier",
 )
-_CONCEDE_SUB = _rx(r"meme si", r"meme s'", r"bien que", r"bien qu", r"quoique", r"quoiqu",
+_CONCEDE_SUB = _rx(r"meme si", r"meme s'", r"(?<!veux )(?<!voudrais )(?<!voulons )(?<!aime )"
+                   r"(?<!aimerais )bien que", r"(?<!veux )(?<!voudrais )(?<!voulons )(?<!aime )"
+                   r"(?<!aimerais )bien qu", r"quoique", r"quoiqu",
                    r"malgre", r"en depit de", r"s'il est vrai que")
 _B_CONDITIONAL = re.compile(
     r"^\W*(?:mais|pourtant|cependant|toutefois)\s+(?:seulement|uniquement|pas avant|a condition|"
@@ -394,7 +394,8 @@ _PROTASIS = re.compile(
     r"(?<![a-z])(?:(?<!meme )(?<!comme )(?<!sauf )si(?=\s+(?:on|l'|l|le|la|les|un|une|des|c'|"
     r"ce|cela|ca|nous|vous|tu|j'|je|il|ils|elle|elles|chaque|tout|tous|personne|rien|notre|nos|"
     r"votre|vos|leur|leurs|demain|aujourd|jamais|vraiment|quelqu|aucun|d'ici)\b)|s'ils?(?![a-z])|"
-    r"(?<!en )tant que|(?<!en )tant qu'|a condition que|a condition qu'|a condition de|a condition d'|"
+    r"(?<!en )tant que|(?<!en )tant qu'|a condition que|a condition qu'|a condition de|"
+    r"a condition d'|"
     r"pourvu que|pourvu qu'|sous reserve que|sous reserve qu'|au cas ou|dans le cas ou|"
     r"des lors que|des lors qu'|a moins que|a moins qu'|le jour ou|le jour qu|pour peu que|"
     r"pour peu qu'|des que|des qu'|une fois que|une fois qu')")
@@ -416,6 +417,15 @@ _STANDALONE_FOR = re.compile(
     r"^\W*(?:oui|d'accord|pourquoi pas|bien sur|absolument|volontiers|evidemment|tout a fait|"
     r"je suis pour|ok)\W*$")
 _SUBJECT_LIKE_MAX = 6
+_ASIDE_START = {"dans", "sans", "avec", "pour", "en", "selon", "a", "au", "aux", "sur", "sous",
+                "depuis", "apres", "avant", "meme", "surtout", "aujourd", "demain", "ici", "la",
+                "maintenant", "actuellement", "point", "comme", "d", "de", "du", "des", "chez",
+                "par", "vu", "certes", "helas", "franchement", "evidemment", "bien"}
+_VERB_START = {"ne", "n", "est", "sont", "serait", "seraient", "sera", "seront", "reste",
+               "restera", "demeure", "constitue", "represente", "semble", "parait", "devient",
+               "deviendrait", "a", "ont", "aurait", "auraient", "coute", "marche", "sert",
+               "servirait", "fait", "ferait", "fera", "va", "vont", "peut", "pourrait"}
+_FINITE = re.compile(r"[a-z]+(?:erait|eraient|era|eront|ait|aient|ira|iront|irait)$")
 # words showing that a finite verb (and its subject) come before a mention in its clause
 _VERB_MARKERS = {"je", "j", "nous", "on", "il", "ils", "elle", "elles", "vous", "tu", "c", "est",
                  "sont", "ont", "faut", "doit", "doivent", "peut", "peuvent", "veut", "veulent",
@@ -457,7 +467,7 @@ class _Cues:
 
 
 def _stem(lemma: str) -> str:
-    """A prefix for a cue lemma: ``refuser`` → ``refus\\w*``; short words match whole."""
+    """Turn a cue lemma into a prefix pattern (``refuser`` matches « refusons »)."""
     w = fold_text(lemma).strip()
     if not w or not re.fullmatch(r"[a-z' -]+", w):
         return re.escape(w)
@@ -607,7 +617,7 @@ def _find_all(patterns: Sequence[re.Pattern], s: str, offset: int = 0) -> list[t
 
 def _polarity(f: str, a: int, b: int, cues: _Cues, negation_default: bool = True
               ) -> tuple[int, str]:
-    """Evaluative polarity of f[a:b]: lexicon hits, flipped by a negation just before them.
+    """Return the evaluative polarity of f[a:b]: lexicon hits, flipped by a prior negation.
 
     A negated clause without evaluative words counts as negative when ``negation_default``.
     """
@@ -630,7 +640,9 @@ def _polarity(f: str, a: int, b: int, cues: _Cues, negation_default: bool = True
             score += 1
             cue_words.append(w)
             continue
-        flipped = any(ns < s and s - ns <= 30 and _e2 <= s for ns, _e2, _w in negs)
+        flipped = any(ns < s and s - ns <= 30 and _e2 <= s for ns, _e2, _w in negs) or (
+            bool(re.search(r"(?<![a-z])(?:ne|n')\s*$", f[max(a, s - 4):s]))
+            and any(0 <= ns - _e <= 12 for ns, _e2, _w in negs))
         score += -sign if flipped else sign
         cue_words.append(("pas " if flipped else "") + w)
     if score == 0 and negs and negation_default and not kept:
@@ -779,7 +791,7 @@ class _Analyser:
         return pol, events, kind, first
 
     def predicate(self, m: _Mention) -> tuple[int, str]:
-        """Evaluation of the mention as a subject ('X serait une erreur', 'X, c'est …')."""
+        """Return how the mention is judged as a subject ('X serait une erreur', 'X, c'est …')."""
         f = self.t.f
         s, e = self.t.sentence(m.start)
         c0, c1 = self.t.clause(m.start)
@@ -810,13 +822,31 @@ class _Analyser:
         p = _PIVOT.search(f, m.end, e)
         if p:
             end = p.start()
-        sub = _SUBORDINATOR.search(f, m.end, end)
+        start = m.end
+        if not _TOKEN.search(f[m.end:c1]):
+            # the mention ends its clause: skip asides ("X, dans la situation actuelle, serait …");
+            # what follows must start with a verb to be its predicate
+            k = c1
+            while k < end:
+                nc0, nc1 = self.t.clause(k + 1 if _PUNCT.match(f, k) else k)
+                words = _TOKEN.findall(f[nc0:nc1])
+                if not words or nc1 <= k:
+                    break
+                if words[0] in _ASIDE_START:
+                    k = nc1
+                    continue
+                if words[0] in _VERB_START or _FINITE.match(words[0]):
+                    start = nc0
+                break
+            if start == m.end:
+                return 0, ""
+        sub = _SUBORDINATOR.search(f, start, end)
         if sub and sub.start() - m.end < 3:  # relative clause right after the mention
             return 0, ""
-        span_end = sub.start() if sub else end
-        if span_end - m.end < 3:
+        span_end = sub.start() if sub and sub.start() > start else end
+        if span_end - start < 3:
             return 0, ""
-        return _polarity(f, m.end, span_end, self.cues, negation_default=True)
+        return _polarity(f, start, span_end, self.cues, negation_default=True)
 
     def protasis(self, pos: int) -> tuple[int, int, int, int] | None:
         """(p0, p1, a0, a1): the 'si' clause containing pos and its main clause, or None."""
@@ -862,19 +892,22 @@ class _Analyser:
             if x[0] > m.start and not re.match(r"\s*(?:que|qu'|de|d')", f[x[1]:]):
                 continue
             prev = _TOKEN.findall(f[max(lo, x[0] - 25):x[0]])
-            if prev and prev[-1] in _FIRST_PERSON | {"ne", "n", "on", "faut", "il"}:
+            if prev and prev[-1] in {"je", "j", "moi", "ne", "n", "on", "faut", "il"}:
                 continue
-            if set(prev[-3:]) & (_FIRST_PERSON - {"me", "m"}):
+            # "nous"/"me" right before the verb is its subject unless a noun precedes it
+            # ("nous pensons que" vs "les magistrats nous expliquent que")
+            if prev and prev[-1] in ("me", "m", "nous") and (
+                    len(prev) < 2 or prev[-2] in _FIRST_PERSON | {"on", "ne", "n"}):
                 continue
-            if prev and prev[-1] in ("me", "m", "nous") and len(prev) > 1 and \
-                    prev[-2] in _FIRST_PERSON:
+            # "j'ai toujours dit que", "nous avons souvent proposé"
+            if set(prev[-3:]) & {"je", "j"} or (
+                    "nous" in prev[-3:] and not x[2].endswith("ent") and prev[-1] != "nous"):
                 continue
             # the reported clause must reach the mention (no ':' or ';' in between), and a
-            # comma after "dit que …" closes it ("quand vous dites que X, vous …")
+            # comma closes it ("quand vous dites que X, vous …", "s'il nous dit « X », …")
             if x[1] < m.start and re.search(r"[;:.]", f[x[1]:m.start]):
                 continue
-            comp = re.match(r"\s*(?:que|qu'|de|d')", f[x[1]:])
-            if comp and x[1] < m.start and "," in f[x[1] + comp.end():m.start]:
+            if x[1] < m.start and "," in f[x[1]:m.start]:
                 continue
             return "frame", x[2]
         # quotation: inside "…" (or after a quote opened in the previous sentence)
@@ -889,7 +922,7 @@ class _Analyser:
         return "", ""
 
     def reaction(self, m: _Mention, kind: str) -> tuple[int, str, bool]:
-        """The speaker's reaction to reported content: (polarity, cue, from next sentence)."""
+        """Return the speaker's reaction to reported content: (polarity, cue, next sentence)."""
         f = self.t.f
         _s, e = self.t.sentence(m.start)
         _c0, c1 = self.t.clause(m.start)
@@ -1066,6 +1099,8 @@ class _Analyser:
                 if nq:
                     return _Vote(code, nq * lpol, "question rhétorique", "question:suivante",
                                  ncue + " ?", factor)
+            if lkind == "post":  # "X ? Non, …": the speaker answers their own question
+                return _Vote(code, lpol, "négation", "négation:après", ev, factor)
             return _Vote(code, -lpol, "question rhétorique", "question:écho", "… ?", factor)
 
         # concession
@@ -1220,6 +1255,7 @@ def detect_stances(segments: pd.DataFrame, candidates: pd.DataFrame,
     Raises:
         KeyError: ``segments`` lacks ``segment_id`` or ``text``, or ``candidates`` lacks
             ``segment_id`` or ``code_id``.
+
     """
     for col in ("segment_id", "text"):
         if col not in segments.columns:
@@ -1284,7 +1320,8 @@ def detect_stances(segments: pd.DataFrame, candidates: pd.DataFrame,
                        for u in uniq):
                 uniq.append(mm)
         options = list(questions[question])
-        matched = "|".join(dict.fromkeys(c for c, _ in items))
+        seen_codes = {c for c, _ in items}
+        matched = "|".join(o for o in questions[question] if o in seen_codes)
         hedge = an.hedge(uniq)
         if hedge:
             conf = _PATH_CONFIDENCE["réserve"]

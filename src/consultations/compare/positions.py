@@ -81,6 +81,8 @@ def _opposite(options: list[str], code: str) -> str:
 def _human_evidence(codings: pd.DataFrame, questions: dict[str, list[str]]) -> pd.DataFrame:
     """Stance evidence from manual codings and review decisions (verified)."""
     opt_q = {o: q for q, opts in questions.items() for o in opts}
+    if "source" not in codings:
+        codings = codings.assign(source="rule")
     h = codings[codings["source"].isin(["manual", "review"])
                 & codings["code_id"].isin(opt_q)].copy()
     if "negated" in h:
@@ -115,6 +117,8 @@ def _automatic_evidence(segments: pd.DataFrame, codings: pd.DataFrame,
     from consultations.coding.stance import detect_stances
 
     opt_q = {o: q for q, opts in questions.items() for o in opts}
+    if "source" not in codings:
+        codings = codings.assign(source="rule")
     r = codings[(codings["source"] == "rule") & codings["code_id"].isin(opt_q)].copy()
     if r.empty:
         return pd.DataFrame(columns=["segment_id", "question", "stance", "source", "confidence",
@@ -124,9 +128,12 @@ def _automatic_evidence(segments: pd.DataFrame, codings: pd.DataFrame,
                                                       strict=True)]]
     # The detector reads the sentence from scratch: give it the option the keywords named
     # (before the rule coder's own flip on a stance cue).
-    flipped = r["evidence"].astype(str).str.contains("position inversée", regex=False)
+    ev = r["evidence"] if "evidence" in r else pd.Series("", index=r.index)
+    flipped = ev.astype(str).str.contains("position inversée", regex=False)
     r["code_id"] = [_opposite(questions[q], c) if f else c for c, q, f in
                     zip(r["code_id"], r["question"], flipped, strict=True)]
+    if "matched_text" not in r:
+        r["matched_text"] = ""
     cand = r[["segment_id", "code_id", "matched_text"]].drop_duplicates(
         ["segment_id", "code_id"])
     det = detect_stances(segments, cand, questions, cues)

@@ -73,6 +73,20 @@ TABLES: dict[str, list[str]] = {
                         "workshop_id", "source_file", "line_start", "text"],
     "evidence_by_axis": ["axis", "axis_label", "codes", "options_summary", "supporting_groups",
                          "opposing_groups", "recommendations", "strength"],
+    # One row per (workshop, speaker, position question): the speaker's stance.
+    "positions": ["workshop_id", "speaker", "stakeholder_group", "question", "stance", "source",
+                  "confidence", "verified", "segment_ids"],
+    # Per question and group: n_<option> columns follow n_speakers, one per option code.
+    "group_positions": ["question", "stakeholder_group", "n_speakers", "n_reserve", "majority",
+                        "classification"],
+    "position_summary": ["question", "label", "options", "classification", "holders",
+                         "verification", "open_decision"],
+    "open_decisions": ["question", "label", "axis", "classification", "options", "holders",
+                       "speakers_by_option", "strength", "verification"],
+    "position_quotes": ["question", "option", "segment_id", "speaker", "stakeholder_group",
+                        "workshop_id", "source_file", "line_start", "text"],
+    "participation": ["group_code", "stakeholder_group", "participants", "women", "men",
+                      "speakers", "segments", "words", "share_words"],
 }
 
 

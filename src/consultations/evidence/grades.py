@@ -150,8 +150,9 @@ def quote_candidates(codings: pd.DataFrame, codebook: pd.DataFrame,
     integrating the militias never illustrates « intégrer ».
     """
     c = codings
-    keep = c["source"].isin(["manual", "review"]) | (
-        (c["source"] == "rule") & c["matched_text"].fillna("").astype(str).str.strip().ne(""))
+    matched = c["matched_text"].fillna("").astype(str).str.strip().ne("") \
+        if "matched_text" in c else pd.Series(True, index=c.index)
+    keep = c["source"].isin(["manual", "review"]) | ((c["source"] == "rule") & matched)
     if "negated" in c:
         keep &= ~c["negated"].astype(bool)
     pres = code_presence(c[keep], codebook)
@@ -363,11 +364,11 @@ def evidence_by_theme(tables: dict, presence: pd.DataFrame, *, rule: dict | None
             "p_adj": float(te["p_adj"]) if te is not None else np.nan,
             "test_summary": summary,
             "consensus_class": co["classification"] if co is not None else "non évoqué",
-            "salience": co.get("salience", "") if co is not None else "non évoqué",
-            "agreement": co.get("agreement", "") if co is not None else "",
             "rec_clusters": _cluster_text(clusters, rec_ids), "agreement_alpha": a,
             "strength": strength, "strength_reason": reason,
-            "rec_ids": ", ".join(sorted(rec_ids))})
+            "rec_ids": ", ".join(sorted(rec_ids)),
+            "salience": co.get("salience", "") if co is not None else "non évoqué",
+            "agreement": co.get("agreement", "") if co is not None else ""})
     return pd.DataFrame(rows)
 
 

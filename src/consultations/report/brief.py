@@ -149,8 +149,9 @@ def _synthesis(tables, glabels, tab_n) -> list[Block]:
                                   f"{plural(int(r.n_groups), 'groupe')}, "
                                   f"{plural(int(r.n_workshops), 'atelier')}, "
                                   f"{plural(int(r.n_speakers), 'intervenant')}, "
-                                  f"{plural(int(r.n_segments), 'segment')} ; "
-                                  f"axe {axis_name(r.axis, r.axis_label)}.")
+                                  f"{plural(int(r.n_segments), 'segment')}"
+                                  + (f" ; axe {axis_name(r.axis, r.axis_label)}."
+                                     if str(r.axis or "").strip() else "."))
                  for r in top.itertuples()]
         out.append(Block("bullets", items=tuple(items)))
     else:
@@ -213,7 +214,9 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
                          f"{plural(int(e['n_speakers']), 'intervenant')}, "
                          f"{plural(int(e['n_workshops']), 'atelier')}, "
                          f"{plural(int(e['n_groups']), 'groupe')} ({join_cell(e['groups'])}) ; "
-                         f"axe {axis_name(e['axis'], e['axis_label'])} ; accord : "
+                         + (f"axe {axis_name(e['axis'], e['axis_label'])} ; "
+                            if str(e["axis"] or "").strip() else "")
+                         + "accord : "
                          f"{e['consensus_class'] if pd.notna(e['consensus_class']) else '—'} ; "
                          f"élément probant « {e['strength']} » ({scrub(e['strength_reason'])}).",
                          lead="Ampleur : "))

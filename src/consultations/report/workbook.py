@@ -25,7 +25,21 @@ SHEETS: dict[str, tuple[str, str]] = {
     "Tests": ("code_group_tests", "Test d'indépendance thème × groupe, p ajusté "
                                   "(Benjamini-Hochberg), V de Cramér."),
     "Résidus": ("code_group_residuals", "Écarts à l'attendu par cellule thème × groupe."),
-    "Consensus": ("consensus", "Consensus entre groupes par thème."),
+    "Consensus": ("consensus", "Saillance (quels groupes évoquent le thème) et accord (les "
+                               "positions concordent-elles) par thème, nommés à part."),
+    "Positions": ("positions", "Position de chaque intervenant sur chaque question de "
+                               "position, avec sa source, sa confiance et ses segments."),
+    "Positions des groupes": ("group_positions", "Distribution des positions des "
+                                                 "intervenants de chaque groupe, majorité et "
+                                                 "accord."),
+    "Questions de position": ("position_summary", "Une ligne par question de position : "
+                                                  "options, groupes, accord, vérification."),
+    "Décisions à trancher": ("open_decisions", "Questions contestées ou partagées : options, "
+                                               "groupes et intervenants, force, vérification."),
+    "Citations par option": ("position_quotes", "Une citation par option de chaque question, "
+                                                "pour voir les deux côtés."),
+    "Participation": ("participation", "Participants, femmes et hommes, prise de parole par "
+                                       "groupe."),
     "Termes distinctifs": ("distinctive_terms", "Termes distinctifs de chaque groupe "
                                                 "(log-odds pondéré) avec un exemple."),
     "Recommandations": ("rec_clusters", "Recommandations des ateliers regroupées."),
@@ -79,8 +93,25 @@ COLUMN_LABELS: dict[str, str] = {
     "positions": "Positions", "group_terms": "Termes du groupe",
     "representative_segments": "Segments représentatifs", "zero_shot_code": "Code le plus proche",
     "zero_shot_similarity": "Similarité au code", "n_groups_above_threshold": "Groupes",
+    "question": "Question (code parent)", "stance": "Position", "source": "Source",
+    "confidence": "Confiance", "verified": "Vérifiée", "segment_ids": "Segments",
+    "status": "Statut", "form": "Forme", "cue": "Indice", "history": "Évolution",
+    "evidence_segment_id": "Segment décisif", "majority": "Majorité",
+    "n_reserve": "Réservés", "n_a_verifier": "À vérifier", "n_verified": "Vérifiées",
+    "group_participants": "Participants du groupe", "small_group": "Petit groupe",
+    "speakers_by_stance": "Intervenants par position", "options": "Options",
+    "holders": "Groupes majoritaires par option", "n_automatic": "Automatiques",
+    "verification": "Vérification", "open_decision": "Décision à trancher",
+    "small_groups": "Petits groupes (< 3 intervenants)", "speakers_by_option":
+    "Intervenants par option", "option": "Option", "salience": "Saillance",
+    "agreement": "Accord entre positions", "participants": "Participants", "women": "Femmes",
+    "men": "Hommes", "gender_unknown": "Genre non renseigné", "speakers": "Ont parlé",
+    "segments": "Segments", "words": "Mots", "share_words": "Part des mots",
+    "is_facilitation": "Facilitation", "position_holders": "Groupes majoritaires par option",
+    "unit": "Unité", "small_groups_excluded": "Petits groupes exclus du test",
 }
-_PERCENT = {"rate_segments", "share_of_group", "rate_speakers", "rate_workshops"}
+_PERCENT = {"rate_segments", "share_of_group", "rate_speakers", "rate_workshops",
+            "share_words"}
 _P = {"p_value", "p_adj"}
 _DEC2 = {"cramers_v", "log_odds", "z", "agreement_alpha", "residual", "expected", "chi2",
          "min_expected", "centrality", "similarity_to_representative", "zero_shot_similarity",
