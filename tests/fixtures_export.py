@@ -718,7 +718,23 @@ def make_tables() -> dict[str, pd.DataFrame]:
         ],
         columns=TABLES["topic_crosswalk"],
     )
+    from consultations.compare.positions import (
+        group_positions,
+        position_summary,
+        speaker_positions,
+    )
+    from consultations.evidence.decisions import open_decisions, participation, position_quotes
+
+    positions = speaker_positions(segments, codings, codebook)
+    gpos = group_positions(positions, segments, codebook, workshops=workshops)
+    psum = position_summary(gpos, positions, codebook)
     return {
+        "positions": positions,
+        "group_positions": gpos,
+        "position_summary": psum,
+        "open_decisions": open_decisions(psum, gpos, positions, codebook),
+        "position_quotes": position_quotes(positions, gpos, segments, codebook),
+        "participation": participation(segments, speakers),
         "workshops": workshops,
         "speakers": speakers,
         "segments": segments,

@@ -196,7 +196,7 @@ def test_compare_single_group_corpus_descriptive_only(corpus):
     with pytest.warns(UserWarning, match="un seul groupe"):
         out = compare.run_stage(one, None, Settings())
     assert out["code_group_tests"]["p_value"].isna().all()
-    assert out["code_group_tests"]["warning"].str.contains("Un seul groupe").all()
+    assert out["code_group_tests"]["warning"].str.contains("Moins de deux groupes").all()
     assert out["code_group_counts"]["n_segments"].sum() > 0
     assert out["_summary"]["codes_tested"] == 0
 
@@ -230,21 +230,26 @@ def test_compare_distinctive_terms_have_examples(corpus):
 
 
 def test_compare_consensus_classes(corpus):
-    cons = consensus.consensus_table(_counts(corpus), corpus["codebook"]).set_index("code_id")
+    cons = consensus.consensus_table(_counts(corpus), corpus["codebook"],
+                                     agreement={"MIL": "contesté"}).set_index("code_id")
+    # agreement comes from the positions and applies to the question and its options;
+    # salience is named apart
     assert cons.loc["MIL", "classification"] == "contesté"
-    assert cons.loc["SEC.RACK", "classification"] == "spécifique à un groupe"
+    assert cons.loc["MIL", "agreement"] == "contesté"
+    assert cons.loc["SEC.RACK", "classification"] == "un seul groupe"
+    assert cons.loc["SEC.RACK", "agreement"].startswith("non mesuré")
     # FDS: 2 speakers; OSC: a single speaker, below min_speakers = 2 → one group only.
-    assert cons.loc["SEC.LOG", "classification"] == "spécifique à un groupe"
+    assert cons.loc["SEC.LOG", "salience"] == "un seul groupe"
     loose = consensus.consensus_table(_counts(corpus), corpus["codebook"], min_speakers=1,
                                       rel_share=0).set_index("code_id")
-    assert loose.loc["SEC.LOG", "classification"] == "majorité"
-    assert cons.loc["UNUSED", "classification"] == "non évoqué"
+    assert loose.loc["SEC.LOG", "salience"] == "majorité des groupes"
+    assert cons.loc["UNUSED", "salience"] == "non évoqué"
     assert cons.loc["SEC", "groups_above"] == "FDS, OSC"
     # Pol.is-style index: product over groups of (n + 1) / (N + 2)
     assert cons.loc["MIL", "consensus_index"] == pytest.approx((2 / 6) * (2 / 7) * (2 / 4))
     strict = consensus.consensus_table(_counts(corpus), corpus["codebook"], min_share=0.3,
                                      min_speakers=0, rel_share=0).set_index("code_id")
-    assert strict.loc["SEC.LOG", "classification"] == "spécifique à un groupe"
+    assert strict.loc["SEC.LOG", "salience"] == "un seul groupe"
 
 
 def test_compare_run_stage_outputs_follow_contract(corpus):
@@ -313,7 +318,9 @@ def test_compare_consensus_agrees_with_polis(shared_datasets, conversation):
     gic = agree.assign(p=(agree["n_segments"] + 1) / (agree["group_segments"] + 2)) \
         .groupby("code_id")["p"].prod()
     np.testing.assert_allclose(cons.loc[gic.index, "consensus_index"], gic)
-    ours = (cons.loc[gic.index, "classification"] == "consensus").to_numpy()
+    # In Pol.is the "code" is an agree vote: every group agreeing is our salience class
+    # « tous les groupes » on the agree counts.
+    ours = (cons.loc[gic.index, "salience"] == "tous les groupes").to_numpy()
     k = int(ours.sum())
     assert 0 < k < len(ours)
     # Pol.is has no yes/no consensus flag: its report ranks comments by GIC. Compare our class
@@ -323,7 +330,7 @@ def test_compare_consensus_agrees_with_polis(shared_datasets, conversation):
     overlap = len(top & set(gic.index[ours])) / k
     kappa = cohen_kappa_score(ours, gic.index.isin(top))
     print(f"\n{conversation}: {len(ids)} comments, consensus={k}, "
-          f"contested={(cons['classification'] == 'contesté').sum()}, "
+          f"non-consensual={(cons['salience'] != 'tous les groupes').sum()}, "
           f"AUC(GIC | consensus)={auc:.3f}, top-{k} overlap={overlap:.2f}, kappa={kappa:.2f}")
     assert auc > 0.9
     assert overlap >= 0.4

@@ -281,7 +281,7 @@ def test_export_pdf_text_has_french_accents(runs):
     text = subprocess.run(["pdftotext", str(folder / "brief.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert "Stratégie nationale de police de proximité" in text
-    assert "Éléments probants par axe" in text
+    assert "Par axe de la stratégie" in text
     assert "«" in text
 
 

@@ -369,6 +369,7 @@ def speaker_group_tests(segments: pd.DataFrame, presence: pd.DataFrame, codebook
     resid = pd.DataFrame(resid, columns=["code_id", "group_code", "observed", "expected",
                                          "residual", "group_speakers"])
     tested = tests["p_value"].notna()
+    resid.insert(5, "significant", False)
     if tested.any():
         _, p_adj, _, _ = multipletests(tests.loc[tested, "p_value"].to_numpy(), alpha=alpha,
                                        method="fdr_bh")

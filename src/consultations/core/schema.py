@@ -76,11 +76,10 @@ TABLES: dict[str, list[str]] = {
     # One row per (workshop, speaker, position question): the speaker's stance.
     "positions": ["workshop_id", "speaker", "stakeholder_group", "question", "stance", "source",
                   "confidence", "verified", "segment_ids"],
-    # Per question and group: n_<option> columns follow n_speakers, one per option code.
-    "group_positions": ["question", "stakeholder_group", "n_speakers", "n_reserve", "majority",
-                        "classification"],
-    "position_summary": ["question", "label", "options", "classification", "holders",
-                         "verification", "open_decision"],
+    # Per question and group: then n_<option> (one per option code), n_reserve, majority
+    # (option id, « partagé », « à vérifier » or « non exprimé ») and classification.
+    "group_positions": ["question", "stakeholder_group", "n_speakers"],
+    "position_summary": ["question", "label", "options", "classification", "holders"],
     "open_decisions": ["question", "label", "axis", "classification", "options", "holders",
                        "speakers_by_option", "strength", "verification"],
     "position_quotes": ["question", "option", "segment_id", "speaker", "stakeholder_group",

@@ -243,8 +243,10 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
                         marks[r.group_code] = ("sur-représenté" if r.residual > 0
                                                else "sous-représenté")
             rows = [(f"{r.group_code} — {glabels.get(r.group_code, r.stakeholder_group)}",
-                     f"{fr_int(r.n_speakers)} sur {fr_int(r.group_speakers)}",
-                     fr_pct(r.rate_speakers) if pd.notna(r.rate_speakers) else "—",
+                     f"{fr_int(r.n_speakers)} sur {fr_int(getattr(r, 'group_speakers', 0))}"
+                     if pd.notna(getattr(r, "group_speakers", None)) else fr_int(r.n_speakers),
+                     fr_pct(r.rate_speakers) if pd.notna(getattr(r, "rate_speakers", None))
+                     else "—",
                      fr_int(r.n_segments), marks.get(r.group_code, "—"))
                     for r in sub.itertuples()]
             out.append(table_block(f"Qui évoque ce thème (saillance) — {scrub(e['label'])}",
