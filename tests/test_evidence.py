@@ -11,7 +11,6 @@ from consultations.core.config import Settings
 from consultations.core.schema import TABLES
 from consultations.evidence import grades as evidence
 
-
 SMALL_OK = Settings(extra={"compare": {"min_group_speakers": 2}})
 
 

@@ -350,9 +350,10 @@ def run_pipeline(
                 result = module.run_stage(catalog, stage_paths, settings)
             stage_warnings = [w.message.as_dict() for w in caught
                               if isinstance(w.message, InputWarning)]
-            for w in caught:
-                if not isinstance(w.message, InputWarning):
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            # Library warnings (BERTopic, scikit-learn …) go to the summary, not to the
+            # notebook or terminal, where they would bury the input warnings.
+            library = sorted({f"{w.category.__name__}: {w.message}" for w in caught
+                              if not isinstance(w.message, InputWarning)})
             stage_summary = dict(result.pop("_summary", {}) or {})
             produced, hashes = [], {}
             for tname, df in result.items():
@@ -372,6 +373,8 @@ def run_pipeline(
                 shutil.rmtree(staging, ignore_errors=True)
         seconds = round(time.perf_counter() - t0, 2)
         stage_summary.setdefault("tables", {t: int(len(catalog[t])) for t in produced})
+        if library:
+            stage_summary["library_warnings"] = library
         summary["stages"][name] = {**stage_summary, "cached": False, "seconds": seconds}
         summary["warnings"].extend(stage_warnings)
         upstream.update(hashes)

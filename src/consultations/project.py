@@ -99,10 +99,18 @@ class Project:
             progress: where one-line progress messages go (``None`` for silence).
 
         """
+        import logging
+
         names = [stages] if isinstance(stages, str) else list(stages or STAGES)
         forced: bool | list[str] = force if stages is None else (names if force else False)
-        return run_pipeline(self.paths, self.settings, names, force=forced,
-                            progress=progress or (lambda _m: None))
+        quiet = logging.getLogger("BERTopic")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # its INFO/WARNING lines are in the run summary
+        try:
+            return run_pipeline(self.paths, self.settings, names, force=forced,
+                                progress=progress or (lambda _m: None))
+        finally:
+            quiet.setLevel(level)
 
     def status(self) -> pd.DataFrame:
         """Which stages are current for the present inputs and settings."""
@@ -201,6 +209,18 @@ class Project:
                                 out["line_start"], strict=True)]
         out = out.drop(columns=["code_id", "is_facilitator"], errors="ignore")
         return out.head(limit).reset_index(drop=True) if limit else out.reset_index(drop=True)
+
+    def figure(self, name: str):
+        """Draw a figure of the brief from the current tables (nothing is written).
+
+        Names: ``heatmap_codes_groupes``, ``carte_consensus``, ``termes_distinctifs``,
+        ``themes_emergents_groupes``, ``recommandations_groupes``. Returns the matplotlib
+        figure (``None`` when there is nothing to draw).
+        """
+        from consultations.report.figures import draw_figure
+
+        fig, _data = draw_figure(name, Catalog(self.paths))
+        return fig
 
     def figures(self) -> list[Path]:
         """Return the figures the export wrote (PNG), in name order."""

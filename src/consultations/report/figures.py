@@ -378,6 +378,24 @@ def _draw(name: str, tables: Mapping[str, pd.DataFrame]):
     return fig_rec_clusters(get("rec_clusters"))
 
 
+def draw_figure(name: str, tables: Mapping[str, pd.DataFrame]):
+    """Draw one figure of :data:`FIGURES` from the tables, without writing it anywhere.
+
+    Returns:
+        ``(figure, data)``; ``(None, None)`` when the tables hold nothing to draw.
+
+    Raises:
+        KeyError: an unknown figure name (the known ones are listed).
+
+    """
+    import matplotlib as mpl
+
+    if name not in FIGURES:
+        raise KeyError(f"figure inconnue « {name} » ; figures possibles : {', '.join(FIGURES)}")
+    with mpl.rc_context(_RC):
+        return _draw(name, tables)
+
+
 def figure_bytes(fig, fmt: str) -> bytes:
     """Render a figure to PNG (200 dpi) or SVG bytes that depend only on its content."""
     import matplotlib as mpl
