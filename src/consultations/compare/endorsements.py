@@ -18,9 +18,11 @@ Rules (defaults in :data:`DEFAULTS`, override with ``settings.extra["recommendat
   with similarity ≥ ``paraphrase_threshold`` (validated on the labelled sample, see
   ``benchmarks/recommendations.py``), at most ``max_matches`` (2) per segment, best first.
 - **Stance** (:func:`stance_of`, isolated so that a better stance detector can replace it):
-  cues in the segment, else in the rest of its turn (confidence × 0.8). Against cues are
-  read first: « je ne suis pas d'accord », « contre », « pas question », « c'est une erreur »,
-  « je refuse », « contesté », « inacceptable », « il ne faut pas », « dangereux »… Support:
+  cues in the segment, else in the sentence just before it in the same turn when that one is
+  short (at most ``short_cue`` (8) words: « Je soutiens le maire. », confidence × 0.8).
+  Against cues are read first: « je ne suis pas d'accord », « contre », « pas question »,
+  « c'est une erreur », « je refuse », « contesté », « inacceptable », « il ne faut pas »,
+  « dangereux »… Support:
   « je soutiens », « j'appuie », « d'accord », « il faut », « nous proposons », « je demande »,
   « acceptable », « doit »… No cue: a mention, not an endorsement (no row). A paraphrase of a
   recommendation that is itself a refusal (« Ne pas intégrer… ») turns the stance over: being
@@ -52,8 +54,8 @@ __all__ = ["DEFAULTS", "ENDORSEMENT_COLS", "MATRIX_COLS", "contested_note",
            "detect_endorsements", "group_matrix", "is_refusal", "number_references",
            "paraphrase_similarity", "run", "segment_matches", "stance_of"]
 
-DEFAULTS: dict = {"paraphrase_threshold": 0.30, "max_matches": 2, "min_words": 4,
-                  "context_turns": 2, "stem": 6}
+DEFAULTS: dict = {"paraphrase_threshold": 0.20, "max_matches": 2, "min_words": 4,
+                  "context_turns": 2, "stem": 6, "short_cue": 8}
 
 ENDORSEMENT_COLS = ["rec_id", "speaker", "stakeholder_group", "group_code", "stance",
                     "segment_ids", "method", "confidence", "workshop_id"]
@@ -91,6 +93,8 @@ _SUPPORT = [
      r"suggere|suggerons|insiste|insistons)\b", 0.7),
     (r"\bil faut\b|\bil faudrait\b|\b(?:doit|doivent)\b", 0.65),
     (r"\b(?:je|nous)\s+voudrions?\s+qu|\bje voudrais qu|\b(?:je|nous) souhait", 0.6),
+    (r"^(?:et |mais |donc |alors )?(?:pour [^,]{0,60}, |sur [^,]{0,60}, )?"
+     r"(?:qu'(?:on|il|elle|ils|elles)|que (?:le|la|les|l'|chaque|ce|cette))\b", 0.6),
     (r"\bdevrai(?:t|ent)\b|\b(?:nous|je) encourage|\bj'ajoute\b|\bajoutez\b|"
      r"\bil faut ajouter\b|\bcompleter\b", 0.6),
 ]
@@ -269,8 +273,8 @@ def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
                     max_matches: int = DEFAULTS["max_matches"],
                     min_words: int = DEFAULTS["min_words"],
                     context_turns: int = DEFAULTS["context_turns"],
-                    stem: int = DEFAULTS["stem"], keep_mentions: bool = False
-                    ) -> pd.DataFrame:
+                    stem: int = DEFAULTS["stem"], short_cue: int = DEFAULTS["short_cue"],
+                    keep_mentions: bool = False) -> pd.DataFrame:
     """Every (participant segment, recommendation) pair found by number or paraphrase.
 
     Args:
@@ -281,6 +285,8 @@ def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
         min_words: shortest segment read for a paraphrase.
         context_turns: turns before a bare « la 4 » that may give its context.
         stem: letters kept per word for the word TF-IDF.
+        short_cue: a segment without a stance cue takes the cue of the sentence just before
+            it in the same turn when that sentence has at most this many words.
         keep_mentions: keep pairs without a stance cue (``stance`` empty), for benchmarks.
 
     Returns:
@@ -295,6 +301,8 @@ def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
         False, index=segs.index)
     turn_text = segs.groupby("turn_id", sort=False)["text"].apply(
         lambda s: " ".join(map(str, s)))
+    prev_text = segs.groupby("turn_id", sort=False)["text"].shift(1).fillna("").astype(str)
+    segs["prev_cue"] = [t if 0 < len(t.split()) <= short_cue else "" for t in prev_text]
     recs = recommendations.sort_values("rec_id")
     rows = []
     for wid, wsegs in segs.groupby("workshop_id", sort=True):
@@ -318,8 +326,8 @@ def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
         rec_ids = wrecs["rec_id"].tolist()
         for k, seg in enumerate(part.itertuples(index=False)):
             stance, conf = stance_of(seg.text)
-            if stance is None:
-                stance, conf = stance_of(turn_text[seg.turn_id])
+            if stance is None and seg.prev_cue:  # « Je soutiens le maire. » then the content
+                stance, conf = stance_of(seg.prev_cue)
                 conf = round(conf * 0.8, 3)
             hits: dict[str, tuple[str, float]] = {}
             for n in number_references(seg.text, context=ctx_turn[seg.turn_id]):
