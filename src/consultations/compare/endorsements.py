@@ -84,7 +84,8 @@ _AGAINST = [  # (pattern on folded text, confidence)
     (r"\b(?:tres |trop )?dangereu(?:x|se)\b", 0.6),
 ]
 _SUPPORT = [
-    (r"\b(?:je|nous)\s+(?:soutiens|soutenons|appuie|appuyons|approuve|approuvons)\b", 0.9),
+    (r"\b(?:je|nous)\s+(?:la\s+|le\s+|les\s+|l')?(?:soutiens|soutenons|appuie|appuyons|"
+     r"approuve|approuvons)\b", 0.9),
     (r"\bj'appuie\b|\bsoutient\b|\bsoutiennent\b", 0.85),
     (r"\b(?:je suis|nous sommes|tout a fait)\s+d'accord\b|\bd'accord\b", 0.8),
     (r"\b(?:je suis|nous sommes)\s+(?:pour|favorables?)\b|\bfavorables?\b", 0.8),
