@@ -127,15 +127,15 @@ def endorsements(t: dict) -> float:
 
     lab = pd.read_csv(LABELS / "rec_endorsement_labels.csv")
     lab["workshop_id"] = lab["segment_id"].str.split("-").str[0]
-    allm = E.segment_matches(t["segments"], t["recommendations"], paraphrase_threshold=0.0,
-                             max_matches=99)
+    cache: dict[float, dict] = {}
 
-    def evaluate(th, mx, ws):
-        m = allm[(allm["method"] == "numéro") | (allm["similarity"] >= th)]
-        m = m.sort_values(["segment_id", "similarity"], ascending=[True, False])
-        m = m[(m["method"] == "numéro") | (m.groupby("segment_id").cumcount() < mx)]
-        pred = {(s, r): st for s, r, st in zip(m["segment_id"], m["rec_id"], m["stance"],
-                                               strict=True)}
+    def evaluate(th, ws):
+        if th not in cache:
+            m = E.segment_matches(t["segments"], t["recommendations"],
+                                  paraphrase_threshold=th)
+            cache[th] = {(a, r): st for a, r, st in zip(m["segment_id"], m["rec_id"],
+                                                         m["stance"], strict=True)}
+        pred = cache[th]
         sub = lab[lab["workshop_id"].isin(ws)]
         tp = n_pred = n_gold = det = 0
         for s, r, y in zip(sub["segment_id"], sub["rec_id"], sub["label"], strict=True):
@@ -148,7 +148,7 @@ def endorsements(t: dict) -> float:
 
     grid = []
     for th in np.round(np.arange(0.10, 0.62, 0.02), 2):
-        (p, r, f), _ = evaluate(th, E.DEFAULTS["max_matches"], DEV)
+        (p, r, f), _ = evaluate(th, DEV)
         grid.append((round(f, 4), th))
     f, th = max(grid)
     held = set(lab["workshop_id"]) - DEV
@@ -157,7 +157,7 @@ def endorsements(t: dict) -> float:
           f"seuil de paraphrase choisi sur ATL1–3 : {th:.2f} (défaut du module : "
           f"{E.DEFAULTS['paraphrase_threshold']:.2f})")
     for name, ws in (("dev ATL1–3", DEV), ("held-out ATL4–5", held)):
-        (p, r, f1), det = evaluate(th, E.DEFAULTS["max_matches"], ws)
+        (p, r, f1), det = evaluate(th, ws)
         n = int(((lab["label"] != "aucun") & lab["workshop_id"].isin(ws)).sum())
         print(f"  {name:16s} {_fmt(p, r, f1)}  (paires trouvées, position ignorée : "
               f"{det}/{n})")

@@ -220,3 +220,21 @@ def test_endorsements_empty_inputs():
     e = E.detect_endorsements(empty, RECS)
     assert e.empty and list(e.columns) == E.ENDORSEMENT_COLS
     assert E.group_matrix(e, empty, RECS).empty
+
+
+def test_endorsements_answer_to_a_facilitator_proposal():
+    segs = _segments([
+        ("FAC-01", "FAC", ["Je propose d'écrire : publier chaque année la liste officielle des "
+                           "postes de contrôle autorisés et supprimer les postes illégaux.",
+                           "Est-ce acceptable ?"]),
+        ("DEC-01", "DEC", ["D'accord.", "Nous pouvons vivre avec ça."]),
+        ("OSC-01", "OSC", ["Je refuse, c'est trop timide."]),
+    ])
+    e = E.detect_endorsements(segs, RECS).set_index("speaker")
+    assert e.loc["DEC-01", "rec_id"] == "W1-R01" and e.loc["DEC-01", "method"] == "réponse"
+    assert e.loc["DEC-01", "stance"] == "soutient"
+    assert e.loc["OSC-01", "stance"] == "s'oppose"
+    assert "FAC-01" not in e.index
+    alone = _segments([("FAC-01", "FAC", ["Passons à la pause café."]),
+                       ("DEC-01", "DEC", ["D'accord."])])
+    assert E.detect_endorsements(alone, RECS).empty  # nothing proposed: no answer

@@ -17,6 +17,12 @@ Rules (defaults in :data:`DEFAULTS`, override with ``settings.extra["recommendat
   recommendations. A segment of at least ``min_words`` (4) words matches the recommendations
   with similarity ≥ ``paraphrase_threshold`` (validated on the labelled sample, see
   ``benchmarks/recommendations.py``), at most ``max_matches`` (2) per segment, best first.
+- **In answer to the facilitation** (``method = "réponse"``): when a facilitator's turn words
+  a recommendation (similarity ≥ ``response_threshold``, 0.35: « Je propose une formulation… »),
+  a participant's turn of at most ``response_max_words`` (40) words within the next
+  ``response_turns`` (4) turns that accepts or refuses (« D'accord », « je peux accepter »,
+  « pas d'objection », « je refuse », « désaccord »…) and matches no recommendation itself is
+  that participant's stance on the proposed recommendation(s) (confidence × 0.7).
 - **Stance** (:func:`stance_of`, isolated so that a better stance detector can replace it):
   cues in the segment, else in the sentence just before it in the same turn when that one is
   short (at most ``short_cue`` (8) words: « Je soutiens le maire. », confidence × 0.8).
@@ -29,7 +35,8 @@ Rules (defaults in :data:`DEFAULTS`, override with ``settings.extra["recommendat
   against integration supports « Ne pas intégrer ». A reference by number is never turned.
 - **One row per speaker and recommendation** (``rec_endorsements``): the speaker's last stance
   counts when they changed their mind (``segment_ids`` keeps every segment, in order);
-  ``method`` = ``numéro`` when any reference was by number, else ``paraphrase``;
+  ``method`` = ``numéro`` when any reference was by number, else ``paraphrase``, else
+  ``réponse``;
   ``confidence`` = the last stance's confidence (paraphrase: cue confidence × min(1,
   similarity / 0.6)).
 - **Group matrix** (``rec_group_matrix``): every recommendation × every group with a
@@ -55,7 +62,8 @@ __all__ = ["DEFAULTS", "ENDORSEMENT_COLS", "MATRIX_COLS", "contested_note",
            "paraphrase_similarity", "run", "segment_matches", "stance_of"]
 
 DEFAULTS: dict = {"paraphrase_threshold": 0.20, "max_matches": 2, "min_words": 4,
-                  "context_turns": 2, "stem": 6, "short_cue": 8}
+                  "context_turns": 2, "stem": 6, "short_cue": 8, "response_threshold": 0.35,
+                  "response_turns": 4, "response_max_words": 40}
 
 ENDORSEMENT_COLS = ["rec_id", "speaker", "stakeholder_group", "group_code", "stance",
                     "segment_ids", "method", "confidence", "workshop_id"]
@@ -269,12 +277,48 @@ def _order(segments: pd.DataFrame) -> pd.DataFrame:
     return segs.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+_RESPONSE = re.compile(
+    r"\bd'accord\b|\baccept|\bje (?:la |le |l')?soutiens\b|\bsoutient\b|\bj'appuie\b|"
+    r"\bvalid|\bpas d'objection\b|\bvivre avec\b|\bje refuse\b|\bdesaccord\b|"
+    r"\binacceptable\b|\b(?:suis|sommes) contre\b")
+
+
+def _facilitator_proposals(fac_segs: pd.DataFrame, wrecs: pd.DataFrame, threshold: float,
+                           stem: int) -> dict[str, list[str]]:
+    """Per facilitator turn, the recommendations its wording paraphrases (≥ threshold)."""
+    if fac_segs.empty:
+        return {}
+    sim = paraphrase_similarity(fac_segs["text"].astype(str).tolist(),
+                                wrecs["text"].astype(str).tolist(), stem=stem)
+    out: dict[str, list[str]] = {}
+    rec_ids = wrecs["rec_id"].tolist()
+    for k, tid in enumerate(fac_segs["turn_id"]):
+        for j in np.flatnonzero(sim[k] >= threshold):
+            out.setdefault(tid, [])
+            if rec_ids[j] not in out[tid]:
+                out[tid].append(rec_ids[j])
+    return out
+
+
+def _answered(turn_id: str, turns: list[str], proposed: dict[str, list[str]],
+              window: int) -> list[str]:
+    """Recommendations proposed by the facilitation in the ``window`` turns before."""
+    i = turns.index(turn_id)
+    out: list[str] = []
+    for t in turns[max(0, i - window):i]:
+        out += [r for r in proposed.get(t, []) if r not in out]
+    return out
+
+
 def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
                     paraphrase_threshold: float = DEFAULTS["paraphrase_threshold"],
                     max_matches: int = DEFAULTS["max_matches"],
                     min_words: int = DEFAULTS["min_words"],
                     context_turns: int = DEFAULTS["context_turns"],
                     stem: int = DEFAULTS["stem"], short_cue: int = DEFAULTS["short_cue"],
+                    response_threshold: float = DEFAULTS["response_threshold"],
+                    response_turns: int = DEFAULTS["response_turns"],
+                    response_max_words: int = DEFAULTS["response_max_words"],
                     keep_mentions: bool = False) -> pd.DataFrame:
     """Every (participant segment, recommendation) pair found by number or paraphrase.
 
@@ -288,6 +332,10 @@ def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
         stem: letters kept per word for the word TF-IDF.
         short_cue: a segment without a stance cue takes the cue of the sentence just before
             it in the same turn when that sentence has at most this many words.
+        response_threshold: similarity from which a facilitator's wording proposes a
+            recommendation.
+        response_turns: how many turns after that proposal a short answer still answers it.
+        response_max_words: longest participant turn read as an answer.
         keep_mentions: keep pairs without a stance cue (``stance`` empty), for benchmarks.
 
     Returns:
@@ -321,10 +369,13 @@ def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
         part = wsegs[~fac.loc[wsegs.index].to_numpy()]
         if part.empty:
             continue
+        rec_ids = wrecs["rec_id"].tolist()
+        proposed = _facilitator_proposals(wsegs[fac.loc[wsegs.index].to_numpy()], wrecs,
+                                          response_threshold, stem)
+        first_seg = set(part.drop_duplicates("turn_id")["segment_id"])
         long_enough = [len(str(t).split()) >= min_words for t in part["text"]]
         sim = paraphrase_similarity(part["text"].astype(str).tolist(),
                                     wrecs["text"].astype(str).tolist(), stem=stem)
-        rec_ids = wrecs["rec_id"].tolist()
         for k, seg in enumerate(part.itertuples(index=False)):
             stance, conf = stance_of(seg.text)
             if stance is None and seg.prev_cue:  # « Je soutiens le maire. » then the content
@@ -339,12 +390,20 @@ def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
                 for j in order:
                     if sim[k, j] >= paraphrase_threshold and rec_ids[j] not in hits:
                         hits[rec_ids[j]] = ("paraphrase", float(sim[k, j]))
+            if seg.segment_id in first_seg and not any(h[0] != "réponse" for h in hits.values()):
+                for rec_id in _answered(seg.turn_id, turns, proposed, response_turns):
+                    if _RESPONSE.search(fold(turn_text[seg.turn_id]).replace("’", "'")) and \
+                            len(turn_text[seg.turn_id].split()) <= response_max_words:
+                        hits.setdefault(rec_id, ("réponse", 0.0))
             for rec_id, (method, s) in hits.items():
                 st, c = stance, conf
                 if method == "paraphrase" and st is not None:
                     if refusal[rec_id]:
                         st = SUPPORT if st == OPPOSE else OPPOSE
                     c = round(c * min(1.0, s / 0.6), 3)
+                if method == "réponse":
+                    st, c = stance_of(turn_text[seg.turn_id])
+                    c = round(c * 0.7, 3)
                 if st is None and not keep_mentions:
                     continue
                 rows.append({"segment_id": seg.segment_id, "rec_id": rec_id,
@@ -380,8 +439,8 @@ def detect_endorsements(segments: pd.DataFrame, recommendations: pd.DataFrame,
                      "stakeholder_group": last["stakeholder_group"],
                      "group_code": last["group_code"], "stance": last["stance"],
                      "segment_ids": ", ".join(dict.fromkeys(sub["segment_id"])),
-                     "method": "numéro" if (sub["method"] == "numéro").any()
-                     else "paraphrase",
+                     "method": next(m for m in ("numéro", "paraphrase", "réponse")
+                                    if (sub["method"] == m).any()),
                      "confidence": float(last["confidence"])})
     return pd.DataFrame(rows, columns=ENDORSEMENT_COLS)
 
