@@ -65,7 +65,7 @@ TABLES: dict[str, list[str]] = {
     "rec_clusters": ["cluster_id", "rec_id", "workshop_id", "text", "is_representative",
                      "workshops", "groups", "n_workshops"],
     # Who spoke for or against each recommendation in its workshop (one row per speaker);
-    # method ∈ numéro | paraphrase. `groups` of rec_clusters = groups whose position here is
+    # method ∈ numéro | paraphrase | réponse. `groups` of rec_clusters = groups whose position is
     # « soutient ».
     "rec_endorsements": ["rec_id", "speaker", "stakeholder_group", "group_code", "stance",
                          "segment_ids", "method", "confidence"],
