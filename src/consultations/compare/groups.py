@@ -509,13 +509,13 @@ def run_stage(tables, paths, settings) -> dict:
            "code_group_residuals": resid, "distinctive_terms": terms, "consensus": cons,
            "positions": positions, "group_positions": gpos, "position_summary": psum}
     if "recommendations" in tables:
-        links, clusters = recs_mod.run(tables, settings)
+        out.update(recs_mod.run(tables, settings))
     else:
-        links = pd.DataFrame(columns=["rec_id", "code_id", "score", "method"])
-        clusters = pd.DataFrame(columns=["cluster_id", "rec_id", "workshop_id", "text",
-                                         "is_representative", "workshops", "groups",
-                                         "n_workshops"])
-    out["rec_links"], out["rec_clusters"] = links, clusters
+        from consultations.core.schema import TABLES
+
+        for name in ("rec_links", "rec_clusters", "rec_endorsements", "rec_group_matrix"):
+            out[name] = pd.DataFrame(columns=TABLES[name])
+    links, clusters = out["rec_links"], out["rec_clusters"]
     if "topic_assignments" in tables:
         info = tables["topic_info"] if "topic_info" in tables else None
         out["topic_group_counts"] = topic_group_counts(segments, tables["topic_assignments"],
@@ -533,6 +533,9 @@ def run_stage(tables, paths, settings) -> dict:
         if len(positions) else 0,
         "recommendations_linked": int(links["rec_id"].nunique()),
         "recommendation_clusters": int(clusters["cluster_id"].nunique()),
+        "recommendations_unlinked": int((clusters.get("link_status", pd.Series(dtype=str))
+                                         == "non rattachée").sum()),
+        "recommendation_endorsements": len(out["rec_endorsements"]),
         "thresholds": {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()},
     }
     return out

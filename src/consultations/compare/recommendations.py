@@ -5,15 +5,21 @@ Rules (defaults in :data:`DEFAULTS`, override with ``settings.extra["recommendat
 - **Normalised words.** Text (or ``lemmas`` when the table has them) is lower-cased,
   accent-folded and split on non-letters; a final ``s``/``x`` is dropped from words of more
   than three letters, so ``milices`` meets the keyword ``milice``.
-- **Links** (``rec_links``): a recommendation is linked to a code (1) by rule when one of the
-  code's keywords (``codebook.keywords``, ``; ``-separated; a multi-word keyword must occur as
-  a contiguous sequence) occurs in it, and/or (2) by similarity when the cosine of TF-IDF
-  vectors (word unigrams + bigrams, French stop words out, fitted on the code descriptions
-  and the recommendations) between the recommendation and the code's label + definition +
-  include + keywords is ≥ ``link_threshold`` (0.20). ``score`` = 1.0 when a keyword matched,
-  else the cosine (the cosine is always kept in ``similarity``). ``method`` ∈ ``règle``,
-  ``similarité``, ``règle + similarité``. A recommendation with no link gets no row (counted
-  in the stage summary).
+- **Links** (``rec_links``): the similarity of a recommendation and a code is the cosine of
+  word TF-IDF vectors (accent-folded words cut to their first ``stem`` (6) letters, French stop
+  words out, fitted on the recommendations and the codes' label + definition + include +
+  keywords + examples). A code is linked when the similarity is ≥ ``link_threshold`` (0.30),
+  or when one of the code's keywords (``codebook.keywords``, ``; ``-separated; a multi-word
+  keyword must occur as a contiguous sequence) occurs in the recommendation *and* the
+  similarity is ≥ ``keyword_min_similarity`` (0.12): one shared word alone (« rapprocher »
+  in a recommendation on detention) is not a link. Both thresholds were chosen on the
+  labelled recommendations of ATL1–ATL3 and checked on ATL4–ATL5
+  (``benchmarks/recommendations.py``, labels in ``benchmarks/data/rec_code_labels.csv``).
+  ``score`` = 1.0 when a keyword matched, else the cosine (the cosine is always kept in
+  ``similarity``). ``method`` ∈ ``règle`` (keyword, similarity below ``link_threshold``),
+  ``similarité``, ``règle + similarité``. A recommendation with no link gets no row in
+  ``rec_links``; it stays in ``rec_clusters`` with ``link_status`` = « non rattachée », no
+  code and no axis.
 - **Clusters** (``rec_clusters``): similarity = mean of the cosine of character 3–5-gram
   TF-IDF and of word TF-IDF (plus, optionally, an embedding cosine given by the caller,
   averaged in with the same weight). Average-linkage agglomerative clustering on 1 −
@@ -21,10 +27,15 @@ Rules (defaults in :data:`DEFAULTS`, override with ``settings.extra["recommendat
   when their average similarity is at least 0.35. Deterministic: inputs sorted by ``rec_id``,
   clusters numbered ``R01…`` by their first recommendation. The representative is the
   recommendation most similar on average to the others (ties: smallest ``rec_id``).
-- **Groups.** Every recommendation list is adopted by a whole workshop, so a cluster is put
-  forward by the stakeholder groups of the non-facilitator speakers of its workshops. The
-  weight of a group in a cluster is the sum, over the cluster's workshops, of the group's
-  share of the workshop's non-facilitator speakers (a workshop weighs 1 in total).
+- **Groups.** ``groups`` = the groups whose position (``rec_group_matrix``, see
+  :mod:`consultations.compare.endorsements`) is « soutient » on at least one recommendation of
+  the cluster — who spoke for it in the discussion, not who was in the room;
+  ``opposing_groups`` likewise for « s'oppose ». ``workshop_groups`` keeps who was in the
+  room: the stakeholder groups of the non-facilitator speakers of the cluster's workshops,
+  and ``workshop_group_weights`` their weight (sum, over the cluster's workshops, of the
+  group's share of the workshop's non-facilitator speakers; a workshop weighs 1 in total).
+  ``contested_note``: the clause of a recommendation's own text saying it is disputed
+  (« position contestée par l'élu présent »); it never counts as support.
 """
 
 from __future__ import annotations
@@ -34,17 +45,20 @@ import re
 import numpy as np
 import pandas as pd
 
+from consultations.compare import endorsements
 from consultations.core.textutils import fold
 
 __all__ = ["DEFAULTS", "cluster_recommendations", "link_recommendations", "normalise",
            "run", "workshop_groups"]
 
-DEFAULTS: dict = {"link_threshold": 0.20, "cluster_threshold": 0.35}
+DEFAULTS: dict = {"link_threshold": 0.30, "keyword_min_similarity": 0.12, "stem": 6,
+                  "cluster_threshold": 0.35, **endorsements.DEFAULTS}
 
 _LINK_COLS = ["rec_id", "code_id", "score", "method", "similarity", "keywords_matched"]
 _CLUSTER_COLS = ["cluster_id", "rec_id", "workshop_id", "text", "is_representative",
-                 "workshops", "groups", "n_workshops", "n_recs", "group_weights",
-                 "similarity_to_representative"]
+                 "workshops", "groups", "n_workshops", "n_recs", "opposing_groups",
+                 "workshop_groups", "workshop_group_weights", "code_ids", "axes",
+                 "link_status", "contested_note", "similarity_to_representative"]
 
 
 def normalise(text: str) -> list[str]:
@@ -76,14 +90,31 @@ def _rec_words(recs: pd.DataFrame) -> list[list[str]]:
     return [normalise(t) for t in recs[col].fillna("")]
 
 
+def _examples(cell) -> str:
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return ""
+    if isinstance(cell, list | tuple | np.ndarray):
+        return " ".join(map(str, cell))
+    return str(cell)
+
+
+def _stems(text: str, stem: int) -> str:
+    return " ".join(w[:stem] for w in normalise(text) if len(w) > 1)
+
+
 def link_recommendations(recs: pd.DataFrame, codebook: pd.DataFrame, *,
-                         threshold: float = 0.20) -> pd.DataFrame:
-    """Link recommendations to codes by keyword rules and TF-IDF similarity.
+                         threshold: float = 0.30, keyword_min_similarity: float = 0.12,
+                         stem: int = 6, keep_all: bool = False) -> pd.DataFrame:
+    """Link recommendations to codes by similarity, and by keyword when not too dissimilar.
 
     Args:
         recs: the recommendations table (``rec_id``, ``text``; ``lemmas`` used if present).
         codebook: the flattened codebook.
-        threshold: minimum cosine for a similarity link.
+        threshold: minimum cosine for a link on similarity alone.
+        keyword_min_similarity: minimum cosine for a link by keyword.
+        stem: letters kept per word.
+        keep_all: return every (recommendation, code) pair with its features, linked or
+            not (``linked`` column), for benchmarks.
 
     Returns:
         ``rec_links`` sorted by ``rec_id`` then descending score.
@@ -92,33 +123,40 @@ def link_recommendations(recs: pd.DataFrame, codebook: pd.DataFrame, *,
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_similarity
 
+    cols = _LINK_COLS + (["linked"] if keep_all else [])
     if recs.empty or codebook.empty:
-        return pd.DataFrame(columns=_LINK_COLS)
+        return pd.DataFrame(columns=cols)
     recs = recs.sort_values("rec_id")
     words = _rec_words(recs)
     codes = codebook.astype({"code_id": str}).sort_values("code_id")
     kws = [_keywords(k) for k in codes.get("keywords", pd.Series([None] * len(codes)))]
-    desc = [" ".join(normalise(" ".join(str(r.get(c, "") or "") for c in
-                                        ("label", "definition", "include", "keywords"))))
-            for _, r in codes.iterrows()]
-    vec = TfidfVectorizer(ngram_range=(1, 2), stop_words=_stop(), sublinear_tf=True,
-                          token_pattern=r"[a-z]{2,}")
-    docs = [" ".join(w) for w in words]
-    vec.fit(desc + docs)
-    sim = cosine_similarity(vec.transform(docs), vec.transform(desc))
+    desc = [_stems(" ".join(str(r.get(c, "") or "") for c in ("label", "definition", "include"))
+                   + " " + _examples(r.get("keywords")) + " " + _examples(r.get("examples")),
+                   stem) for _, r in codes.iterrows()]
+    stop = sorted({w[:stem] for w in _stop()})
+    vec = TfidfVectorizer(stop_words=stop, sublinear_tf=True, token_pattern=r"[a-z]{2,}")
+    docs = [" ".join(w[:stem] for w in ws if len(w) > 1) for ws in words]
+    try:
+        vec.fit(desc + docs)
+        sim = cosine_similarity(vec.transform(docs), vec.transform(desc))
+    except ValueError:  # only stop words
+        sim = np.zeros((len(docs), len(desc)))
     rows = []
     for i, rec_id in enumerate(recs["rec_id"]):
         for j, code_id in enumerate(codes["code_id"]):
             hit = [" ".join(k) for k in kws[j] if _contains(words[i], k)]
             s = float(sim[i, j])
-            if not hit and s < threshold:
+            linked = s >= threshold or (bool(hit) and s >= keyword_min_similarity)
+            if not linked and not keep_all:
                 continue
             method = ("règle + similarité" if hit and s >= threshold
                       else "règle" if hit else "similarité")
-            rows.append({"rec_id": rec_id, "code_id": code_id,
-                         "score": 1.0 if hit else s,
-                         "method": method, "similarity": s, "keywords_matched": "; ".join(hit)})
-    out = pd.DataFrame(rows, columns=_LINK_COLS)
+            row = {"rec_id": rec_id, "code_id": code_id, "score": 1.0 if hit else s,
+                   "method": method, "similarity": s, "keywords_matched": "; ".join(hit)}
+            if keep_all:
+                row["linked"] = linked
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["rec_id", "score", "code_id"], ascending=[True, False, True]
                            ).reset_index(drop=True)
 
@@ -153,9 +191,15 @@ def _similarity(texts: list[str], extra: np.ndarray | None = None) -> np.ndarray
     return np.clip(s, 0.0, 1.0)
 
 
+def _join(values) -> str:
+    return ", ".join(sorted({str(v) for v in values if str(v)}))
+
+
 def cluster_recommendations(recs: pd.DataFrame, segments: pd.DataFrame | None = None, *,
-                            threshold: float = 0.35, embeddings: np.ndarray | None = None
-                            ) -> pd.DataFrame:
+                            threshold: float = 0.35, embeddings: np.ndarray | None = None,
+                            matrix: pd.DataFrame | None = None,
+                            links: pd.DataFrame | None = None,
+                            codebook: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cluster near-duplicate recommendations across workshops.
 
     Args:
@@ -164,6 +208,10 @@ def cluster_recommendations(recs: pd.DataFrame, segments: pd.DataFrame | None = 
         threshold: minimum average similarity within a cluster.
         embeddings: optional document vectors, one row per recommendation in ``rec_id``
             order, whose cosine is averaged with the lexical similarities.
+        matrix: ``rec_group_matrix`` (who supported / opposed each recommendation); without
+            it, ``groups`` and ``opposing_groups`` are empty.
+        links: ``rec_links``, for ``code_ids``, ``axes`` and ``link_status``.
+        codebook: to read each linked code's axis.
 
     Returns:
         ``rec_clusters``: one row per recommendation, clusters numbered ``R01…``.
@@ -186,6 +234,13 @@ def cluster_recommendations(recs: pd.DataFrame, segments: pd.DataFrame | None = 
     recs["cluster_id"] = [f"R{order[lab] + 1:0{width}d}" for lab in labels]
     wg = workshop_groups(segments) if segments is not None else pd.DataFrame(
         columns=["workshop_id", "group_code", "n_speakers", "weight"])
+    mx = matrix if matrix is not None else pd.DataFrame(
+        columns=["rec_id", "group_code", "position"])
+    lk = links if links is not None else pd.DataFrame(columns=["rec_id", "code_id"])
+    axis_of = {}
+    if codebook is not None and "axis" in codebook:
+        axis_of = {str(c): ("" if pd.isna(a) else str(a)) for c, a in
+                   zip(codebook["code_id"], codebook["axis"], strict=True)}
     rows = []
     for cid, idx in recs.groupby("cluster_id", sort=True).groups.items():
         idx = list(idx)
@@ -195,26 +250,51 @@ def cluster_recommendations(recs: pd.DataFrame, segments: pd.DataFrame | None = 
         ws = sorted(recs.loc[idx, "workshop_id"].unique())
         w = wg[wg["workshop_id"].isin(ws)].groupby("group_code")["weight"].sum()
         w = w.sort_index().sort_values(ascending=False, kind="stable")
+        cm = mx[mx["rec_id"].isin(recs.loc[idx, "rec_id"])]
         for i in idx:
             rec = recs.loc[i]
+            codes = lk.loc[lk["rec_id"] == rec["rec_id"], "code_id"].astype(str).tolist()
             rows.append({"cluster_id": cid, "rec_id": rec["rec_id"],
                          "workshop_id": rec["workshop_id"], "text": rec["text"],
                          "is_representative": i == rep, "workshops": ", ".join(ws),
-                         "groups": ", ".join(sorted(w.index)), "n_workshops": len(ws),
-                         "n_recs": len(idx),
-                         "group_weights": ", ".join(f"{g} ({v:.2f})".replace(".", ",")
-                                                    for g, v in w.items()),
+                         "groups": _join(cm.loc[cm["position"] == endorsements.SUPPORT,
+                                                "group_code"]),
+                         "n_workshops": len(ws), "n_recs": len(idx),
+                         "opposing_groups": _join(cm.loc[cm["position"] == endorsements.OPPOSE,
+                                                         "group_code"]),
+                         "workshop_groups": ", ".join(sorted(w.index)),
+                         "workshop_group_weights": ", ".join(
+                             f"{g} ({v:.2f})".replace(".", ",") for g, v in w.items()),
+                         "code_ids": ", ".join(sorted(set(codes))),
+                         "axes": _join(axis_of.get(c, "") for c in codes),
+                         "link_status": "rattachée" if codes else "non rattachée",
+                         "contested_note": endorsements.contested_note(rec["text"]),
                          "similarity_to_representative": float(sim[i, rep])})
     return pd.DataFrame(rows, columns=_CLUSTER_COLS).sort_values(
         ["cluster_id", "rec_id"]).reset_index(drop=True)
 
 
-def run(tables, settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Build ``rec_links`` and ``rec_clusters`` from the catalog (used by compare)."""
+def run(tables, settings) -> dict[str, pd.DataFrame]:
+    """Build the recommendation tables from the catalog (used by compare).
+
+    Returns:
+        ``rec_links``, ``rec_clusters``, ``rec_endorsements`` and ``rec_group_matrix``
+        (the last two empty when there is no ``segments`` table).
+
+    """
     extra = getattr(settings, "extra", None) or {}
     p = {**DEFAULTS, **(extra.get("recommendations") or {})}
     recs = tables["recommendations"]
     segments = tables["segments"] if "segments" in tables else None
-    links = link_recommendations(recs, tables["codebook"], threshold=p["link_threshold"])
-    clusters = cluster_recommendations(recs, segments, threshold=p["cluster_threshold"])
-    return links, clusters
+    links = link_recommendations(recs, tables["codebook"], threshold=p["link_threshold"],
+                                 keyword_min_similarity=p["keyword_min_similarity"],
+                                 stem=p["stem"])
+    if segments is not None:
+        endorse, matrix = endorsements.run(tables, settings)
+    else:
+        endorse = pd.DataFrame(columns=endorsements.ENDORSEMENT_COLS)
+        matrix = pd.DataFrame(columns=endorsements.MATRIX_COLS)
+    clusters = cluster_recommendations(recs, segments, threshold=p["cluster_threshold"],
+                                       matrix=matrix, links=links, codebook=tables["codebook"])
+    return {"rec_links": links, "rec_clusters": clusters, "rec_endorsements": endorse,
+            "rec_group_matrix": matrix}

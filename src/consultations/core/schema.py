@@ -64,6 +64,15 @@ TABLES: dict[str, list[str]] = {
     "rec_links": ["rec_id", "code_id", "score", "method"],
     "rec_clusters": ["cluster_id", "rec_id", "workshop_id", "text", "is_representative",
                      "workshops", "groups", "n_workshops"],
+    # Who spoke for or against each recommendation in its workshop (one row per speaker);
+    # method ∈ numéro | paraphrase | réponse. `groups` of rec_clusters = groups whose position is
+    # « soutient ».
+    "rec_endorsements": ["rec_id", "speaker", "stakeholder_group", "group_code", "stance",
+                         "segment_ids", "method", "confidence"],
+    # Recommendation × group present in its workshop: soutient | s'oppose | partagé |
+    # non discuté.
+    "rec_group_matrix": ["rec_id", "stakeholder_group", "group_code", "position",
+                         "n_support", "n_oppose", "segment_ids"],
     # One row per theme (code): the evidence the drafting team reads.
     "evidence_by_theme": ["code_id", "label", "axis", "axis_label", "definition", "n_segments",
                           "n_speakers", "n_workshops", "n_groups", "groups", "group_rates",
