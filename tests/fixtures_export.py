@@ -735,6 +735,8 @@ def make_tables() -> dict[str, pd.DataFrame]:
         "open_decisions": open_decisions(psum, gpos, positions, codebook),
         "position_quotes": position_quotes(positions, gpos, segments, codebook),
         "participation": participation(segments, speakers),
+        "rec_endorsements": pd.DataFrame(columns=TABLES["rec_endorsements"]),
+        "rec_group_matrix": pd.DataFrame(columns=TABLES["rec_group_matrix"]),
         "workshops": workshops,
         "speakers": speakers,
         "segments": segments,

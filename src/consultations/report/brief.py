@@ -130,12 +130,15 @@ def _synthesis(tables, glabels, tab_n) -> list[Block]:
         out.append(Block("paragraph", "Aucun test de comparaison entre groupes n'a été produit "
                                       "(pas de thème codé)."))
 
-    out.append(Block("heading", "Recommandations les plus partagées", level=2))
+    out.append(Block("heading", "Recommandations les plus soutenues", level=2))
     if len(recs):
         reps = _rec_representatives(recs).head(4)
         items = [(rec_ref(r.cluster_id), f"{short(r.text, 150)} — "
                   f"{plural(int(r.n_workshops), 'atelier')}"
-                  f" ({join_cell(r.workshops)}) ; groupes : {join_cell(r.groups)}.")
+                  f" ({join_cell(r.workshops)}) ; soutenue dans la discussion par : "
+                  f"{join_cell(r.groups) if as_list(r.groups) else 'aucun groupe identifié'}"
+                  + (f" ; contestée par : {join_cell(r.opposing_groups)}"
+                     if as_list(getattr(r, "opposing_groups", "")) else "") + ".")
                  for r in reps.itertuples()]
         out.append(Block("bullets", items=tuple(items)))
     else:
@@ -344,11 +347,37 @@ def _recs_section(tables, figs, fig_n, tab_n) -> list[Block]:
                                       f"« Recommandations »)."))
     rows = [(rec_ref(r.cluster_id), scrub(r.text), fr_int(r.n_recs), join_cell(r.workshops),
              join_cell(r.groups)) for r in shown.itertuples()]
-    out.append(table_block("Groupes de recommandations (tableau rec_clusters)",
+    out.append(table_block("Groupes de recommandations : groupes qui les ont soutenues dans "
+                           "la discussion",
                       ["N°", "Formulation représentative", "Formulations", "Ateliers",
-                       "Groupes d'acteurs"], rows, tab_n))
+                       "Soutenue par"], rows, tab_n))
     out += figure_block(figs, "recommandations_groupes", fig_n)
+    out += _endorsement_matrix(tables, tab_n)
     return out
+
+
+def _endorsement_matrix(tables, tab_n) -> list[Block]:
+    """Recommendation × group: who spoke for or against each discussed recommendation."""
+    m = get_table(tables, "rec_group_matrix")
+    if not len(m):
+        return []
+    m = m[m["position"] != "non discuté"]
+    if not len(m):
+        return [Block("paragraph", "Aucune recommandation n'a été discutée de façon repérable "
+                                   "(ni par son numéro, ni par une reformulation).")]
+    piv = m.pivot_table(index="rec_id", columns="group_code", values="position",
+                        aggfunc="first").fillna("non discuté").sort_index()
+    recs = get_table(tables, "recommendations")
+    text = dict(zip(recs["rec_id"], recs["text"], strict=True)) if len(recs) else {}
+    rows = [(str(i), short(scrub(text.get(i, "")), 90), *[str(v) for v in row])
+            for i, row in piv.iterrows()]
+    return [Block("heading", "Qui soutient quelle recommandation", level=2),
+            Block("paragraph", "Positions exprimées dans la discussion de l'atelier (par le "
+                               "numéro cité, une reformulation ou une réponse à la "
+                               "facilitation) ; la majorité des intervenants de chaque groupe "
+                               "compte, une égalité donne « partagé »."),
+            table_block("Recommandations × groupes : soutient, s'oppose, partagé, non discuté",
+                        ["Recommandation", "Texte", *piv.columns], rows, tab_n)]
 
 
 def build_brief(tables: Mapping[str, pd.DataFrame], figures: list[dict] | None = None,

@@ -38,6 +38,12 @@ SHEETS: dict[str, tuple[str, str]] = {
                                                "groupes et intervenants, force, vérification."),
     "Citations par option": ("position_quotes", "Une citation par option de chaque question, "
                                                 "pour voir les deux côtés."),
+    "Soutiens aux recommandations": ("rec_endorsements", "Qui a soutenu ou contesté chaque "
+                                                         "recommandation dans la discussion, "
+                                                         "avec les segments."),
+    "Recommandations × groupes": ("rec_group_matrix", "Position de chaque groupe sur chaque "
+                                                      "recommandation : soutient, s'oppose, "
+                                                      "partagé, non discuté."),
     "Participation": ("participation", "Participants, femmes et hommes, prise de parole par "
                                        "groupe."),
     "Termes distinctifs": ("distinctive_terms", "Termes distinctifs de chaque groupe "
@@ -84,6 +90,11 @@ COLUMN_LABELS: dict[str, str] = {
     "depth": "Profondeur", "codebook_version": "Version du livre de codes",
     "rec_ids": "Recommandations (identifiants)", "n_quotes": "Citations",
     "n_codes": "Nombre de thèmes", "group_weights": "Poids par groupe",
+    "workshop_group_weights": "Poids des groupes présents", "workshop_groups":
+    "Groupes présents à l'atelier", "opposing_groups_rec": "Groupes opposés",
+    "n_support": "Soutiens", "n_oppose": "Oppositions", "code_ids": "Codes rattachés",
+    "axes": "Axes rattachés", "link_status": "Rattachement", "contested_note":
+    "Mention de contestation",
     "similarity_to_representative": "Similarité à la formulation représentative",
     "n_recs": "Formulations", "centrality": "Centralité", "line_end": "Ligne de fin",
     "n_groups_tested": "Groupes testés", "n_present": "Segments codés",
