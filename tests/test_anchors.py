@@ -30,6 +30,12 @@ def _turn_blocks(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(starts, starts[1:] + [len(text)], strict=True)]
 
 
+def _similar(a: str, b: str) -> float:
+    import difflib
+
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
 def _seg_text(paths) -> dict[str, str]:
     segs = cio.load_table(paths, "segments")
     return dict(zip(segs["segment_id"], segs["text"], strict=True))
@@ -95,7 +101,7 @@ def edited(sample_data_dir, tmp_path_factory):
     file.write_text(new, encoding="utf-8")
     after = _run(paths)
     return {"paths": paths, "before": made, "after": after["stages"]["code"],
-            "deleted": deleted, "sentence": sentence, "decided": decided,
+            "deleted": deleted, "deleted_turn": turns[5], "sentence": sentence, "decided": decided,
             "anchors": cio.load_table(paths, "coding_anchors"),
             "manual": cio.load_table(paths, "codings_manual"),
             "review": cio.load_table(paths, "codings_review"), "text": _seg_text(paths)}
@@ -122,17 +128,18 @@ def test_anchors_every_coding_stays_on_its_text_or_is_orphaned(edited):
         if rec.similarity == 1.0:
             assert text_now[rec.segment_id] == quote, rec
         else:  # the edited sentence: re-anchored to its new wording
-            assert edited["sentence"][:30] in quote or quote in text_now[rec.segment_id]
+            assert _similar(quote, text_now[rec.segment_id]) >= 0.85, rec
     # No manual coding sits on text it was not made on.
     made = {(r.segment_id, r.code_id, r.coder): old_text[r.segment_id]
             for r in before["manual"].itertuples(index=False)}
     old_texts = set(made.values())
     for r in edited["manual"].itertuples(index=False):
-        assert text_now[r.segment_id] in old_texts or edited["sentence"][:30] in \
-            text_now[r.segment_id], r
+        now = text_now[r.segment_id]
+        assert now in old_texts or max(_similar(now, t) for t in old_texts) >= 0.85, r
     orphans = anchors[(anchors["status"] == "orphaned") & (anchors["quote"] != "")]
-    deleted = re.sub(r"\s+", " ", edited["deleted"])
-    assert len(orphans) and all(q and q in deleted for q in orphans["quote"])
+    gone = {re.sub(r"\s+", " ", t).strip() for sid, t in old_text.items()
+            if sid.startswith(edited["deleted_turn"] + "-")}
+    assert len(orphans) and set(orphans["quote"]) <= gone  # the deleted turn, nothing else
 
 
 def test_anchors_review_decisions_stay_on_their_sentences(edited):
@@ -141,7 +148,10 @@ def test_anchors_review_decisions_stay_on_their_sentences(edited):
     old_text, text_now = edited["before"]["text"], edited["text"]
     was = {(old_text[r.segment_id], r.code_id, r.decision) for r in before.itertuples()}
     now = {(text_now[r.segment_id], r.code_id, r.decision) for r in after.itertuples()}
-    assert now <= was  # every decision still applied is on the sentence it was made on
+    for text, code, decision in now - was:  # only the edited sentence, re-anchored
+        assert any(c == code and d == decision and _similar(t, text) >= 0.85
+                   for t, c, d in was), (text, code, decision)
+    assert len(now - was) <= 2  # every other decision is on the sentence it was made on
     lost = len(before) - len(after)
     anchors = edited["anchors"]
     n_orphan = int(((anchors["kind"] == "review") & (anchors["status"] == "orphaned")).sum())

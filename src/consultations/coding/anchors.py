@@ -133,7 +133,7 @@ class AnchorStore:
         return before.strip()[-CONTEXT:], after.strip()[:CONTEXT]
 
     def anchor_of(self, segment_id: str, exact: str | None = None) -> dict:
-        """The anchor of a current segment (its text, or ``exact`` when given)."""
+        """Return the anchor of a current segment (its text, or ``exact`` when given)."""
         i = self._pos[segment_id]
         prefix, suffix = self._context(i)
         return {"segment_id": segment_id, "exact": self._text[i] if exact is None
@@ -319,7 +319,7 @@ class AnchorStore:
 
     # ------------------------------------------------------------------ output
     def table(self) -> pd.DataFrame:
-        """This run's report, one row per anchored part (see ``TABLES['coding_anchors']``)."""
+        """Return this run's report, one row per anchored part (``TABLES['coding_anchors']``)."""
         df = pd.DataFrame(self.rows, columns=COLUMNS)
         df["origin_line"] = pd.to_numeric(df["origin_line"], errors="coerce").astype("Int64")
         df["code_changed"] = df["code_changed"].astype(bool)
@@ -328,7 +328,7 @@ class AnchorStore:
                                "recorded_segment_id"], kind="mergesort").reset_index(drop=True)
 
     def summary(self) -> dict:
-        """Counts for the run summary (``anchors_kept`` …, ``anchors_code_changed``)."""
+        """Return counts for the run summary (``anchors_kept`` …, ``anchors_code_changed``)."""
         df = self.table()
         out = {f"anchors_{s}": int((df["status"] == s).sum()) for s in STATUSES}
         out["anchors_code_changed"] = int(df["code_changed"].sum())
