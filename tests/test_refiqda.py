@@ -504,3 +504,22 @@ def test_safe_zip_read_stops_at_the_limit_even_when_the_header_lies(tmp_path):
             safe_zip_read(zf, "m.txt", limit=1000)
         with pytest.raises(InputError, match="absent"):
             safe_zip_read(zf, "nope.txt")
+
+
+def test_check_zip_refuses_a_bomb_before_a_library_opens_it(tmp_path):
+    from consultations.core.io import check_zip
+
+    ok = tmp_path / "ok.docx"
+    with zipfile.ZipFile(ok, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("word/document.xml", "<w:document/>" * 100)
+    check_zip(ok)  # an ordinary archive passes
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf, \
+            zf.open("xl/worksheets/sheet1.xml", "w") as fh:
+        for _ in range(4):
+            fh.write(bytes(1 << 20))
+    with pytest.raises(InputError, match="trop compressé") as exc:
+        check_zip(bomb)
+    assert exc.value.path.endswith("!xl/worksheets/sheet1.xml")
+    with pytest.raises(InputError, match="trop volumineuse"):
+        check_zip(bomb, max_ratio=1e9, total_limit=1 << 20)

@@ -35,6 +35,7 @@ __all__ = [
     "read_json",
     "write_json",
     "frame_to_parquet_bytes",
+    "check_zip",
     "safe_zip_read",
     "ZIP_MEMBER_LIMIT",
     "ZIP_RATIO_LIMIT",
@@ -111,6 +112,43 @@ def safe_zip_read(zf, name: str, limit: int = ZIP_MEMBER_LIMIT,
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise InputError(f"{where}!{name}", None, f"membre illisible ({exc})", hint) from exc
     return b"".join(chunks)
+
+
+def check_zip(path: str | Path, limit: int = ZIP_MEMBER_LIMIT,
+              max_ratio: float = ZIP_RATIO_LIMIT, total_limit: int | None = None) -> None:
+    """Refuse an archive before a library opens it (python-docx, openpyxl read zips whole).
+
+    Checks every member's declared size and compression ratio (as :func:`safe_zip_read`),
+    and the sum of the sizes (default ``4 × limit``). :mod:`zipfile` never returns more bytes
+    than a member declares, so checking the declarations is enough for readers built on it.
+
+    Raises:
+        InputError: naming the first member over a limit, or a damaged archive.
+
+    """
+    import zipfile
+
+    total_limit = 4 * limit if total_limit is None else total_limit
+    hint = ("l'archive est peut-être endommagée ou piégée : enregistrez de nouveau le fichier "
+            "depuis l'outil qui l'a produit")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(path, None, f"archive illisible ({exc})", hint) from exc
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > limit or (info.file_size > _RATIO_FLOOR and info.file_size
+                                      > max_ratio * max(info.compress_size, 1)):
+            raise InputError(f"{path}!{info.filename}", None,
+                             f"membre trop volumineux ou trop compressé ({info.file_size:,} "
+                             f"octets décompressés pour {info.compress_size:,} compressés ; "
+                             f"limites {limit:,} octets et {max_ratio:g} fois)"
+                             .replace(",", " "), hint)
+    if total > total_limit:
+        raise InputError(path, None, f"archive trop volumineuse une fois décompressée "
+                         f"({total:,} octets, limite {total_limit:,})".replace(",", " "), hint)
 
 
 def file_sha256(path: str | Path) -> str:
