@@ -757,6 +757,15 @@ def make_tables() -> dict[str, pd.DataFrame]:
         "evidence_by_theme": evidence,
         "evidence_quotes": evidence_quotes,
         "evidence_by_axis": evidence_by_axis,
+        # What the workbook sheet « Codages orphelins » shows (orphans, changed codes).
+        "coding_anchors": pd.DataFrame([
+            ("manual", "coded/manual/coder_A.csv", 4, "RACK", "codeuse_A", "ATL1-T006-S02", "",
+             "orphaned", 0.0, False, "Une phrase supprimée de la transcription.",
+             "atelier1.txt", 812, 853),
+            ("review", "coded/review/revue_import.xlsx", 9, "CONF", "AK", "ATL1-T004-S01",
+             "ATL1-T005-S01", "moved", 1.0, True, "Une phrase toujours là.", "atelier1.txt",
+             900, 923),
+        ], columns=TABLES["coding_anchors"]),
     }
 
 

@@ -316,3 +316,67 @@ def test_export_html_renders_in_headless_chromium(runs, tmp_path):
     errors = [ln for ln in console if "CHECK-DONE" not in ln]
     assert errors == []
     assert "Stratégie nationale de police de proximité" in proc.stdout
+
+
+def _export_only_pipeline(tmp_path, tables, monkeypatch):
+    """A pipeline of the real export stage alone, on the fixture tables saved as the catalog."""
+    from consultations import pipeline
+    from consultations.core import io as cio
+
+    paths = get_paths(tmp_path / "data", tmp_path / "reports")
+    for name, df in tables.items():
+        cio.save_table(paths, name, df)
+    monkeypatch.setattr(pipeline, "STAGES", {"export": "consultations.report.export"})
+    return paths, pipeline
+
+
+def test_export_full_disk_keeps_the_old_reports_and_fails_the_run(tmp_path, tables,
+                                                                  monkeypatch):
+    import errno
+
+    from consultations.core import io as cio
+    from consultations.core.errors import InputError
+
+    paths, pipeline = _export_only_pipeline(tmp_path, tables, monkeypatch)
+    pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    before = {p.name: p.read_bytes() for p in paths.reports.iterdir() if p.is_file()
+              and p.name != "run_summary.json"}
+    assert set(export.OUTPUTS) <= set(before)
+    state = pipeline._load_state(paths)["export"]
+    real = cio.atomic_write_bytes
+
+    def full_disk(target, data):
+        if Path(target).suffix in {".xlsx", ".pdf"}:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(target, data)
+
+    monkeypatch.setattr(cio, "atomic_write_bytes", full_disk)
+    with pytest.raises(InputError) as exc:  # (the stage's warnings die with it)
+        pipeline.run_pipeline(paths, Settings(), force=True, progress=lambda m: None)
+    msg = str(exc.value)
+    assert "brief.pdf" in msg and "evidence_tables.xlsx" in msg and "conservés" in msg
+    after = {p.name: p.read_bytes() for p in paths.reports.iterdir() if p.is_file()
+             and p.name != "run_summary.json"}
+    assert after == before  # nothing removed as stale, nothing half-replaced
+    assert not list(paths.reports.glob(".staging-*"))
+    assert pipeline._load_state(paths)["export"] == state  # not recorded as exported
+    monkeypatch.setattr(cio, "atomic_write_bytes", real)
+    summary = pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    assert summary["stages"]["export"]["cached"] is True  # the old export is still current
+
+
+def test_export_run_stage_fails_on_a_writer_failure_not_on_missing_tables(tmp_path, tables,
+                                                                         monkeypatch):
+    from consultations.core.errors import InputError
+
+    paths = get_paths(tmp_path / "data", tmp_path / "reports")
+    few = {k: tables[k] for k in ("workshops", "segments", "speakers")}
+    with pytest.warns(InputWarning, match="project.qdpx"):
+        result = export.run_stage(few, paths, Settings())  # empty codebook: warned only
+    assert "project.qdpx" in result["_summary"]["failures"]
+    import consultations.report.brief_docx as bd
+
+    monkeypatch.setattr(bd, "render_docx", lambda *a, **k: (_ for _ in ()).throw(
+        OSError(28, "No space left on device")))
+    with pytest.warns(InputWarning), pytest.raises(InputError, match="brief.docx"):
+        export.run_stage(tables, paths, Settings())

@@ -79,7 +79,59 @@ def test_pipeline_failed_export_keeps_previous_reports(tmp_path, fake_stages):
         pipeline.run_pipeline(paths, Settings(extra={"report": {"fail": True}}),
                               progress=lambda m: None)
     assert (paths.reports / "out.txt").read_text() == "3"
+    assert not list(paths.reports.glob(".staging-*"))
     assert not list(paths.reports.parent.glob(".staging-*"))
+
+
+def test_pipeline_stages_inside_reports_and_cleans_leftovers(tmp_path, fake_stages,
+                                                             monkeypatch):
+    paths = _paths(tmp_path)
+    seen = []
+    real = pipeline._publish
+
+    def spy(staging, reports, previous, expected=None):
+        seen.append(staging)
+        return real(staging, reports, previous, expected)
+
+    monkeypatch.setattr(pipeline, "_publish", spy)
+    left = paths.reports / ".staging-killed"
+    (left / "figures").mkdir(parents=True)
+    (left / "brief.docx").write_bytes(b"half")
+    messages = []
+    pipeline.run_pipeline(paths, Settings(), progress=messages.append)
+    assert seen and seen[0].parent == paths.reports  # same file system as the reports
+    assert not left.exists() and not list(paths.reports.glob(".staging-*"))
+    assert any(".staging-killed" in m for m in messages)
+    assert (paths.reports / "out.txt").read_text() == "3"
+
+
+def test_pipeline_incomplete_output_is_not_published(tmp_path, fake_stages, monkeypatch):
+    paths = _paths(tmp_path)
+    pipeline.run_pipeline(paths, Settings(), progress=lambda m: None)
+    state = pipeline._load_state(paths)["export"]
+
+    def truncated(tables, p, settings):
+        (p.reports / "out.txt").write_text("9")
+        (p.reports / "brief.pdf").write_bytes(b"")  # a writer stopped by a full disk
+        return {"_summary": {"files": ["out.txt", "brief.pdf"]}}
+
+    monkeypatch.setattr(sys.modules["fake_export"], "run_stage", truncated)
+    with pytest.raises(InputError, match="brief.pdf : vide"):
+        pipeline.run_pipeline(paths, Settings(), force=["export"], progress=lambda m: None)
+    assert (paths.reports / "out.txt").read_text() == "3"
+    assert not (paths.reports / "brief.pdf").exists()
+    assert pipeline._load_state(paths)["export"] == state  # the old export still counts
+
+
+@pytest.mark.parametrize("name, data, why", [
+    ("a.pdf", b"<html>", "%PDF"), ("a.docx", b"PK\x03\x04 not really", "illisible"),
+    ("a.xlsx", b"", "vide"), ("b.pdf", None, "absent")])
+def test_pipeline_check_staged_names_each_incomplete_file(tmp_path, name, data, why):
+    if data is not None:
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(InputError, match=why) as exc:
+        pipeline.check_staged(tmp_path, [name])
+    assert name in exc.value.message
 
 
 def test_pipeline_unwritable_output_fails_before_work(tmp_path, fake_stages, monkeypatch):

@@ -417,3 +417,109 @@ def test_refiqda_codebook_with_a_parent_cycle_is_refused(codebook):
                                                              "MOY-FORM"))
     with pytest.raises(ValueError, match="cycle"):
         refiqda.codebook_to_qdc(cyclic, "1")
+
+
+# --------------------------------------------------------------------------- hostile files
+
+_XXE = (b'<?xml version="1.0" encoding="utf-8"?>\n'
+        b'<!DOCTYPE Project [<!ENTITY x SYSTEM "file:///etc/hostname">]>\n')
+_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE Project [<!ENTITY a "aaaaaaaaaa">'
+           b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+           b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>\n')
+
+
+def _with_doctype(qde: bytes, prolog: bytes, entity: bytes) -> bytes:
+    body = qde.split(b"?>", 1)[1].lstrip()
+    return prolog + body.replace(b"<Description>", b"<Description>" + entity, 1)
+
+
+@pytest.mark.parametrize("prolog, entity", [(_XXE, b"&x;"), (_LAUGHS, b"&c;")])
+def test_refiqda_import_refuses_a_doctype_with_a_clear_error(qdpx, tmp_path, tiny_segments,
+                                                             codebook, prolog, entity):
+    bad = _with_doctype(_qde(qdpx), prolog, entity)
+    assert entity in bad
+    out = _rezip(qdpx, tmp_path / "hostile.qdpx", {"project.qde": bad})
+    with pytest.raises(InputError) as exc:
+        refiqda_import.import_qdpx(out, tiny_segments, codebook)
+    assert "DOCTYPE" in exc.value.message and "project.qde" in exc.value.path
+    assert "hostname" not in str(exc.value)  # the entity was never resolved
+
+
+def test_refiqda_read_codebook_qdc_refuses_an_external_entity(codebook):
+    data = refiqda.codebook_to_qdc(codebook, "1.2")
+    bad = _with_doctype(data, _XXE.replace(b"Project", b"CodeBook"), b"&x;")
+    with pytest.raises(InputError, match="DOCTYPE"):
+        refiqda_import.read_codebook_qdc(bad, codebook, where="hostile.qdc")
+    with pytest.raises(InputError, match="DOCTYPE"):
+        refiqda_common.validate_codebook(bad, "hostile.qdc")
+
+
+def _zeros_member(qdpx, out, name: str, size: int):
+    """Copy a .qdpx and add a member of ``size`` zero bytes (streamed: small in memory)."""
+    _rezip(qdpx, out, {})
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as zf, zf.open(name, "w") as fh:
+        chunk = bytes(1 << 20)
+        for _ in range(size // len(chunk)):
+            fh.write(chunk)
+    return out
+
+
+def _point_source_at(qdpx, out, member: str):
+    """Make the first coded source read its text from ``member`` of the archive."""
+    qde = re.sub(rb'plainTextPath="[^"]*"', f'plainTextPath="internal://{member}"'.encode(),
+                 _qde(qdpx), count=1)
+    return _rezip(qdpx, out, {"project.qde": qde})
+
+
+def test_refiqda_import_refuses_an_oversized_member_before_reading_it(qdpx, tmp_path,
+                                                                      tiny_segments, codebook):
+    src = _point_source_at(qdpx, tmp_path / "src.qdpx", "big.txt")
+    out = _zeros_member(src, tmp_path / "big.qdpx", "Sources/big.txt", 8 << 20)
+    assert out.stat().st_size < 100_000  # 8 MiB of zeros, tiny on disk
+    with pytest.raises(InputError, match="trop volumineux") as exc:
+        refiqda_import.import_qdpx(out, tiny_segments, codebook, member_limit=1 << 20,
+                                   max_ratio=10_000)
+    assert exc.value.path.endswith("!Sources/big.txt")
+    with pytest.raises(InputError, match="bombe zip"):  # default limit: the ratio refuses it
+        refiqda_import.import_qdpx(out, tiny_segments, codebook)
+
+
+def test_refiqda_import_never_reads_members_it_does_not_need(qdpx, tmp_path, tiny_segments,
+                                                             codings, codebook):
+    out = _zeros_member(qdpx, tmp_path / "extra.qdpx", "Media/huge.bin", 8 << 20)
+    back = refiqda_import.import_qdpx(out, tiny_segments, codebook, member_limit=1 << 20)
+    assert len(back) == len(refiqda_import.import_qdpx(qdpx, tiny_segments, codebook))
+
+
+def test_safe_zip_read_stops_at_the_limit_even_when_the_header_lies(tmp_path):
+    from consultations.core.io import safe_zip_read
+
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("m.txt", b"x" * 5000)
+    with zipfile.ZipFile(path) as zf:
+        assert safe_zip_read(zf, "m.txt", limit=5000) == b"x" * 5000
+        zf.getinfo("m.txt").file_size = 100  # a header that understates the size
+        with pytest.raises(InputError):
+            safe_zip_read(zf, "m.txt", limit=1000)
+        with pytest.raises(InputError, match="absent"):
+            safe_zip_read(zf, "nope.txt")
+
+
+def test_check_zip_refuses_a_bomb_before_a_library_opens_it(tmp_path):
+    from consultations.core.io import check_zip
+
+    ok = tmp_path / "ok.docx"
+    with zipfile.ZipFile(ok, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("word/document.xml", "<w:document/>" * 100)
+    check_zip(ok)  # an ordinary archive passes
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf, \
+            zf.open("xl/worksheets/sheet1.xml", "w") as fh:
+        for _ in range(4):
+            fh.write(bytes(1 << 20))
+    with pytest.raises(InputError, match="trop compressé") as exc:
+        check_zip(bomb)
+    assert exc.value.path.endswith("!xl/worksheets/sheet1.xml")
+    with pytest.raises(InputError, match="trop volumineuse"):
+        check_zip(bomb, max_ratio=1e9, total_limit=1 << 20)

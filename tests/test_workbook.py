@@ -86,3 +86,16 @@ def test_workbook_does_not_mutate_inputs():
     before = t["evidence_quotes"].copy()
     render_workbook(t)
     pd.testing.assert_frame_equal(before, t["evidence_quotes"])
+
+
+def test_workbook_orphan_sheet_lists_what_needs_a_person():
+    tables = make_tables()
+    kept = tables["coding_anchors"].iloc[[1]].assign(status="kept", code_changed=False)
+    tables["coding_anchors"] = pd.concat([tables["coding_anchors"], kept], ignore_index=True)
+    data, _ = render_workbook(tables)
+    ws = load_workbook(io.BytesIO(data))["Codages orphelins"]
+    heads = _headers(ws)
+    rows = [dict(zip(heads, r, strict=False)) for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert len(rows) == 2  # the kept coding is not listed
+    assert rows[0]["État"] == "orphelin (non appliqué)" and rows[0]["Nature"] == "codage manuel"
+    assert rows[1]["Code modifié depuis"] == "oui" and rows[1]["État"] == "déplacé"

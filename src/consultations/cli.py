@@ -90,6 +90,13 @@ def _summary_line(summary: dict) -> str:
         lines.append(f"  codage : {code.get('n_codes', 0)} codes (grille "
                      f"{code.get('codebook_version')}), {_n(code['n_codings'])} codages, "
                      f"{code.get('segments_coded', 0)} segments codés")
+    if code.get("anchors_orphaned") or code.get("anchors_moved") or \
+            code.get("anchors_code_changed"):
+        lines.append(f"  codages ancrés au texte : {code.get('anchors_kept', 0)} conservés, "
+                     f"{code.get('anchors_moved', 0)} déplacés, "
+                     f"{code.get('anchors_orphaned', 0)} orphelins (non appliqués), "
+                     f"{code.get('anchors_code_changed', 0)} à revoir (code modifié) — "
+                     "feuille « Codages orphelins »")
     top = summary["stages"].get("topics", {})
     if "n_topics" in top:
         lines.append(f"  thèmes émergents : {top['n_topics']} ({top.get('embedding')}, "

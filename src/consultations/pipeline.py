@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import time
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,8 +37,8 @@ from consultations.core.errors import InputError, InputWarning
 from consultations.core.settings import settings_as_dict
 from consultations.core.version import __version__
 
-__all__ = ["STAGES", "STAGE_SPECS", "Catalog", "StageSpec", "check_writable", "run_pipeline",
-           "stage_keys"]
+__all__ = ["STAGES", "STAGE_SPECS", "Catalog", "StageSpec", "check_staged", "check_writable",
+           "clean_staging", "run_pipeline", "stage_keys"]
 
 #: Stage name -> module that implements ``run_stage``. Order is the data flow.
 STAGES: dict[str, str] = {
@@ -237,20 +238,84 @@ def _load_state(paths: Paths) -> dict:
     return cio.read_json(p) if p.exists() else {}
 
 
-def _publish(staging: Path, reports: Path, previous: Iterable[str]) -> list[str]:
-    """Move every file of ``staging`` into ``reports`` and drop files the last run made."""
-    written = []
-    for src in sorted(p for p in staging.rglob("*") if p.is_file()):
-        rel = src.relative_to(staging)
+_STAGING_PREFIX = ".staging-"
+
+
+def clean_staging(reports: Path) -> list[str]:
+    """Remove staging folders a killed or failed run left in ``reports`` (returns their names)."""
+    if not reports.is_dir():
+        return []
+    left = sorted(p for p in reports.glob(_STAGING_PREFIX + "*") if p.is_dir())
+    for p in left:
+        shutil.rmtree(p, ignore_errors=True)
+    return [p.name for p in left]
+
+
+def _check_output(path: Path) -> str | None:
+    """Return what is wrong with a staged output (None when it is complete)."""
+    if not path.is_file():
+        return "absent"
+    if path.stat().st_size == 0:
+        return "vide"
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".docx", ".xlsx", ".qdpx", ".zip"}:
+            with zipfile.ZipFile(path) as zf:
+                bad = zf.testzip()
+            if bad is not None:
+                return f"archive endommagée (membre {bad})"
+        elif suffix == ".pdf":
+            with open(path, "rb") as fh:
+                if fh.read(5) != b"%PDF-":
+                    return "ne commence pas par %PDF"
+        elif suffix == ".png":
+            with open(path, "rb") as fh:
+                if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+                    return "image PNG invalide"
+    except (OSError, zipfile.BadZipFile) as exc:
+        return f"illisible ({exc})"
+    return None
+
+
+def check_staged(staging: Path, expected: Iterable[str]) -> None:
+    """Check every expected output of ``staging`` is present, non-empty and opens.
+
+    Raises:
+        InputError: naming each incomplete file (nothing is published then).
+
+    """
+    problems = {rel: why for rel in sorted(set(expected))
+                if (why := _check_output(staging / rel)) is not None}
+    if problems:
+        listing = "\n".join(f"    {rel} : {why}" for rel, why in problems.items())
+        raise InputError(staging, None, f"{len(problems)} fichier(s) d'export incomplet(s), "
+                         f"rien n'est publié et les rapports précédents sont conservés :\n"
+                         f"{listing}",
+                         "vérifiez la place libre du disque, puis relancez "
+                         "`consultations export`.")
+
+
+def _publish(staging: Path, reports: Path, previous: Iterable[str],
+             expected: Iterable[str] | None = None) -> list[str]:
+    """Swap the checked outputs of ``staging`` into ``reports``; drop files the last run made.
+
+    ``staging`` lies inside ``reports`` (same file system), so each move is an atomic rename
+    that needs no free space. Nothing is moved until every expected file is checked
+    (:func:`check_staged`); stale files of the last run are removed only after every new
+    file is in place.
+    """
+    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    rels = [p.relative_to(staging).as_posix() for p in files]
+    check_staged(staging, rels if expected is None else expected)
+    for src, rel in zip(files, rels, strict=True):
         dst = reports / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.replace(src, dst)
-        written.append(rel.as_posix())
-    for rel in set(previous) - set(written):
+    for rel in set(previous) - set(rels):
         stale = reports / rel
         if stale.is_file():
             stale.unlink()
-    return written
+    return rels
 
 
 def _relative_warning(w: dict, paths: Paths) -> dict:
@@ -302,6 +367,10 @@ def run_pipeline(
                          f"choisissez parmi : {', '.join(STAGES)}.")
     last = max(list(STAGES).index(s) for s in wanted)
     check_writable(paths.reports)
+    left = clean_staging(paths.reports)
+    if left:
+        progress(f"dossier(s) de préparation laissé(s) par une exécution interrompue, "
+                 f"supprimé(s) : {', '.join(left)}")
     paths.interim.mkdir(parents=True, exist_ok=True)
 
     state = _load_state(paths)
@@ -342,7 +411,9 @@ def run_pipeline(
         staging = None
         stage_paths = paths
         if name == "export":
-            staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=paths.reports.parent))
+            # Inside reports/: same file system (renames, no copy), and a read-only parent
+            # of reports/ does not matter.
+            staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=paths.reports))
             stage_paths = replace(paths, reports=staging)
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -367,7 +438,10 @@ def run_pipeline(
                     hashes[tname] = table_hash(df)
             files = []
             if staging is not None:
-                files = _publish(staging, paths.reports, state.get(name, {}).get("files", []))
+                expected = stage_summary.get("files") if isinstance(stage_summary.get("files"),
+                                                                    list) else None
+                files = _publish(staging, paths.reports, state.get(name, {}).get("files", []),
+                                 expected)
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)

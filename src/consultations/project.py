@@ -32,7 +32,7 @@ TABLE_STAGE: dict[str, str] = {
     **dict.fromkeys(["workshops", "speakers", "turns", "segments", "recommendations",
                      "file_report"], "ingest"),
     **dict.fromkeys(["codebook", "axes", "codings_rule", "codings_manual", "codings_review",
-                     "codings", "agreement", "rule_quality"], "code"),
+                     "codings", "agreement", "rule_quality", "coding_anchors"], "code"),
     **dict.fromkeys(["topic_assignments", "topic_info", "topic_crosswalk", "topics_per_group",
                      "code_terms", "topic_selection"], "topics"),
     **dict.fromkeys(["code_presence", "code_group_counts", "code_group_tests",

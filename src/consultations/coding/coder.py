@@ -350,7 +350,7 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.DataFrame,
-                      codebook_version: str = "", root: Path | None = None
+                      codebook_version: str = "", root: Path | None = None, anchors=None
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read and validate manual coding files (CSV or XLSX; never modified).
 
@@ -360,6 +360,8 @@ def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.Da
         codebook: the codebook table (to check code IDs).
         codebook_version: recorded on the codings.
         root: folder that ``origin_file`` is written relative to.
+        anchors: an :class:`consultations.coding.anchors.AnchorStore`: each row is applied to
+            the text it was first applied to (re-anchored), orphaned rows are left out.
 
     Returns:
         ``(codings, coverage)``: manual codings (source ``manual``; a code on a turn becomes one
@@ -410,7 +412,18 @@ def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.Da
             if not coder:
                 warn_input(path, line, "empty coder: row skipped", "write who coded it.")
                 continue
-            if seg:
+            targets = None
+            if anchors is not None and (seg or turn):
+                proposed = ([seg] if seg in seg_ids and (not turn or seg.startswith(turn + "-"))
+                            else None) if seg else turn_segs.get(turn)
+                got = anchors.resolve("manual", rel, line, seg or turn, code, coder, proposed)
+                if got is not None and not got:
+                    continue  # orphaned: reported by the anchor store, never applied
+                if got is not None:
+                    targets, unit = got, "segment" if seg else f"tour {turn}"
+            if targets is not None:
+                pass  # re-anchored to the text the row was first applied to
+            elif seg:
                 if seg not in seg_ids:
                     warn_input(path, line, f"unknown segment '{seg}': row skipped",
                                "check the ID against the segments table.")

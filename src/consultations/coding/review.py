@@ -45,7 +45,7 @@ PROTECTED = ["n°", "segment_id", "texte", "locuteur", "groupe", "code_id", "lib
 EDITABLE = ["décision", "nouveau_code", "commentaire", "relecteur"]
 HEADER = PROTECTED + EDITABLE + ["empreinte"]
 DECISION_COLUMNS = ["segment_id", "code_id", "decision", "new_code", "comment", "reviewer",
-                    "codebook_version", "origin_file", "origin_line"]
+                    "codebook_version", "origin_file", "origin_line", "text"]
 _WIDTHS = {"n°": 6, "segment_id": 18, "texte": 60, "locuteur": 10, "groupe": 22, "code_id": 11,
            "libellé": 28, "définition": 50, "preuve": 24, "texte_repéré": 22, "négation": 9,
            "décision": 12, "nouveau_code": 14, "commentaire": 30, "relecteur": 14,
@@ -283,7 +283,7 @@ def parse_review_workbook(file: str | Path, codes: set[str]) -> tuple[pd.DataFra
         out.append({"segment_id": protected[1], "code_id": protected[5], "decision": decision,
                     "new_code": new_code, "comment": vals[pos["commentaire"]],
                     "reviewer": reviewer, "codebook_version": version,
-                    "origin_file": file.name, "origin_line": rn})
+                    "origin_file": file.name, "origin_line": rn, "text": protected[2]})
     return pd.DataFrame(out, columns=DECISION_COLUMNS), errors, warns
 
 
@@ -353,13 +353,33 @@ def _read_folder(folder: Path, codes: set[str]) -> tuple[pd.DataFrame, list]:
     return pd.concat(parts, ignore_index=True), problems
 
 
-def read_review_decisions(paths: Paths, segments: pd.DataFrame, codebook: pd.DataFrame
-                          ) -> pd.DataFrame:
-    """Read every imported workbook of ``coded/review/`` (bad rows: warning, skipped)."""
+def read_review_decisions(paths: Paths, segments: pd.DataFrame, codebook: pd.DataFrame,
+                          anchors=None) -> pd.DataFrame:
+    """Read every imported workbook of ``coded/review/`` (bad rows: warning, skipped).
+
+    With ``anchors`` (an :class:`consultations.coding.anchors.AnchorStore`), each decision
+    is placed on the sentence it was made on (the workbook's ``texte``, then the recorded
+    anchor), whatever the segment IDs became; a decision whose sentence is gone is orphaned
+    (reported, never applied to other text).
+    """
     folder = paths.coded / "review"
     decisions, problems = _read_folder(folder, set(codebook["code_id"]))
     for path, row, msg in problems:
         warn_input(path, row, f"{msg}: row skipped")
+    if anchors is not None and len(decisions):
+        known = set(segments["segment_id"])
+        rel = folder.relative_to(paths.data) if folder.is_relative_to(paths.data) else folder
+        placed = []
+        for rec in decisions.itertuples(index=False):
+            got = anchors.resolve("review", (rel / rec.origin_file).as_posix(),
+                                  rec.origin_line, f"{rec.origin_line}:{rec.segment_id}",
+                                  rec.code_id, rec.reviewer,
+                                  [rec.segment_id] if rec.segment_id in known else [],
+                                  quotes=[rec.text])
+            placed.append(got[0] if got else None)
+        decisions = decisions.assign(segment_id=placed)
+        decisions = decisions[decisions["segment_id"].notna()]
+        return decisions.reset_index(drop=True)
     known = set(segments["segment_id"])
     for rec in decisions[~decisions["segment_id"].isin(known)].itertuples(index=False):
         warn_input(folder / rec.origin_file, rec.origin_line,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from consultations.coding import agreement, review
+from consultations.coding.anchors import AnchorStore
 from consultations.coding.codebook import load_codebook
 from consultations.coding.coder import (
     codebook_rule_coder,
@@ -29,6 +30,17 @@ DEFAULTS: dict = {
 }
 
 
+def _qdpx_files(paths: Paths) -> dict[str, str]:
+    """``origin_file`` (as the import writes it) → SHA-256 of each ``coded/qdpx/*.qdpx``."""
+    from consultations.core.io import file_sha256
+
+    folder = paths.coded / "qdpx"
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(paths.data)): file_sha256(p) for p in sorted(folder.iterdir())
+            if p.suffix.lower() == ".qdpx" and not p.name.startswith((".", "~$"))}
+
+
 def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settings) -> dict:
     """Code the segments: rules, manual codes, review decisions, agreement.
 
@@ -38,7 +50,9 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
 
     Returns:
         ``codebook``, ``axes``, ``codings_rule``, ``codings_manual``, ``codings_review``,
-        ``codings`` (final, merged), ``agreement``, ``rule_quality`` and ``_summary``.
+        ``codings`` (final, merged), ``agreement``, ``rule_quality``, ``coding_anchors``
+        (where each human coding is now: kept, moved, orphaned; see
+        :mod:`consultations.coding.anchors`) and ``_summary``.
 
     Settings (``settings.extra``): ``n_boot`` (bootstrap resamples, 1000),
     ``agreement_units`` (``span`` or ``coded``, used only without the subset file),
@@ -49,12 +63,17 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     cb = load_codebook(paths.coded / "codebook.yaml")
     codebook, version = cb["codebook"], cb["version"]
     rule = codebook_rule_coder(cb).transform(segments)
+    store = AnchorStore(paths.coded, segments, codebook)
     from_files, coverage = read_manual_codes(manual_files(paths.coded / "manual"), segments,
-                                             codebook, version, root=paths.data)
+                                             codebook, version, root=paths.data,
+                                             anchors=store)
     from_qdpx = read_qdpx_codes(paths.coded / "qdpx", segments, codebook, version,
                                 root=paths.data)
+    store.follow_qdpx(from_qdpx, _qdpx_files(paths))
     manual = merge_manual(from_files, from_qdpx)
-    decisions = review.read_review_decisions(paths, segments, codebook)
+    decisions = review.read_review_decisions(paths, segments, codebook, anchors=store)
+    store.warn()
+    store.save()
     codings_review = review.decisions_to_codings(decisions, version)
     final = merge_codings(rule, manual, codings_review)
     subset_path = paths.coded / agreement.SUBSET_FILE
@@ -90,6 +109,7 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
         "n_codings": int(len(final)),
         "segments_coded": int(final["segment_id"].nunique()),
         "segments_total": int(len(segments)),
+        **store.summary(),
     }
     overall = agree[(agree["code_id"] == agreement.OVERALL)
                     & (agree["comparison"] == "intercodeurs")]
@@ -104,4 +124,5 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
         summary[f"rules_macro_f1_{rec.split}"] = round(float(rec.f1), 4)
     return {"codebook": codebook, "axes": cb["axes"], "codings_rule": rule,
             "codings_manual": manual, "codings_review": codings_review, "codings": final,
-            "agreement": agree, "rule_quality": quality, "_summary": summary}
+            "agreement": agree, "rule_quality": quality, "coding_anchors": store.table(),
+            "_summary": summary}

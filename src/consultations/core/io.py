@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core.config import Paths
+from consultations.core.errors import InputError
 
 __all__ = [
     "atomic_write_bytes",
@@ -34,13 +35,120 @@ __all__ = [
     "read_json",
     "write_json",
     "frame_to_parquet_bytes",
+    "check_zip",
+    "safe_zip_read",
+    "ZIP_MEMBER_LIMIT",
+    "ZIP_RATIO_LIMIT",
 ]
+
+#: Largest member (uncompressed bytes) :func:`safe_zip_read` accepts by default: 256 MiB.
+ZIP_MEMBER_LIMIT = 256 * 1024 * 1024
+#: Largest compression ratio (uncompressed / compressed) accepted for a member above 1 MiB.
+ZIP_RATIO_LIMIT = 200
+_RATIO_FLOOR = 1024 * 1024
 
 
 def read_bytes(path: str | Path) -> bytes:
     """Read a file's bytes (inputs are opened read-only, never modified)."""
     with open(path, "rb") as fh:
         return fh.read()
+
+
+def safe_zip_read(zf, name: str, limit: int = ZIP_MEMBER_LIMIT,
+                  max_ratio: float = ZIP_RATIO_LIMIT, where: str | Path | None = None) -> bytes:
+    """Read one member of an open zip archive, refusing archive bombs.
+
+    The member's declared size and compression ratio are checked before anything is read,
+    then it is streamed in chunks and the read stops as soon as ``limit`` is passed (a header
+    may lie). Nothing is extracted to disk. Use it for every archive that comes from outside
+    (``.qdpx``, ``.docx``, ``.xlsx``): ``zf.read`` reads a member whole, whatever its size.
+
+    Args:
+        zf: an open :class:`zipfile.ZipFile`.
+        name: the member's name.
+        limit: largest uncompressed size accepted, in bytes.
+        max_ratio: largest uncompressed/compressed ratio accepted for members above 1 MiB
+            (ordinary text and XML stay far below 200; a bomb of zeros is near 1000).
+        where: the archive's path, for the message (default ``zf.filename``).
+
+    Returns:
+        The member's bytes.
+
+    Raises:
+        InputError: the member is too large, too compressed, or unreadable.
+
+    """
+    import zipfile
+
+    where = str(where or getattr(zf, "filename", None) or "<archive>")
+    hint = ("l'archive est peut-être endommagée ou piégée : exportez-la de nouveau depuis "
+            "l'outil qui l'a produite, ou scindez-la")
+    try:
+        info = zf.getinfo(name)
+    except KeyError as exc:
+        raise InputError(f"{where}!{name}", None, "membre absent de l'archive", hint) \
+            from exc
+    if info.file_size > limit:
+        raise InputError(f"{where}!{name}", None,
+                         f"membre trop volumineux : {info.file_size:,} octets décompressés "
+                         f"(limite {limit:,})".replace(",", " "), hint)
+    if info.file_size > _RATIO_FLOOR and info.file_size > max_ratio * max(info.compress_size, 1):
+        raise InputError(f"{where}!{name}", None,
+                         f"membre compressé {info.file_size / max(info.compress_size, 1):.0f} "
+                         f"fois (limite {max_ratio:g}) : refusé comme possible bombe zip", hint)
+    chunks, total = [], 0
+    try:
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(min(1 << 20, limit + 1 - total))
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > limit:
+                    raise InputError(f"{where}!{name}", None,
+                                     f"membre plus grand que déclaré et que la limite "
+                                     f"({limit:,} octets)".replace(",", " "), hint)
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise InputError(f"{where}!{name}", None, f"membre illisible ({exc})", hint) from exc
+    return b"".join(chunks)
+
+
+def check_zip(path: str | Path, limit: int = ZIP_MEMBER_LIMIT,
+              max_ratio: float = ZIP_RATIO_LIMIT, total_limit: int | None = None) -> None:
+    """Refuse an archive before a library opens it (python-docx, openpyxl read zips whole).
+
+    Checks every member's declared size and compression ratio (as :func:`safe_zip_read`),
+    and the sum of the sizes (default ``4 × limit``). :mod:`zipfile` never returns more bytes
+    than a member declares, so checking the declarations is enough for readers built on it.
+
+    Raises:
+        InputError: naming the first member over a limit, or a damaged archive.
+
+    """
+    import zipfile
+
+    total_limit = 4 * limit if total_limit is None else total_limit
+    hint = ("l'archive est peut-être endommagée ou piégée : enregistrez de nouveau le fichier "
+            "depuis l'outil qui l'a produit")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(path, None, f"archive illisible ({exc})", hint) from exc
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > limit or (info.file_size > _RATIO_FLOOR and info.file_size
+                                      > max_ratio * max(info.compress_size, 1)):
+            raise InputError(f"{path}!{info.filename}", None,
+                             f"membre trop volumineux ou trop compressé ({info.file_size:,} "
+                             f"octets décompressés pour {info.compress_size:,} compressés ; "
+                             f"limites {limit:,} octets et {max_ratio:g} fois)"
+                             .replace(",", " "), hint)
+    if total > total_limit:
+        raise InputError(path, None, f"archive trop volumineuse une fois décompressée "
+                         f"({total:,} octets, limite {total_limit:,})".replace(",", " "), hint)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -40,6 +40,13 @@ TABLES: dict[str, list[str]] = {
     # One row per (segment, code, source, coder). source ∈ rule | manual | review | topic.
     "codings": ["segment_id", "code_id", "source", "coder", "codebook_version", "evidence",
                 "matched_text", "negated", "note", "origin_file", "origin_line"],
+    # One row per anchored part of a human coding (manual row, review decision, .qdpx
+    # coding): where it was made (recorded_segment_id, quote), where it is now (segment_id,
+    # empty when orphaned), status ∈ kept | moved | orphaned | new, similarity of the text
+    # (1 = same), code_changed (the code's definition/patterns changed since: re-review).
+    "coding_anchors": ["kind", "origin_file", "origin_line", "code_id", "coder",
+                       "recorded_segment_id", "segment_id", "status", "similarity",
+                       "code_changed", "quote", "source_file", "char_start", "char_end"],
     # Topic assignment per segment (topic -1 = outlier when not reduced).
     "topic_assignments": ["segment_id", "topic", "topic_label", "probability"],
     "topic_info": ["topic", "label", "count", "terms", "representation"],

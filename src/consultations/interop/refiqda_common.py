@@ -29,6 +29,7 @@ __all__ = [
     "CODEBOOK_NS",
     "PROJECT_NS",
     "code_guid",
+    "parse_qda_xml",
     "source_texts",
     "validate_codebook",
     "validate_project",
@@ -127,14 +128,41 @@ def _codebook_schema():
     return etree.XMLSchema(tree)
 
 
-def _validate(xml_bytes: bytes, schema, where: str) -> None:
+def parse_qda_xml(xml_bytes: bytes, where: str = "project.qde"):
+    """Parse a REFI-QDA document from outside without DTD, entity or network access.
+
+    QDA-XML never needs a document type declaration, so any ``<!DOCTYPE`` (internal subset,
+    entity declarations, external DTD) is refused with a clear error instead of being read:
+    no file or URL named by an entity is opened, no entity is expanded.
+
+    Returns:
+        The root element.
+
+    Raises:
+        InputError: not well-formed XML, or a DOCTYPE/entity declaration.
+
+    """
     from lxml import etree
 
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             dtd_validation=False, huge_tree=False, remove_pis=True)
     try:
-        doc = etree.fromstring(xml_bytes, parser=etree.XMLParser(resolve_entities=False))
+        root = etree.fromstring(xml_bytes, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise InputError(where, exc.lineno, f"not well-formed XML: {exc.msg}",
                          "the file is damaged; export it again from your QDA tool") from exc
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise InputError(where, 1, "déclaration DOCTYPE (DTD ou entités) refusée : un fichier "
+                         "REFI-QDA n'en contient jamais, et une entité peut désigner un fichier "
+                         "de cette machine",
+                         "exportez de nouveau le projet depuis votre logiciel d'analyse "
+                         "qualitative ; n'importez pas un fichier de provenance douteuse")
+    return root
+
+
+def _validate(xml_bytes: bytes, schema, where: str) -> None:
+    doc = parse_qda_xml(xml_bytes, where)
     if not schema.validate(doc):
         err = schema.error_log[0]
         raise InputError(where, err.line, f"fails the REFI-QDA schema: {err.message}",

@@ -19,11 +19,13 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core.errors import InputError, warn_input
+from consultations.core.io import ZIP_MEMBER_LIMIT, ZIP_RATIO_LIMIT, safe_zip_read
 from consultations.core.textutils import fold
 from consultations.interop.refiqda_common import (
     as_text,
     code_guid,
     norm_guid,
+    parse_qda_xml,
     qda_body,
     qda_clean,
     qda_guid,
@@ -39,7 +41,8 @@ _MIN_OVERLAP = 0.5
 # --------------------------------------------------------------------------- codes
 
 
-def read_codebook_qdc(data: bytes, codebook: pd.DataFrame | None = None) -> pd.DataFrame:
+def read_codebook_qdc(data: bytes, codebook: pd.DataFrame | None = None,
+                      where: str = "codebook.qdc") -> pd.DataFrame:
     """Read the codes of a ``.qdc`` (or a ``project.qde``'s CodeBook) as a flat table.
 
     Returns:
@@ -47,10 +50,13 @@ def read_codebook_qdc(data: bytes, codebook: pd.DataFrame | None = None) -> pd.D
         ``parent_guid``, ``is_codable``, ``color``, and ``code_id``/``parent`` when
         ``codebook`` is given (matched as in :func:`import_qdpx`; empty when unmatched).
 
+    Raises:
+        InputError: not well-formed, or a DOCTYPE/entity declaration (refused, never read).
+
     """
     from lxml import etree
 
-    root = etree.fromstring(data)
+    root = parse_qda_xml(data, where)  # no DTD, no entity, no network
     rows = []
     for el in root.iter("{*}Code"):
         par = el.getparent()
@@ -92,34 +98,55 @@ def _match_code(row, codebook: pd.DataFrame) -> str | None:
 # --------------------------------------------------------------------------- projects
 
 
-def _open_qdpx(path: Path) -> tuple[bytes, dict[str, bytes]]:
+class _Archive:
+    """A ``.qdpx`` opened for reading: members read one at a time, only when needed, capped.
+
+    Nothing is extracted to disk; each member goes through
+    :func:`consultations.core.io.safe_zip_read` (size and compression-ratio limits).
+    """
+
+    def __init__(self, path: Path, limit: int, max_ratio: float):
+        self.path, self.limit, self.max_ratio = path, limit, max_ratio
+        try:
+            with zipfile.ZipFile(path) as zf:
+                self.names = [n for n in zf.namelist() if not n.endswith("/")]
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise InputError(path, None, f"the archive is damaged ({exc})",
+                             "export the project again from your QDA tool") from exc
+
+    def read(self, name: str) -> bytes:
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                return safe_zip_read(zf, name, self.limit, self.max_ratio, where=self.path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise InputError(self.path, None, f"the archive is damaged ({exc})",
+                             "export the project again from your QDA tool") from exc
+
+
+def _open_qdpx(path: Path, limit: int = ZIP_MEMBER_LIMIT,
+               max_ratio: float = ZIP_RATIO_LIMIT) -> tuple[bytes, _Archive]:
     if not path.is_file():
         raise InputError(path, None, "file not found", "check the path of the .qdpx to import")
     if not zipfile.is_zipfile(path):
         raise InputError(path, None, "is not a REFI-QDA project archive (.qdpx is a zip file)",
                          "export the project again from your QDA tool as 'REFI-QDA project "
                          "(.qdpx)'")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            members = {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(path, None, f"the archive is damaged ({exc})",
-                         "export the project again from your QDA tool") from exc
-    qde = [n for n in members if n.lower().rsplit("/", 1)[-1] == "project.qde"]
+    archive = _Archive(path, limit, max_ratio)
+    qde = [n for n in archive.names if n.lower().rsplit("/", 1)[-1] == "project.qde"]
     if not qde:
         raise InputError(path, None, "the archive holds no project.qde",
                          "a .qdpx must contain project.qde at its root; export it again")
-    return members[sorted(qde, key=len)[0]], members
+    return archive.read(sorted(qde, key=len)[0]), archive
 
 
-def _source_text(el, members: dict[str, bytes], where: str) -> str | None:
+def _source_text(el, archive: _Archive, where: str) -> str | None:
     inline = el.find("{*}PlainTextContent")
     if inline is not None and inline.text is not None:
         return inline.text
     target = (el.get("plainTextPath") or "").split("://", 1)[-1].rsplit("/", 1)[-1].lower()
-    for name, data in members.items():
+    for name in archive.names:
         if target and name.lower().rsplit("/", 1)[-1] == target:
-            return data.decode("utf-8-sig", errors="replace")
+            return archive.read(name).decode("utf-8-sig", errors="replace")
     warn_input(where, el.sourceline, f"source '{el.get('name')}' has no readable text "
                f"({el.get('plainTextPath')!r}); its selections are skipped")
     return None
@@ -156,7 +183,8 @@ def _segments_for(a: int, b: int, index: tuple[list[int], list[tuple]]) -> list[
 
 
 def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame,
-                version: str | None = None) -> pd.DataFrame:
+                version: str | None = None, *, member_limit: int = ZIP_MEMBER_LIMIT,
+                max_ratio: float = ZIP_RATIO_LIMIT) -> pd.DataFrame:
     """Read the codings of a ``.qdpx`` back as ``manual`` codings on our segment IDs.
 
     A selection codes a segment when it overlaps at least half of the segment's characters,
@@ -173,23 +201,27 @@ def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame
         codebook: our flattened codebook.
         version: codebook version recorded on the codings (default: the one our export
             recorded in the project's origin; empty for a project from another tool).
+        member_limit: largest archive member read, in uncompressed bytes; only
+            ``project.qde`` and the text of coded sources are read, never extracted to disk.
+        max_ratio: largest compression ratio of a member above 1 MiB (zip bombs).
 
     Returns:
         A codings table (``consultations.core.schema`` columns), one row per
         (segment, code, coder), sorted.
 
     Raises:
-        InputError: not a zip, no project.qde, schema failure (first error and its line),
-            or a selection outside its source text.
+        InputError: not a zip, no project.qde, a member too large or too compressed, a
+            DOCTYPE/entity declaration, schema failure (first error and its line), or a
+            selection outside its source text.
 
     """
     from lxml import etree
 
     path = Path(path)
-    qde, members = _open_qdpx(path)
+    qde, archive = _open_qdpx(path, member_limit, max_ratio)
     where = f"{path}!project.qde"
-    validate_project(qde, where)
-    root = etree.fromstring(qde)
+    validate_project(qde, where)  # refuses any DOCTYPE before the schema sees it
+    root = parse_qda_xml(qde, where)
     cb = root.find("{*}CodeBook")
     foreign = read_codebook_qdc(etree.tostring(cb)) if cb is not None else pd.DataFrame(
         columns=["guid", "name", "description"])
@@ -212,7 +244,7 @@ def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame
         if wid is None:
             report["unmatched_sources"].append(src.get("name"))
             continue
-        text = _source_text(src, members, where)
+        text = _source_text(src, archive, where)
         if text is None:
             continue
         located = sorted((s, e, sid) for sid, (s, e) in _locate(text, by_ws[wid]).items())

@@ -1,9 +1,11 @@
 """Export stage: the brief (Word, HTML, PDF), the evidence workbook, figures and REFI-QDA files.
 
 :func:`run_stage` writes into ``paths.reports`` (the pipeline hands it a staging folder and
-publishes it only when the stage succeeds). Each output is made independently: a renderer that
-is missing or fails gives a clear warning (kept in ``run_summary.json``) and the other files still
-come out. Office files (docx, xlsx) are re-zipped with fixed timestamps so that two runs on the
+publishes it only when the stage succeeds and every file is complete). Each output is made
+independently: a renderer that is missing or fails, or a write error (full disk), gives a clear
+warning, the other files are still tried, and :func:`run_stage` then fails, so the pipeline keeps
+the previous reports. Outputs left out for lack of input tables (an empty codebook) are only
+warned about. Office files (docx, xlsx) are re-zipped with fixed timestamps so that two runs on the
 same tables give the same bytes.
 """
 
@@ -19,14 +21,17 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core import io as cio
-from consultations.core.errors import warn_input
+from consultations.core.errors import InputError, warn_input
 from consultations.report.brief import brief_quotes, brief_text, build_brief, codebook_version
 
-__all__ = ["OUTPUTS", "export_all", "freeze_zip", "privacy_check", "run_stage"]
+__all__ = ["EMPTY_INPUT", "OUTPUTS", "export_all", "freeze_zip", "privacy_check", "run_stage",
+           "writer_failures"]
 
 #: The files the stage writes (besides figures/*).
 OUTPUTS = ["brief.docx", "brief.html", "brief.pdf", "evidence_tables.xlsx", "codebook.qdc",
            "project.qdpx"]
+#: Prefix of a failure that comes from missing input tables (not a writer failure).
+EMPTY_INPUT = "données absentes : "
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
@@ -87,7 +92,11 @@ def privacy_check(text: str, key: pd.DataFrame) -> list[str]:
 
 def _write(target: Path, make, written: list[str], failures: dict[str, str], label: str,
            hint: str) -> None:
-    """Make one output; on failure warn clearly and carry on with the others."""
+    """Make one output; on failure record it, warn clearly and carry on with the others.
+
+    The failure is listed in ``failures``: :func:`run_stage` then fails the export so that
+    the pipeline keeps the previous reports (nothing is published).
+    """
     try:
         data = make()
         cio.atomic_write_bytes(target, data)
@@ -116,7 +125,7 @@ def export_all(tables: Mapping[str, pd.DataFrame], folder: Path, settings=None,
     version = codebook_version(tables)
     when = _when(tables)
     written: list[str] = []
-    failures: dict[str, str] = {}
+    failures: dict[str, str] = {}  # every output not made, and why
 
     figures: list[dict] = []
     try:
@@ -203,7 +212,7 @@ def _refiqda(tables, version, folder, written, failures) -> None:
     codebook = get("codebook")
     if codebook is None or codebook.empty:
         for name in ("codebook.qdc", "project.qdpx"):
-            failures[name] = "livre de codes vide"
+            failures[name] = EMPTY_INPUT + "livre de codes vide"
         warn_input("codebook.qdc", None, "le livre de codes est vide : codebook.qdc et "
                                          "project.qdpx ne sont pas produits.",
                    "vérifiez data/coded/codebook.yaml (étape code).")
@@ -216,7 +225,7 @@ def _refiqda(tables, version, folder, written, failures) -> None:
     }
     for name, job in jobs.items():
         if name == "project.qdpx" and (get("segments") is None or get("codings") is None):
-            failures[name] = "segments ou codings absents"
+            failures[name] = EMPTY_INPUT + "segments ou codings absents"
             warn_input(name, None, "project.qdpx n'est pas produit : les tableaux segments et "
                                    "codings manquent.", "lancez d'abord les étapes ingest et code.")
             continue
@@ -229,11 +238,33 @@ def _refiqda(tables, version, folder, written, failures) -> None:
                        "les autres exports sont complets.")
 
 
+def writer_failures(summary: dict) -> dict[str, str]:
+    """Return the outputs of an export summary whose writer failed.
+
+    Outputs left out for lack of input tables (an empty codebook) are not writer failures.
+    """
+    return {k: v for k, v in (summary.get("failures") or {}).items()
+            if not str(v).startswith(EMPTY_INPUT)}
+
+
 def run_stage(tables, paths, settings) -> dict:
     """Export everything into ``paths.reports`` (see :func:`export_all`).
 
     Returns:
         ``{"_summary": {...}}``: the stage makes files, not tables.
 
+    Raises:
+        InputError: an output could not be written (full disk, renderer failure …); the
+            pipeline then publishes nothing and keeps the previous reports.
+
     """
-    return {"_summary": export_all(tables, paths.reports, settings, _private_labels(paths))}
+    summary = export_all(tables, paths.reports, settings, _private_labels(paths))
+    failed = writer_failures(summary)
+    if failed:
+        listing = "\n".join(f"    {name} : {why}" for name, why in sorted(failed.items()))
+        raise InputError(paths.reports, None,
+                         f"l'export a échoué pour {len(failed)} fichier(s), rien n'est publié "
+                         f"et les rapports précédents sont conservés :\n{listing}",
+                         "libérez de la place ou corrigez la cause indiquée (paquet manquant, "
+                         "droits), puis relancez `consultations export`.")
+    return {"_summary": summary}

@@ -55,7 +55,15 @@ SHEETS: dict[str, tuple[str, str]] = {
     "Thèmes émergents × groupes": ("topics_per_group", "Thèmes émergents par groupe "
                                                        "d'acteurs."),
     "Livre de codes": ("codebook", "Le livre de codes (une ligne par code)."),
+    "Codages orphelins": ("coding_anchors", "Codages manuels, décisions de revue et codages "
+                                            "importés dont le texte a disparu des "
+                                            "transcriptions (non appliqués), ou dont le code a "
+                                            "changé depuis (à revoir)."),
 }
+_ANCHOR_STATUS = {"kept": "conservé", "moved": "déplacé", "orphaned": "orphelin (non appliqué)",
+                  "new": "enregistré"}
+_ANCHOR_KIND = {"manual": "codage manuel", "review": "décision de revue",
+                "qdpx": "codage importé (.qdpx)"}
 
 #: Column → French header.
 COLUMN_LABELS: dict[str, str] = {
@@ -120,6 +128,10 @@ COLUMN_LABELS: dict[str, str] = {
     "segments": "Segments", "words": "Mots", "share_words": "Part des mots",
     "is_facilitation": "Facilitation", "position_holders": "Groupes majoritaires par option",
     "unit": "Unité", "small_groups_excluded": "Petits groupes exclus du test",
+    "kind": "Nature", "origin_file": "Fichier de codage", "origin_line": "Ligne (codage)",
+    "coder": "Codeur ou relecteur", "recorded_segment_id": "Segment d'origine",
+    "similarity": "Similarité du texte", "code_changed": "Code modifié depuis",
+    "quote": "Texte codé",
 }
 _PERCENT = {"rate_segments", "share_of_group", "rate_speakers", "rate_workshops",
             "share_words"}
@@ -131,7 +143,7 @@ _DEC1 = {"per_1000_words"}
 _WIDE = {"definition", "text", "example_text", "options_summary", "test_summary", "reference",
          "recommendations", "opposing_groups", "rec_clusters", "rec_ids", "patterns",
          "strength_reason", "include", "exclude", "examples", "interpretation", "group_rates",
-         "representation", "terms", "keywords"}
+         "representation", "terms", "keywords", "quote"}
 
 
 def _cell(value):
@@ -159,6 +171,12 @@ def _prepare(name: str, df: pd.DataFrame) -> pd.DataFrame:
     from consultations.report.brief import quote_reference
 
     out = df.copy()
+    if name == "coding_anchors":  # only what needs a person: orphans and changed codes
+        keep = (out["status"] == "orphaned") | out["code_changed"].astype(bool)
+        out = out[keep].drop(columns=["char_start", "char_end"], errors="ignore")
+        out["status"] = out["status"].map(_ANCHOR_STATUS).fillna(out["status"])
+        out["kind"] = out["kind"].map(_ANCHOR_KIND).fillna(out["kind"])
+        out = out.reset_index(drop=True)
     if name == "evidence_quotes" and len(out):
         out.insert(out.columns.get_loc("text") + 1, "reference",
                    [quote_reference(r) for r in out.to_dict("records")])
