@@ -34,7 +34,7 @@ SHEETS: dict[str, tuple[str, str]] = {
     "Thèmes émergents": ("topic_info", "Thèmes du modèle de thèmes (BERTopic)."),
     "Thèmes émergents × groupes": ("topics_per_group", "Thèmes émergents par groupe "
                                                        "d'acteurs."),
-    "Livre de codes": ("codebook", "Le livre de codes (une ligne par code)."),
+    "Grille de codage": ("codebook", "La grille de codage (une ligne par code)."),
 }
 
 #: Column → French header.
@@ -56,7 +56,7 @@ COLUMN_LABELS: dict[str, str] = {
     "interpretation": "Interprétation", "observed": "Observé", "expected": "Attendu",
     "residual": "Résidu", "n_groups_above": "Groupes au-dessus du seuil",
     "groups_above": "Groupes au-dessus du seuil (liste)", "consensus_index": "Indice de consensus",
-    "classification": "Classement", "term": "Terme", "log_odds": "Log-odds", "z": "z",
+    "classification": "Classement", "term": "Terme", "log_odds": "Score de spécificité (log-odds)", "z": "z",
     "rank": "Rang", "example_segment_id": "Segment exemple", "example_text": "Exemple",
     "cluster_id": "Groupe de recommandations", "rec_id": "Recommandation",
     "workshop_id": "Atelier", "text": "Texte", "is_representative": "Représentative",
@@ -66,8 +66,8 @@ COLUMN_LABELS: dict[str, str] = {
     "representation": "Représentation", "topic_label": "Thème", "share_of_group":
     "% des segments du groupe", "include": "Inclure", "exclude": "Exclure",
     "parent": "Code parent", "keywords": "Mots-clés", "examples": "Exemples",
-    "line": "Ligne (livre de codes)", "patterns": "Motifs", "position": "Position",
-    "depth": "Profondeur", "codebook_version": "Version du livre de codes",
+    "line": "Ligne (grille de codage)", "patterns": "Motifs", "position": "Position",
+    "depth": "Profondeur", "codebook_version": "Version de la grille de codage",
     "rec_ids": "Recommandations (identifiants)", "n_quotes": "Citations",
     "n_codes": "Nombre de thèmes", "group_weights": "Poids par groupe",
     "similarity_to_representative": "Similarité à la formulation représentative",
@@ -197,7 +197,7 @@ def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue
     readme.title = "Lisez-moi"
     readme["A1"] = "Tableaux des éléments probants — stratégie nationale de police de proximité"
     readme["A1"].font = Font(bold=True, size=13)
-    readme["A2"] = (f"Livre de codes version {version}. Données pseudonymisées : les "
+    readme["A2"] = (f"Grille de codage version {version}. Données pseudonymisées : les "
                     "intervenants sont désignés par leur groupe et un numéro (ex. FDS-03).")
     readme["A4"], readme["B4"], readme["C4"] = "Feuille", "Contenu", "Lignes"
     for c in ("A4", "B4", "C4"):
