@@ -36,7 +36,7 @@ _SETTING_NAMES = {"default": "par défaut", "auto": "automatique", "none": "aucu
 
 
 def _setting(value) -> str:
-    """A topic-model setting as the brief names it (« default » → « par défaut »)."""
+    """Name a topic-model setting as the brief does (« default » → « par défaut »)."""
     return _SETTING_NAMES.get(str(value).strip().lower(), str(value))
 
 
@@ -224,7 +224,8 @@ def _agreement_blocks(ag: pd.DataFrame, tab_n, quality: pd.DataFrame | None = No
     rows = [row(r, "ensemble des codes" if str(r["code_id"]) == OVERALL else str(r["code_id"]))
             for r in human.to_dict("records")]
     headers = ["Accord brut", "Kappa de Cohen", "Alpha de Krippendorff"]
-    out.append(table_block("Accord entre codeurs humains par code, intervalle de confiance à 95 %", ["Code", "Unités", *headers], rows, tab_n))
+    out.append(table_block("Accord entre codeurs humains par code, intervalle de confiance "
+                           "à 95 %", ["Code", "Unités", *headers], rows, tab_n))
     # Coders are named "codeur 1", "codeur 2"… in alphabetical order of their names.
     names = sorted({str(v) for col in ("coder_a", "coder_b") if col in human
                     for v in human[col].dropna()})

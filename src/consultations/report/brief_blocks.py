@@ -285,7 +285,7 @@ def figure_block(figs: Mapping[str, dict], name: str, number: list[int]) -> list
 
 
 def table_block(caption: str, columns, rows, number: list[int]) -> Block:
-    """A numbered table; internal table names in the caption are left out (readers see sheets)."""
+    """Build a numbered table block; internal table names are left out of the caption."""
     number[0] += 1
     return Block("table", columns=tuple(columns),
                  rows=tuple(tuple(" ; ".join(str(c).splitlines()) for c in r) for r in rows),
@@ -304,7 +304,8 @@ def numeric_columns(columns, rows) -> list[bool]:
             for j in range(len(columns))]
 
 
-def column_widths(columns, rows, avail: float = 95.0, cap: float = 60.0) -> list[float]:
+def column_widths(columns, rows, avail: float = 95.0, cap: float = 60.0,
+                  pad: float = 2.5) -> list[float]:
     """Column widths (fractions summing to 1) fitted to the content and the page.
 
     Each column first gets its longest word (so no word is cut, and identifiers stay whole),
@@ -316,6 +317,7 @@ def column_widths(columns, rows, avail: float = 95.0, cap: float = 60.0) -> list
         rows: body rows (strings).
         avail: line width in characters of the table's font.
         cap: longest cell length that still claims more room.
+        pad: cell padding, in characters, added to every column.
 
     Returns:
         One fraction per column.
@@ -327,9 +329,10 @@ def column_widths(columns, rows, avail: float = 95.0, cap: float = 60.0) -> list
     mins, nat = [], []
     for j, head in enumerate(columns):
         cells = [str(r[j]) for r in rows if j < len(r)]
-        words = [len(w) for c in [str(head), *cells] for w in c.split()]
-        longest_word = max(words, default=1) + 1.5
-        natural = max([len(c) for c in cells] + [len(str(head)) / 2.0, 1]) + 1.5
+        words = [len(w) for c in cells for w in c.split()]
+        words += [len(w) * 1.15 for w in str(head).split()]  # bold header
+        longest_word = max(words, default=1) + pad
+        natural = max([len(c) for c in cells] + [len(str(head)) / 2.0, 1]) + pad
         mins.append(longest_word)
         nat.append(max(min(natural, cap), longest_word))
     total_min = sum(mins)

@@ -134,7 +134,7 @@ def _setup(doc) -> None:
 
 
 def _toc(doc, blocks: list[Block]) -> None:
-    """A TOC field whose result is the list of headings (visible without updating fields)."""
+    """Write a TOC field whose result lists the headings (visible without updating fields)."""
     heads = [b for b in blocks if b.kind == "heading" and b.level <= 2]
     doc.add_heading(fr_typo("Sommaire"), level=1)
     first = doc.add_paragraph(style="TOC 1")
@@ -152,7 +152,7 @@ def _toc(doc, blocks: list[Block]) -> None:
 
 
 def _caption(doc, text: str):
-    """A caption paragraph numbered with a SEQ field (« Tableau 3 — … »)."""
+    """Add a caption paragraph numbered with a SEQ field (« Tableau 3 — … »)."""
     p = doc.add_paragraph(style="Caption")
     m = _CAPTION.match(text)
     if not m:
