@@ -191,7 +191,7 @@ def write_sheet(ws, df: pd.DataFrame, labels: Mapping[str, str] | None = None) -
 
 
 def _number_format(col: str, values: pd.Series) -> str | None:
-    """The number format of a column (None: text)."""
+    """Return the number format of a column (None: text)."""
     if col in _PERCENT:
         return "0.0%"
     if col in _P:
