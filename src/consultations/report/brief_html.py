@@ -189,7 +189,7 @@ def render_html(blocks: list[Block], figures: Mapping[str, Mapping]) -> bytes:
            f"<title>{t.plain(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
            "<main>"]
     first_par = True
-    level = 1  # the level of the last heading written (h1 = title)
+    section = 1  # the level of the last section heading written (h1 = title)
     for i, b in enumerate(blocks):
         if b.kind == "title":
             out.append(f"<h1>{t.plain(b.text)}</h1>")
@@ -203,14 +203,15 @@ def render_html(blocks: list[Block], figures: Mapping[str, Mapping]) -> bytes:
                      "</li>" for lvl, text, anchor in heads]
             out.append('<nav class="toc" aria-labelledby="sommaire"><h2 id="sommaire">Sommaire'
                        "</h2><ul>" + "".join(items) + "</ul></nav>")
-            level = 2
+            section = 2
         elif b.kind == "heading":
-            level = min(max(b.level, 1), 3) + 1
-            out.append(f'<h{level} id="{html.escape(b.name or f"s{i}")}">{t.plain(b.text)}'
-                       f"</h{level}>")
+            # h2 for the brief's level 1 (h1 is the title); never skip a level going down.
+            section = min(min(max(b.level, 1), 3) + 1, section + 1)
+            out.append(f'<h{section} id="{html.escape(b.name or f"s{i}")}">{t.plain(b.text)}'
+                       f"</h{section}>")
         elif b.kind == "paragraph" and not b.text.strip() and b.lead.strip():
             # A label such as « Options exprimées : » introduces what follows: a sub-heading.
-            sub = min(level + 1, 6)
+            sub = min(section + 1, 6)
             out.append(f"<h{sub}>{t(b.lead.strip().rstrip(':').strip())}</h{sub}>")
         elif b.kind == "paragraph":
             lead = f"<strong>{t(b.lead)}</strong>" if b.lead else ""
