@@ -16,9 +16,9 @@ from fixtures_export import PRIVATE_CONTACTS, PRIVATE_NAMES, empty_tables, make_
 
 from consultations.core.config import Settings, get_paths
 from consultations.core.errors import InputWarning
+from consultations.core.typography import fr_typo, plain
 from consultations.report import export
 from consultations.report.brief import brief_text, build_brief
-from consultations.core.typography import fr_typo, plain
 from consultations.report.brief_blocks import scrub
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -305,7 +305,7 @@ def numeric_columns(columns, rows) -> list[bool]:
 
 
 def column_widths(columns, rows, avail: float = 95.0, cap: float = 60.0,
-                  pad: float = 2.5) -> list[float]:
+                  pad: float = 2.5, word_scale: float = 1.0) -> list[float]:
     """Column widths (fractions summing to 1) fitted to the content and the page.
 
     Each column first gets its longest word (so no word is cut, and identifiers stay whole),
@@ -318,6 +318,7 @@ def column_widths(columns, rows, avail: float = 95.0, cap: float = 60.0,
         avail: line width in characters of the table's font.
         cap: longest cell length that still claims more room.
         pad: cell padding, in characters, added to every column.
+        word_scale: safety factor on the longest word (fonts wider than the average).
 
     Returns:
         One fraction per column.
@@ -331,7 +332,7 @@ def column_widths(columns, rows, avail: float = 95.0, cap: float = 60.0,
         cells = [str(r[j]) for r in rows if j < len(r)]
         words = [len(w) for c in cells for w in c.split()]
         words += [len(w) * 1.15 for w in str(head).split()]  # bold header
-        longest_word = max(words, default=1) + pad
+        longest_word = max(words, default=1) * word_scale + pad
         natural = max([len(c) for c in cells] + [len(str(head)) / 2.0, 1]) + pad
         mins.append(longest_word)
         nat.append(max(min(natural, cap), longest_word))

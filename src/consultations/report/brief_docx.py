@@ -183,7 +183,8 @@ def _table(doc, b: Block) -> None:
 
     _caption(doc, b.caption)
     shown_rows = [[fr_typo(c) for c in r] for r in b.rows]
-    fractions = column_widths([fr_typo(c) for c in b.columns], shown_rows, _LINE_CHARS)
+    fractions = column_widths([fr_typo(c) for c in b.columns], shown_rows, _LINE_CHARS,
+                              pad=3.0, word_scale=1.25)
     widths = [Mm(PAGE_TEXT_MM * f) for f in fractions]
     right = numeric_columns(b.columns, shown_rows)
     table = doc.add_table(rows=1, cols=len(b.columns))
@@ -253,14 +254,20 @@ def render_docx(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]],
     doc = Document()
     _setup(doc)
     _properties(doc, blocks, when)
+    new_page = False  # a page break waits for the next heading (no blank page)
     for b in blocks:
+        if new_page and b.kind != "heading":
+            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        if b.kind != "pagebreak":
+            brk, new_page = new_page, False
         if b.kind == "title":
             doc.add_paragraph(fr_typo(b.text), style="Title")
         elif b.kind == "toc":
             _toc(doc, blocks)
-            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+            new_page = True
         elif b.kind == "heading":
-            doc.add_heading(fr_typo(b.text), level=min(max(b.level, 1), 3))
+            h = doc.add_heading(fr_typo(b.text), level=min(max(b.level, 1), 3))
+            h.paragraph_format.page_break_before = brk or None
         elif b.kind == "paragraph":
             p = doc.add_paragraph()
             if b.lead:
@@ -291,7 +298,7 @@ def render_docx(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]],
             doc.paragraphs[-1].paragraph_format.keep_with_next = True
             _caption(doc, b.caption).paragraph_format.keep_with_next = False
         elif b.kind == "pagebreak":
-            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+            new_page = True
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core.textutils import as_list
+from consultations.core.typography import fr_typo
 
 __all__ = [
     "FIGURES",
@@ -87,11 +88,13 @@ def label_color(background) -> str:
 
 
 def _wrap(text: str, width: int = 34) -> str:
-    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+    """Wrap a label on ordinary spaces, with French typography (no-break spaces hold)."""
+    text = fr_typo(text)
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 def _short(text: str, width: int = 60) -> str:
-    return textwrap.shorten(str(text), width=width, placeholder=" …")
+    return fr_typo(textwrap.shorten(str(text), width=width, placeholder=" …"))
 
 
 def _rid(cluster_id) -> str:
@@ -234,7 +237,7 @@ def fig_consensus_map(consensus: pd.DataFrame, code_group_counts: pd.DataFrame):
                   [_wrap(f"{labels.get(c, c)} ({cls.get(c, '')})", 60 if small else 44)
                    for c in order], fontsize=6.5 if small else 8)
     ax.set_xlabel("% des segments du groupe consacrés au thème")
-    ax.set_title("Carte du consensus : dispersion des groupes par thème\n"
+    ax.set_title("Carte du consensus\u00a0: dispersion des groupes par thème\n"
                  "(classés par indice de consensus, le plus élevé en haut)")
     ax.grid(axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
@@ -318,7 +321,7 @@ def fig_topics_per_group(topics_per_group: pd.DataFrame, top: int = 10):
     for s in ax.spines.values():
         s.set_visible(False)
     ax.set_xlabel("Groupe d'acteurs")
-    ax.set_title("Thèmes émergents : part des segments de chaque groupe (%)")
+    ax.set_title("Thèmes émergents\u00a0: part des segments de chaque groupe (%)")
     cb = fig.colorbar(im, ax=ax, shrink=0.8, pad=0.02)
     cb.set_label("% des segments du groupe")
     data = df[cols].sort_values(["topic", "group_code"]).reset_index(drop=True)
@@ -369,7 +372,7 @@ def fig_rec_clusters(rec_clusters: pd.DataFrame, top: int = 12):
     axn.tick_params(axis="y", length=0)
     axn.xaxis.get_major_locator().set_params(integer=True)
     axn.set_xlim(0, max(int(rep["n_workshops"].max()), 1) + 0.5)
-    fig.suptitle("Recommandations regroupées : qui les a proposées", fontsize=9.5)
+    fig.suptitle("Recommandations regroupées\u00a0: qui les a proposées", fontsize=9.5)
     return fig, data
 
 
