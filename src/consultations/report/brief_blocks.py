@@ -259,7 +259,7 @@ def participant_rows(tables) -> pd.DataFrame:
 
 def source_text(tables_used) -> str:
     """'classeur evidence_tables.xlsx, feuilles « A » et « B »' for the tables behind a figure."""
-    from consultations.report.workbook import SHEETS
+    from consultations.report.sheets import SHEETS
 
     sheet_of = {table: sheet for sheet, (table, _) in SHEETS.items()}
     sheets = list(dict.fromkeys(sheet_of[t] for t in tables_used if t in sheet_of))

@@ -16,31 +16,10 @@ from datetime import datetime
 import pandas as pd
 
 from consultations.core.typography import NBHY, fr_typo
+from consultations.report.sheets import SHEETS
 
 __all__ = ["COLUMN_LABELS", "P_FORMAT", "SHEETS", "print_setup", "render_workbook",
            "write_sheet"]
-
-#: Sheet name → (table, description). Sheet names are at most 31 characters.
-SHEETS: dict[str, tuple[str, str]] = {
-    "Thèmes": ("evidence_by_theme", "Éléments probants par thème : ampleur, groupes, test, "
-                                    "consensus, recommandations liées, force."),
-    "Axes": ("evidence_by_axis", "Éléments probants par axe de la stratégie."),
-    "Codes × groupes": ("code_group_counts", "Thèmes × groupes d'acteurs : effectifs "
-                                             "(segments, intervenants, ateliers) et taux."),
-    "Tests": ("code_group_tests", "Test d'indépendance thème × groupe, p ajusté "
-                                  "(Benjamini-Hochberg), V de Cramér."),
-    "Résidus": ("code_group_residuals", "Écarts à l'attendu par cellule thème × groupe."),
-    "Consensus": ("consensus", "Consensus entre groupes par thème."),
-    "Termes distinctifs": ("distinctive_terms", "Termes distinctifs de chaque groupe "
-                                                "(log-odds pondéré) avec un exemple."),
-    "Recommandations": ("rec_clusters", "Recommandations des ateliers regroupées."),
-    "Citations": ("evidence_quotes", "Citations retenues par thème, avec leur référence "
-                                     "(segment, fichier, ligne)."),
-    "Thèmes émergents": ("topic_info", "Thèmes du modèle de thèmes (BERTopic)."),
-    "Thèmes émergents × groupes": ("topics_per_group", "Thèmes émergents par groupe "
-                                                       "d'acteurs."),
-    "Grille de codage": ("codebook", "La grille de codage (une ligne par code)."),
-}
 
 #: Column → French header.
 COLUMN_LABELS: dict[str, str] = {
@@ -125,7 +104,7 @@ def _cell(value):
 
 def _prepare(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Return the table as the sheet shows it (quotes get a reference; rates 0–1)."""
-    from consultations.report.brief import quote_reference
+    from consultations.report.brief_blocks import quote_reference
 
     out = df.copy()
     if name == "evidence_quotes" and len(out):
