@@ -277,3 +277,44 @@ def test_publication_typography_is_one_function():
     # Renderers apply the same function: the same input gives the same text everywhere.
     sample = "« Oui » : p < 0,001 ; FDS-03 ; -0,00"
     assert fr_typo(sample) == fr_typo(fr_typo(sample))
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+@pytest.mark.parametrize("cmap", ["cividis", "viridis"])
+def test_publication_figure_labels_reach_aa_contrast(cmap):
+    import matplotlib as mpl
+
+    from consultations.report.figures import contrast_ratio, label_color
+
+    colours = [mpl.colormaps[cmap](k / 20) for k in range(21)]
+    ratios = [contrast_ratio(label_color(c), c) for c in colours]
+    assert min(ratios) >= 4.5, min(ratios)
+
+
+def test_publication_column_widths_keep_words_and_fill_the_line():
+    from consultations.report.brief_blocks import column_widths
+
+    cols = ["N°", "Formulation représentative", "Ateliers"]
+    rows = [["R27", "Réduire la détention préventive " * 4, "ATL1, ATL2"]] * 3
+    fr = column_widths(cols, rows, avail=90)
+    assert abs(sum(fr) - 1) < 1e-9
+    assert fr[1] > fr[2] > fr[0]
+    assert fr[0] * 90 >= len("R27") + 2  # the identifier never wraps
+
+
+def test_publication_figure_alt_states_the_finding():
+    import pandas as pd
+
+    from consultations.report.figure_text import figure_alt, figure_table
+
+    data = pd.DataFrame({"code_id": ["A", "A", "B", "B"], "label": ["Alpha", "Alpha", "Bêta",
+                                                                      "Bêta"],
+                         "group_code": ["FDS", "OSC", "FDS", "OSC"],
+                         "rate_pct": [10.0, 42.0, 5.0, 3.0], "mark": ["", "+", "", ""]})
+    alt = figure_alt("heatmap_codes_groupes", data)
+    assert "« Alpha » chez OSC (42 %" in alt and "1 cellule s'écarte" in alt
+    cols, rows = figure_table("heatmap_codes_groupes", data)
+    assert cols == ["Code", "Thème", "FDS (%)", "OSC (%)"]
+    assert rows[0] == ["A", "Alpha", "10", "42 +"]

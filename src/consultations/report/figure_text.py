@@ -86,9 +86,10 @@ def figure_alt(name: str, data: pd.DataFrame) -> str:
     if name == "heatmap_codes_groupes":
         top = data.sort_values(["rate_pct", "code_id"], ascending=[False, True]).iloc[0]
         n_sig = int((data["mark"].astype(str) != "").sum())
+        cells = "cellules s'écartent" if n_sig > 1 else "cellule s'écarte"
         return (f"Carte de chaleur des thèmes par groupe d'acteurs. La part la plus forte est "
                 f"celle du thème « {top['label']} » chez {top['group_code']} "
-                f"({_pct(top['rate_pct'])} de ses segments) ; {n_sig} cellules s'écartent "
+                f"({_pct(top['rate_pct'])} de ses segments) ; {n_sig} {cells} "
                 f"nettement de l'attendu. Les valeurs suivent la figure sous forme de tableau.")
     if name == "carte_consensus":
         spread = data.groupby(["code_id", "label"])["rate_pct"].agg(lambda v: v.max() - v.min())
