@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.coding.agreement import METHOD_NOTE, human_rows
-from consultations.core.typography import fr_typo
 
 __all__ = ["write_agreement_workbook"]
 
@@ -44,7 +43,7 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path,
     ws.title = "Méthode"
     ws["A1"] = "Accord inter-codeurs et qualité du codage automatique"
     ws["A1"].font = Font(bold=True, size=13)
-    ws["A3"] = fr_typo(METHOD_NOTE)
+    ws["A3"] = METHOD_NOTE
     ws["A3"].alignment = Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width = 110
     ws.row_dimensions[3].height = 120
