@@ -89,23 +89,35 @@ def cmd_run(args: list[str]) -> int:
 
 
 def ensure_browser() -> None:
-    """In CI (root, Debian), install headless Chromium and poppler for the brief's tests.
+    """In CI (root, Debian), install headless Chromium, poppler and the accessibility checker.
 
-    On a user's machine nothing is installed system-wide: the test that needs Chromium
-    skips and says why.
+    Chromium and poppler come from apt; axe-core and puppeteer-core (which never downloads a
+    browser) are installed by npm into ``tests/.node`` (git-ignored). On a user's machine nothing
+    is installed: the tests that need them skip and say why.
     """
     import shutil
 
-    if not os.environ.get("CI") or (shutil.which("chromium") and shutil.which("pdftotext")):
+    if not os.environ.get("CI"):
         return
-    if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return
-    for step in (["apt-get", "update", "-qq"],
-                 ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium",
-                  "poppler-utils"]):
-        if _run(step, stdout=subprocess.DEVNULL) != 0:
-            print("Chromium/poppler could not be installed; the tests needing them will skip.")
-            return
+    missing = [pkg for pkg, exe in (("chromium", "chromium"), ("poppler-utils", "pdftotext"),
+                                    ("nodejs", "node"), ("npm", "npm")) if not shutil.which(exe)]
+    if missing and shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        for step in (["apt-get", "update", "-qq"],
+                     ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]):
+            if _run(step, stdout=subprocess.DEVNULL) != 0:
+                print("Chromium/poppler/node could not be installed; the tests needing them "
+                      "will skip.")
+                return
+    node_dir = ROOT / "tests" / ".node"
+    if shutil.which("npm") and not (node_dir / "node_modules" / "axe-core").exists():
+        node_dir.mkdir(parents=True, exist_ok=True)
+        if not (node_dir / "package.json").exists():
+            (node_dir / "package.json").write_text('{"private": true}\n', encoding="utf-8")
+        env = {**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"}
+        if _run(["npm", "install", "--prefix", str(node_dir), "--no-audit", "--no-fund",
+                 "axe-core@4", "puppeteer-core@24"], env=env, stdout=subprocess.DEVNULL) != 0:
+            print("axe-core/puppeteer-core could not be installed; the accessibility test "
+                  "will skip.")
 
 
 def cmd_test(args: list[str]) -> int:

@@ -16,6 +16,7 @@ from fixtures_export import PRIVATE_CONTACTS, PRIVATE_NAMES, empty_tables, make_
 
 from consultations.core.config import Settings, get_paths
 from consultations.core.errors import InputWarning
+from consultations.core.typography import fr_typo, plain
 from consultations.report import export
 from consultations.report.brief import brief_text, build_brief
 from consultations.report.brief_blocks import scrub
@@ -113,10 +114,11 @@ def test_export_docx_quotes_resolve_to_tables(runs, tables):
         m = re.match(r"«\s*(.*?)\s*»\s*\((.*)\)$", p.text, flags=re.S)
         assert m, p.text
         text, ref = m.groups()
-        speaker, seg_id, _ = [x.strip() for x in ref.split(",", 2)]
+        speaker, seg_id, _ = [plain(x).strip() for x in ref.split(",", 2)]
         row = quotes[quotes["segment_id"] == seg_id]
         assert seg_id in seg_ids
-        assert text in set(row["text"]), text
+        # The quote is the table's text with French typography (spaces, signs) applied.
+        assert text in {fr_typo(t) for t in row["text"]}, text
         assert speaker in set(row["speaker"])
         found += 1
     assert found == len(quotes.sort_values("rank").groupby("code_id").head(3))
@@ -134,7 +136,7 @@ def test_export_docx_structure(runs):
     assert "TOC \\o" in body
     assert " PAGE " in footers
     assert 'w:val="fr-FR"' in styles_xml
-    captions = [p.text for p in paras if p.style.name == "Caption"]
+    captions = [plain(p.text) for p in paras if p.style.name == "Caption"]
     assert any(c.startswith("Figure 1 —") for c in captions)
     assert any(c.startswith("Tableau 1 —") for c in captions)
 
@@ -148,7 +150,8 @@ def test_export_html_quotes_resolve_and_no_external_reference(runs, tables):
     assert parser.quotes
     for seg, text in parser.quotes:
         assert seg in set(tables["segments"]["segment_id"])
-        assert _strip_guillemets(text) in set(quotes.loc[quotes["segment_id"] == seg, "text"])
+        assert _strip_guillemets(text) in {
+            fr_typo(t) for t in quotes.loc[quotes["segment_id"] == seg, "text"]}
     assert parser.links, "figures and TOC links expected"
     for link in parser.links:
         assert link.startswith(("#", "data:image/")), link
@@ -166,7 +169,7 @@ def test_export_figures_in_brief_come_from_tables(runs):
     caps = re.findall(r"<figcaption>(.*?)</figcaption>", raw)
     assert len(caps) == len(summary["figures"])
     for cap in caps:
-        assert "Source : tableau(x) " in cap
+        assert "Source\u00a0: classeur evidence_tables.xlsx, feuille" in cap
 
 
 def test_export_no_names_phones_or_emails_in_outputs(runs):

@@ -9,7 +9,7 @@ import pytest
 from fixtures_export import empty_tables, make_tables
 from openpyxl import load_workbook
 
-from consultations.report.workbook import COLUMN_LABELS, SHEETS, render_workbook
+from consultations.report.workbook import COLUMN_LABELS, P_FORMAT, SHEETS, render_workbook
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +53,51 @@ def test_workbook_number_formats_and_colour_scale(book):
     assert any(r.type == "colorScale" for r in rules)
     tests = wb["Tests"]
     pcol = _headers(tests).index("p ajusté") + 1
-    assert tests.cell(row=2, column=pcol).number_format == "0.000"
+    assert tests.cell(row=2, column=pcol).number_format == P_FORMAT
     assert ws.column_dimensions["A"].width >= 8
+
+
+def test_workbook_p_values_indices_and_counts_read_well(book):
+    wb, _ = book
+    tests = wb["Tests"]
+    heads = _headers(tests)
+    for name in ("p", "p ajusté"):
+        col = heads.index(name) + 1
+        assert all(tests.cell(row=r, column=col).number_format == P_FORMAT
+                   for r in range(2, tests.max_row + 1))
+    # The format shows « < 0,001 » below one in a thousand, three decimals otherwise.
+    assert P_FORMAT.startswith('[<0.001]"<') and P_FORMAT.endswith(";0.000")
+    cons = wb["Consensus"]
+    col = _headers(cons).index("Indice de consensus") + 1
+    values = [cons.cell(row=r, column=col).value for r in range(2, cons.max_row + 1)]
+    assert values and all(v is None or round(v, 3) == v for v in values)
+    assert cons.cell(row=2, column=col).number_format == "0.000"
+    cg = wb["Codes × groupes"]
+    col = _headers(cg).index("Segments") + 1
+    assert cg.cell(row=2, column=col).number_format == "#,##0"
+
+
+def test_workbook_every_sheet_prints_landscape_fitted_with_header_row(book):
+    wb, _ = book
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, ws.title
+        if ws.title != "Lisez-moi":
+            assert ws.print_title_rows == "$1:$1", ws.title
+            assert ws.cell(row=2, column=1).alignment.wrap_text, ws.title
+
+
+def test_workbook_text_has_french_spacing(book):
+    wb, _ = book
+    import re
+
+    bad = re.compile(r" [:;!?]|« | »")
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str):
+                    assert not bad.search(c.value), (ws.title, c.coordinate, c.value)
 
 
 def test_workbook_quotes_carry_references(book):

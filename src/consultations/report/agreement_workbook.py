@@ -51,7 +51,9 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path,
     sheets = [("Inter-codeurs", human), ("Règles vs humains", table.drop(human.index))]
     if quality is not None and len(quality):
         sheets.append(("Qualité des règles", quality))
-    from consultations.report.workbook import COLUMN_LABELS, write_sheet
+    from consultations.report.workbook import COLUMN_LABELS, print_setup, write_sheet
+
+    print_setup(ws, header_row=False)
 
     labels = {**COLUMN_LABELS, **AGREEMENT_LABELS}
     for name, sub in sheets:

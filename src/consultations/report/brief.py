@@ -159,7 +159,7 @@ def _synthesis(tables, glabels, tab_n) -> list[Block]:
         out.append(Block("bullets", items=tuple(items)))
     else:
         out.append(Block("paragraph", "Aucun thème n'a été codé : le tableau des éléments "
-                                      "probants est vide. Vérifiez le livre de codes et les "
+                                      "probants est vide. Vérifiez la grille de codage et les "
                                       "codages (étape « code »)."))
     out.append(Block("pagebreak"))
     return out
@@ -289,7 +289,7 @@ def _groups_section(tables, glabels, figs, fig_n, tab_n) -> list[Block]:
         rows = [(f"{g} — {glabels.get(g, g)}", ", ".join(scrub(t) for t in sub["term"]))
                 for g, sub in top.groupby("group_code", sort=True)]
         out.append(Block("paragraph", "Les termes ci-dessous sont ceux qu'un groupe emploie "
-                                      "nettement plus que les autres (log-odds pondéré, "
+                                      "nettement plus que les autres (score de spécificité, "
                                       "classés par rang)."))
         out.append(table_block("Termes distinctifs par groupe (tableau distinctive_terms)",
                           ["Groupe", "Termes les plus distinctifs"], rows, tab_n))
@@ -405,7 +405,7 @@ def build_brief(tables: Mapping[str, pd.DataFrame], figures: list[dict] | None =
     blocks = [
         Block("title", TITLE),
         Block("paragraph", SUBTITLE, lead=""),
-        Block("paragraph", f"{meta} · livre de codes version {version} · données "
+        Block("paragraph", f"{meta} · grille de codage version {version} · données "
                            f"pseudonymisées"),
         Block("toc"),
     ]

@@ -26,7 +26,18 @@ from consultations.report.brief_blocks import (
     table_block,
 )
 
-__all__ = ["methods_annex", "provenance_annex"]
+__all__ = ["SOURCE_NAMES", "methods_annex", "provenance_annex"]
+
+#: Origin of a coding (``codings.source``) → how the brief names it.
+SOURCE_NAMES = {"rule": "règles de la grille", "manual": "codage manuel",
+                "review": "décisions de revue", "topic": "modèle de thèmes",
+                "suggestion": "suggestions acceptées"}
+_SETTING_NAMES = {"default": "par défaut", "auto": "automatique", "none": "aucun"}
+
+
+def _setting(value) -> str:
+    """Name a topic-model setting as the brief does (« default » → « par défaut »)."""
+    return _SETTING_NAMES.get(str(value).strip().lower(), str(value))
 
 
 def methods_annex(tables, settings, version, tab_n) -> list[Block]:
@@ -67,18 +78,19 @@ def methods_annex(tables, settings, version, tab_n) -> list[Block]:
                      f"groupes. Les listes de recommandations comptent "
                      f"{plural(len(recs), 'recommandation')}."))
 
-    out.append(Block("heading", "A.2 Livre de codes et codage", level=2))
+    out.append(Block("heading", "A.2 Grille de codage et codage", level=2))
     cb = get_table(tables, "codebook")
     codings = get_table(tables, "codings")
     src = (codings.groupby("source").size().sort_index() if len(codings)
            else pd.Series(dtype=int))
-    src_txt = ", ".join(f"{k} : {fr_int(v)}" for k, v in src.items()) or "aucun"
+    src_txt = ", ".join(f"{SOURCE_NAMES.get(str(k), str(k))} : {fr_int(v)}"
+                        for k, v in src.items()) or "aucun"
     out.append(Block("paragraph",
-                     f"Livre de codes version {version}, {plural(len(cb), 'code')}. "
-                     f"{plural(len(codings), 'codage')} au total, par origine : {src_txt} "
-                     f"(rule = règle du livre de codes, manual = codage manuel, review = "
-                     f"décision de revue, topic = modèle de thèmes). Le livre de codes complet "
-                     f"figure dans le classeur evidence_tables.xlsx et dans codebook.qdc."))
+                     f"Grille de codage version {version}, {plural(len(cb), 'code')}. "
+                     f"{plural(len(codings), 'codage')} au total, par origine : {src_txt}. "
+                     f"La grille de codage complète figure dans le classeur "
+                     f"evidence_tables.xlsx (feuille « Grille de codage ») et dans le "
+                     f"fichier codebook.qdc (format d'échange REFI-QDA)."))
 
     out.append(Block("heading", "A.3 Accord inter-codeurs", level=2))
     out += _agreement_blocks(get_table(tables, "agreement"), tab_n,
@@ -92,14 +104,15 @@ def methods_annex(tables, settings, version, tab_n) -> list[Block]:
     n_new = int(cw.loc[cw["is_new_theme"].fillna(False).astype(bool), "topic"].nunique()) \
         if len(cw) else 0
     s = settings
-    setting_txt = (f"réglages : plongements « {s.embedding} », réduction « {s.reduction} », "
-                   f"regroupement « {s.clustering} », nombre de thèmes "
+    setting_txt = (f"réglages : plongements « {_setting(s.embedding)} », réduction "
+                   f"« {_setting(s.reduction)} », regroupement « {_setting(s.clustering)} », "
+                   f"nombre de thèmes "
                    f"{'automatique' if s.n_topics is None else fr_int(s.n_topics)}, graine "
                    f"{s.seed}") if s is not None else "réglages non transmis"
     out.append(Block("paragraph",
                      f"BERTopic, hors ligne ({setting_txt}) : {plural(n_top, 'thème')}, "
                      f"{plural(n_out, 'segment')} hors thème ; "
-                     f"{plural(n_new, 'thème')} sans code correspondant dans le livre de codes "
+                     f"{plural(n_new, 'thème')} sans code correspondant dans la grille de codage "
                      f"(« nouveau thème »)."))
 
     out.append(Block("heading", "A.5 Tests statistiques", level=2))
@@ -116,7 +129,10 @@ def methods_annex(tables, settings, version, tab_n) -> list[Block]:
                          f"corrigées pour comparaisons multiples par la procédure de "
                          f"Benjamini-Hochberg (taux de fausses découvertes) ; un thème est dit "
                          f"différer entre groupes si p ajusté < {fr_num(ALPHA, 2)} "
-                         f"({fr_int(n_sig)} cas). La taille d'effet est le V de Cramér ; les "
+                         f"({fr_int(n_sig)} cas). La taille d'effet est le V de Cramér, de 0 "
+                         f"(aucun lien entre thème et groupe) à 1 (thème propre à un groupe) ; "
+                         f"p est la probabilité d'observer un tel écart si les groupes ne "
+                         f"différaient pas ; ddl désigne les degrés de liberté du test. Les "
                          f"cellules marquantes sont repérées par les résidus ajustés. "
                          f"Tests avec avertissement (effectifs faibles) : {fr_int(n_warn)}."))
     else:
@@ -134,7 +150,7 @@ def methods_annex(tables, settings, version, tab_n) -> list[Block]:
         for lvl in order:
             sub = ev[ev["strength"].astype(str) == lvl].sort_values("code_id")
             rows.append((lvl, fr_int(counts[lvl]), scrub(sub.iloc[0]["strength_reason"])))
-        out.append(table_block("Niveaux d'élément probant attribués (tableau evidence_by_theme)",
+        out.append(table_block("Niveaux d'élément probant attribués",
                           ["Niveau", "Thèmes", "Exemple de justification"], rows, tab_n))
     else:
         out.append(Block("paragraph", "Aucun élément probant n'a été gradué."))
@@ -208,8 +224,8 @@ def _agreement_blocks(ag: pd.DataFrame, tab_n, quality: pd.DataFrame | None = No
     rows = [row(r, "ensemble des codes" if str(r["code_id"]) == OVERALL else str(r["code_id"]))
             for r in human.to_dict("records")]
     headers = ["Accord brut", "Kappa de Cohen", "Alpha de Krippendorff"]
-    out.append(table_block("Accord entre codeurs humains par code, intervalle de confiance à 95 % "
-                      "(tableau agreement)", ["Code", "Unités", *headers], rows, tab_n))
+    out.append(table_block("Accord entre codeurs humains par code, intervalle de confiance "
+                           "à 95 %", ["Code", "Unités", *headers], rows, tab_n))
     # Coders are named "codeur 1", "codeur 2"… in alphabetical order of their names.
     names = sorted({str(v) for col in ("coder_a", "coder_b") if col in human
                     for v in human[col].dropna()})
@@ -220,7 +236,7 @@ def _agreement_blocks(ag: pd.DataFrame, tab_n, quality: pd.DataFrame | None = No
         rows = sorted(row(r, "Règles vs " + alias.get(str(r.get("coder_b")), "un codeur"))
                       for r in rules.to_dict("records"))
         out.append(table_block("Codage automatique par règles comparé à chaque codeur humain, "
-                          "ensemble des codes (tableau agreement)",
+                          "ensemble des codes",
                           ["Comparaison", "Unités", *headers], rows, tab_n))
     if quality is not None and len(quality) and {"split", "code_id", "f1"} <= set(quality):
         q = quality[quality["code_id"].astype(str) == "_macro"]
@@ -234,7 +250,7 @@ def _agreement_blocks(ag: pd.DataFrame, tab_n, quality: pd.DataFrame | None = No
                          _cell(r.get("n_units")), fr_num(r["precision"], 2),
                          fr_num(r["recall"], 2), fr_num(r["f1"], 2)))
         out.append(table_block("Qualité des règles : précision, rappel et F1 (moyennes par code) "
-                          "contre les codes humains (tableau rule_quality)",
+                          "contre les codes humains",
                           ["Ateliers", "Référence", "Unités", "Précision", "Rappel", "F1"],
                           rows, tab_n))
     return out
@@ -258,7 +274,8 @@ def _grading_rule(settings=None) -> str:
         return (f"Un thème est gradué « fort » s'il réunit {mins('fort')} ; « moyen » s'il "
                 f"réunit {mins('moyen')} ; « faible » sinon. Les « groupes » sont ceux qui "
                 f"évoquent le thème au-dessus du seuil de l'analyse comparative. La fiabilité du "
-                f"codage plafonne ensuite la note : alpha de Krippendorff < "
+                f"codage plafonne ensuite la note : alpha de Krippendorff (accord entre "
+                f"codeurs corrigé du hasard, 1 = accord parfait) < "
                 f"{fr_num(rule['alpha_faible'], 3)} → « faible » ; < "
                 f"{fr_num(rule['alpha_moyen'], 2)} → au plus « moyen » ; sans double codage, "
                 f"pas de plafond (la justification le signale).")

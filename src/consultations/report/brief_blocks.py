@@ -22,6 +22,8 @@ __all__ = [
     "ALPHA",
     "Block",
     "codebook_version",
+    "column_widths",
+    "numeric_columns",
     "fr_date",
     "fr_int",
     "fr_num",
@@ -231,7 +233,16 @@ def quote_reference(q) -> str:
 
 
 def group_label_map(tables) -> dict[str, str]:
-    labels = {code: label for label, code in GROUPS.items()}
+    """Group code → label: the ``groups`` table first, then the codes seen in the data."""
+    labels = {}
+    groups = get_table(tables, "groups")
+    code_col = next((c for c in ("code", "group_code") if c in groups.columns), None)
+    label_col = next((c for c in ("label", "stakeholder_group") if c in groups.columns), None)
+    if len(groups) and code_col and label_col:
+        labels.update({str(c): str(lab) for c, lab in groups[[code_col, label_col]].values
+                       if pd.notna(c) and pd.notna(lab)})
+    for label, code in GROUPS.items():
+        labels.setdefault(code, label)
     for name in ("speakers", "code_group_counts", "segments"):
         df = get_table(tables, name)
         if {"group_code", "stakeholder_group"} <= set(df.columns):
@@ -246,18 +257,92 @@ def participant_rows(tables) -> pd.DataFrame:
     return participant_segments(segs) if "is_facilitator" in segs else segs
 
 
+def source_text(tables_used) -> str:
+    """'classeur evidence_tables.xlsx, feuilles « A » et « B »' for the tables behind a figure."""
+    from consultations.report.sheets import SHEETS
+
+    sheet_of = {table: sheet for sheet, (table, _) in SHEETS.items()}
+    sheets = list(dict.fromkeys(sheet_of[t] for t in tables_used if t in sheet_of))
+    if not sheets:
+        return "tableaux de l'analyse"
+    names = [f"« {s} »" for s in sheets]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
+    return f"classeur evidence_tables.xlsx, feuille{'s' if len(names) > 1 else ''} {listed}"
+
+
+#: « (tableau evidence_by_axis) », « (tableaux topic_info et topics_per_group) » in a caption.
+_INTERNAL = re.compile(r"\s*\((?:tableau|tableaux)\s+[a-z_]+(?:\s*(?:,|et)\s*[a-z_]+)*\)")
+
+
 def figure_block(figs: Mapping[str, dict], name: str, number: list[int]) -> list[Block]:
     if name not in figs:
         return []
     number[0] += 1
     f = figs[name]
-    src = ", ".join(f["sources"])
     return [Block("figure", name=name,
-                  caption=f"Figure {number[0]} — {f['caption']}. Source : tableau(x) {src}.")]
+                  caption=f"Figure {number[0]} — {f['caption']}. "
+                          f"Source : {source_text(f['sources'])}.")]
 
 
 def table_block(caption: str, columns, rows, number: list[int]) -> Block:
+    """Build a numbered table block; internal table names are left out of the caption."""
     number[0] += 1
     return Block("table", columns=tuple(columns),
                  rows=tuple(tuple(" ; ".join(str(c).splitlines()) for c in r) for r in rows),
-                 caption=f"Tableau {number[0]} — {caption}")
+                 caption=f"Tableau {number[0]} — {_INTERNAL.sub('', caption)}")
+
+
+# --------------------------------------------------------------------------- table layout
+
+_NUMERIC = re.compile(r"^[<>≤≥]?\s?[−-]?\d[\d\s\u00a0\u202f,.%\[\];−–-]*$|^—$")
+
+
+def numeric_columns(columns, rows) -> list[bool]:
+    """Columns whose every non-empty cell is a number, a range or '—' (to right-align)."""
+    return [bool(rows) and any(str(r[j]).strip() not in ("", "—") for r in rows)
+            and all(_NUMERIC.match(str(r[j]).strip() or "—") for r in rows)
+            for j in range(len(columns))]
+
+
+def column_widths(columns, rows, avail: float = 95.0, cap: float = 60.0,
+                  pad: float = 2.5, word_scale: float = 1.0) -> list[float]:
+    """Column widths (fractions summing to 1) fitted to the content and the page.
+
+    Each column first gets its longest word (so no word is cut, and identifiers stay whole),
+    then the space left on the line is shared out in proportion to how much longer each
+    column's longest cell is (capped at ``cap`` characters).
+
+    Args:
+        columns: header texts.
+        rows: body rows (strings).
+        avail: line width in characters of the table's font.
+        cap: longest cell length that still claims more room.
+        pad: cell padding, in characters, added to every column.
+        word_scale: safety factor on the longest word (fonts wider than the average).
+
+    Returns:
+        One fraction per column.
+
+    """
+    n = len(columns)
+    if not n:
+        return []
+    mins, nat = [], []
+    for j, head in enumerate(columns):
+        cells = [str(r[j]) for r in rows if j < len(r)]
+        words = [len(w) for c in cells for w in c.split()]
+        words += [len(w) * 1.15 for w in str(head).split()]  # bold header
+        longest_word = max(words, default=1) * word_scale + pad
+        natural = max([len(c) for c in cells] + [len(str(head)) / 2.0, 1]) + pad
+        mins.append(longest_word)
+        nat.append(max(min(natural, cap), longest_word))
+    total_min = sum(mins)
+    if total_min >= avail or sum(nat) <= avail:
+        widths = nat if sum(nat) <= avail else mins
+    else:
+        extra = avail - total_min
+        want = [b - a for a, b in zip(mins, nat, strict=True)]
+        scale = min(1.0, extra / sum(want)) if sum(want) else 0.0
+        widths = [a + w * scale for a, w in zip(mins, want, strict=True)]
+    total = sum(widths)
+    return [w / total for w in widths]

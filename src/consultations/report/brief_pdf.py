@@ -10,14 +10,14 @@ every machine.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-from consultations.report.brief_blocks import Block
+from consultations.core.typography import fr_typo
+from consultations.report.brief_blocks import Block, column_widths, numeric_columns
 
 __all__ = ["TEMPLATE", "render_pdf"]
 
@@ -43,8 +43,9 @@ TEMPLATE = r"""
 #set table(stroke: (x, y) => if y == 0 { none } else { (bottom: 0.4pt + rgb("#d5dbe1")) },
            fill: (x, y) => if y == 0 { accent } else if calc.even(y) { rgb("#f4f6f8") },
            inset: (x: 4pt, y: 3.5pt))
-#show table: set text(size: 8pt, font: "DejaVu Sans")
+#show table: set text(size: 8pt, font: "DejaVu Sans", hyphenate: false)
 #show table: set par(justify: false)
+#set table.cell(breakable: false)
 #show outline.entry.where(level: 1): set text(weight: "bold")
 
 #let caption(body) = block(above: 0.9em, below: 0.4em, sticky: true,
@@ -65,14 +66,15 @@ TEMPLATE = r"""
   } else if b.kind == "paragraph" {
     par[#if b.lead != "" { strong(b.lead) }#b.text]
   } else if b.kind == "bullets" {
-    list(..b.items.map(it => [#if it.at(0) != "" [#strong(it.at(0)) : ]#it.at(1)]))
+    list(..b.items.map(it => [#if it.at(0) != "" [#strong(it.at(0)) ]#it.at(1)]))
   } else if b.kind == "quote" {
     block(inset: (left: 9pt, y: 3pt), stroke: (left: 2.5pt + rgb("#0072B2")), breakable: false,
-      [#emph[« #b.text »] #h(0.3em) #text(size: 8.5pt, fill: muted)[(#b.ref)]])
+      [#emph(b.text) #h(0.3em) #text(size: 8.5pt, fill: muted)[(#b.ref)]])
   } else if b.kind == "table" {
     caption(b.caption)
     table(columns: b.widths.map(w => w * 1fr),
-      align: (x, y) => if y > 0 and b.numeric.at(x) { right } else { left },
+      align: (x, y) => (if b.numeric.at(x) { right } else { left }) + (if y == 0 { bottom }
+        else { top }),
       table.header(..b.columns.map(c => text(fill: white, weight: "bold", c))),
       ..b.rows.flatten())
   } else if b.kind == "figure" {
@@ -87,47 +89,45 @@ TEMPLATE = r"""
 """
 
 
-def _widths(b: Block) -> list[float]:
-    """Relative column widths from the longest text of each column (bounded)."""
-    widths = []
-    for j, head in enumerate(b.columns):
-        content = max([len(r[j]) for r in b.rows if j < len(r)] or [0])
-        word = max((len(w) for w in str(head).split()), default=0)
-        header = max(word * 1.3 + 2.0, len(str(head)) / 2.2)
-        widths.append(max(min(content, 45.0), header, 5.0))
-    return [round(w, 1) for w in widths]
+#: Characters of 8 pt DejaVu Sans on the 16.8 cm text line (average width about 1.6 mm).
+_LINE_CHARS = 106
 
 
-_NUMERIC = re.compile(r"^[<>≤≥]?\s?[−-]?[\d\u00a0 ]+(?:,\d+)?(?:\u00a0%)?$|^—$")
-
-
-def _numeric(b: Block) -> list[bool]:
-    """Columns whose every cell is a number (right-aligned)."""
-    return [bool(b.rows) and all(_NUMERIC.match(r[j].strip() or "—") for r in b.rows)
-            for j in range(len(b.columns))]
+def _typo(value):
+    """French typography on every string of a block (recursively)."""
+    if isinstance(value, str):
+        return fr_typo(value)
+    if isinstance(value, (list, tuple)):
+        return [_typo(v) for v in value]
+    return value
 
 
 def _payload(blocks: list[Block], files: Mapping[str, str]) -> dict:
     out = []
     first_par = True
     for b in blocks:
-        d = asdict(b)
-        d["items"] = [list(i) for i in b.items]
-        d["rows"] = [list(r) for r in b.rows]
-        d["columns"] = list(b.columns)
+        d = {k: (v if k in ("kind", "name", "segment_id") else _typo(v))
+             for k, v in asdict(b).items()}
+        d["items"] = [[fr_typo(f"{lead} :") if lead else "", text]
+                      for lead, text in d["items"]]
+        d["rows"] = [list(r) for r in d["rows"]]
+        d["columns"] = list(d["columns"])
+        if b.kind == "quote":
+            d["text"] = fr_typo(f"« {b.text} »")
         if b.kind == "paragraph" and first_par:
             d["kind"] = "subtitle"
             first_par = False
         if b.kind == "table":
-            d["widths"] = _widths(b)
-            d["numeric"] = _numeric(b)
+            d["widths"] = [round(w * 100, 2) for w in
+                           column_widths(d["columns"], d["rows"], _LINE_CHARS)]
+            d["numeric"] = numeric_columns(d["columns"], d["rows"])
         if b.kind == "figure":
             if b.name not in files:
                 continue
             d["file"] = files[b.name]
         out.append(d)
     title = next((b.text for b in blocks if b.kind == "title"), "Note")
-    return {"title": title, "blocks": out}
+    return {"title": fr_typo(title), "blocks": out}
 
 
 def _font_paths() -> list[str]:

@@ -23,6 +23,7 @@ import pandas as pd
 from consultations.core import io as cio
 from consultations.core.errors import InputError, warn_input
 from consultations.report.brief import brief_quotes, brief_text, build_brief, codebook_version
+from consultations.report.brief_glossary import add_glossary
 
 __all__ = ["EMPTY_INPUT", "OUTPUTS", "export_all", "freeze_zip", "privacy_check", "run_stage",
            "writer_failures"]
@@ -137,8 +138,9 @@ def export_all(tables: Mapping[str, pd.DataFrame], folder: Path, settings=None,
         failures["figures"] = f"{type(exc).__name__}: {exc}"
         warn_input("figures/", None, f"les figures n'ont pas pu être produites : {exc}",
                    "vérifiez l'installation de matplotlib ; la note sort sans figures.")
-    fig_files = {f["name"]: {"png": f["png"], "svg": f["svg"]} for f in figures}
-    blocks = build_brief(tables, figures, settings)
+    fig_files = {f["name"]: {"png": f["png"], "svg": f["svg"], "data": f.get("data"),
+                             "alt": f.get("alt", "")} for f in figures}
+    blocks = add_glossary(build_brief(tables, figures, settings), tables)
 
     def docx():
         from consultations.report.brief_docx import render_docx
@@ -212,8 +214,8 @@ def _refiqda(tables, version, folder, written, failures) -> None:
     codebook = get("codebook")
     if codebook is None or codebook.empty:
         for name in ("codebook.qdc", "project.qdpx"):
-            failures[name] = EMPTY_INPUT + "livre de codes vide"
-        warn_input("codebook.qdc", None, "le livre de codes est vide : codebook.qdc et "
+            failures[name] = EMPTY_INPUT + "grille de codage vide"
+        warn_input("codebook.qdc", None, "la grille de codage est vide : codebook.qdc et "
                                          "project.qdpx ne sont pas produits.",
                    "vérifiez data/coded/codebook.yaml (étape code).")
         return

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core.textutils import as_list
+from consultations.core.typography import fr_typo
 
 __all__ = [
     "FIGURES",
@@ -26,7 +27,9 @@ __all__ = [
     "fig_distinctive_terms",
     "fig_rec_clusters",
     "fig_topics_per_group",
+    "contrast_ratio",
     "figure_bytes",
+    "label_color",
     "make_figures",
     "save_figure",
 ]
@@ -61,12 +64,37 @@ def _gcolor(group: str, groups: list[str]) -> str:
     return OKABE_ITO[(len(_KNOWN_GROUPS) + extra.index(group)) % len(OKABE_ITO)]
 
 
+def _luminance(rgb) -> float:
+    """WCAG relative luminance of an (r, g, b) colour with channels in 0–1."""
+    def lin(c):
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (lin(float(c)) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG contrast ratio between two colours (matplotlib colour specs)."""
+    from matplotlib.colors import to_rgb
+
+    la, lb = sorted((_luminance(to_rgb(a)), _luminance(to_rgb(b))), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def label_color(background) -> str:
+    """Black or white, whichever contrasts more with ``background`` (WCAG ratio)."""
+    return "black" if contrast_ratio("black", background) >= contrast_ratio("white",
+                                                                            background) \
+        else "white"
+
+
 def _wrap(text: str, width: int = 34) -> str:
-    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+    """Wrap a label on ordinary spaces, with French typography (no-break spaces hold)."""
+    text = fr_typo(text)
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 def _short(text: str, width: int = 60) -> str:
-    return textwrap.shorten(str(text), width=width, placeholder=" …")
+    return fr_typo(textwrap.shorten(str(text), width=width, placeholder=" …"))
 
 
 def _rid(cluster_id) -> str:
@@ -142,11 +170,10 @@ def fig_code_group_heatmap(code_group_counts: pd.DataFrame,
         for j in range(mat.shape[1]):
             v = mat.values[i, j]
             rgba = cmap(v / vmax)
-            lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
             text = f"{v:.0f}".replace(".", ",") + (f" {marks.values[i, j]}" if marks.values[i, j]
                                                    else "")
             ax.text(j, i, text, ha="center", va="center", fontsize=6.5 if small else 7.5,
-                    color="black" if lum > 0.5 else "white",
+                    color=label_color(rgba),
                     fontweight="bold" if marks.values[i, j] else "normal")
             if marks.values[i, j]:
                 ax.add_patch(mpl.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
@@ -204,13 +231,13 @@ def fig_consensus_map(consensus: pd.DataFrame, code_group_counts: pd.DataFrame):
         offset = (k - (len(groups) - 1) / 2) * step  # groups side by side, not on top
         ax.scatter(sub["rate_pct"], [ypos[c] + offset for c in sub["code_id"]], s=28,
                    color=_gcolor(g, groups), marker=_MARKERS[k % len(_MARKERS)],
-                   label=g, zorder=2, edgecolors="black", linewidths=0.4)
+                   label=g, zorder=2, edgecolors="black", linewidths=0.7)
     cls = cons.set_index("code_id")["classification"]
     ax.set_yticks(range(len(order)),
                   [_wrap(f"{labels.get(c, c)} ({cls.get(c, '')})", 60 if small else 44)
                    for c in order], fontsize=6.5 if small else 8)
     ax.set_xlabel("% des segments du groupe consacrés au thème")
-    ax.set_title("Carte du consensus : dispersion des groupes par thème\n"
+    ax.set_title("Carte du consensus\u00a0: dispersion des groupes par thème\n"
                  "(classés par indice de consensus, le plus élevé en haut)")
     ax.grid(axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
@@ -240,13 +267,14 @@ def fig_distinctive_terms(distinctive_terms: pd.DataFrame, top: int = 6):
     for k, g in enumerate(groups):
         ax = axes[k // ncols][k % ncols]
         sub = df[df["group_code"] == g].sort_values("rank", ascending=False)
-        ax.barh(sub["term"], sub["log_odds"], color=_gcolor(g, groups))
+        ax.barh(sub["term"], sub["log_odds"], color=_gcolor(g, groups), edgecolor="black",
+                linewidth=0.6)
         ax.set_title(g, fontweight="bold")
         ax.tick_params(axis="y", length=0)
-        ax.set_xlabel("log-odds", fontsize=7)
+        ax.set_xlabel("score de spécificité", fontsize=7)
     for k in range(len(groups), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
-    fig.suptitle("Termes les plus distinctifs de chaque groupe (log-odds pondéré)",
+    fig.suptitle("Termes les plus distinctifs de chaque groupe (score de spécificité)",
                  fontsize=9.5)
     return fig, df[cols].reset_index(drop=True)
 
@@ -279,11 +307,12 @@ def fig_topics_per_group(topics_per_group: pd.DataFrame, top: int = 10):
     ax = fig.add_subplot()
     im = ax.imshow(mat.values, cmap="viridis", aspect="auto", vmin=0)
     vmax = max(float(mat.values.max()), 1e-9)
+    cmap = im.get_cmap()
     for i in range(mat.shape[0]):
         for j in range(mat.shape[1]):
             v = mat.values[i, j]
             ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7.5,
-                    color="black" if v / vmax > 0.6 else "white")
+                    color=label_color(cmap(v / vmax)))
     ax.set_xticks(np.arange(len(groups)), groups)
     ax.set_yticks(np.arange(len(keep)),
                   [_wrap(f"{t} · {_short(str(labels.get(t, t)).replace('_', ' '), 40)}", 40)
@@ -292,7 +321,7 @@ def fig_topics_per_group(topics_per_group: pd.DataFrame, top: int = 10):
     for s in ax.spines.values():
         s.set_visible(False)
     ax.set_xlabel("Groupe d'acteurs")
-    ax.set_title("Thèmes émergents : part des segments de chaque groupe (%)")
+    ax.set_title("Thèmes émergents\u00a0: part des segments de chaque groupe (%)")
     cb = fig.colorbar(im, ax=ax, shrink=0.8, pad=0.02)
     cb.set_label("% des segments du groupe")
     data = df[cols].sort_values(["topic", "group_code"]).reset_index(drop=True)
@@ -328,7 +357,7 @@ def fig_rec_clusters(rec_clusters: pd.DataFrame, top: int = 12):
             if g in groups:
                 j = groups.index(g)
                 ax.scatter(j, i, s=90, marker="s", color=_gcolor(g, groups),
-                           edgecolors="black", linewidths=0.4)
+                           edgecolors="black", linewidths=0.7)
     ax.set_xticks(range(len(groups)), groups)
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_yticks(range(len(ids)), [_wrap(f"{_rid(c)} · {_short(t, 70)}", 42)
@@ -337,12 +366,13 @@ def fig_rec_clusters(rec_clusters: pd.DataFrame, top: int = 12):
     ax.grid(color="#eeeeee", lw=0.6)
     ax.set_axisbelow(True)
     ax.set_title("Groupes auteurs")
-    axn.barh(range(len(ids)), rep["n_workshops"], color="#0072B2")
+    axn.barh(range(len(ids)), rep["n_workshops"], color="#0072B2", edgecolor="black",
+             linewidth=0.6)
     axn.set_title("Nb d'ateliers")
     axn.tick_params(axis="y", length=0)
     axn.xaxis.get_major_locator().set_params(integer=True)
     axn.set_xlim(0, max(int(rep["n_workshops"].max()), 1) + 0.5)
-    fig.suptitle("Recommandations regroupées : qui les a proposées", fontsize=9.5)
+    fig.suptitle("Recommandations regroupées\u00a0: qui les a proposées", fontsize=9.5)
     return fig, data
 
 
@@ -354,7 +384,8 @@ FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("code_group_counts", "code_group_residuals")),
     "carte_consensus": ("Carte du consensus : part de chaque groupe par thème",
                         ("consensus", "code_group_counts")),
-    "termes_distinctifs": ("Termes distinctifs de chaque groupe (log-odds pondéré)",
+    "termes_distinctifs": ("Termes distinctifs de chaque groupe (score de spécificité : "
+                           "logarithme pondéré du rapport de cotes)",
                            ("distinctive_terms",)),
     "themes_emergents_groupes": ("Thèmes émergents du modèle de thèmes, par groupe",
                                  ("topics_per_group",)),
@@ -425,10 +456,12 @@ def make_figures(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[dict]
 
     Returns:
         One dict per figure drawn: name, caption, sources (table names), png, svg (paths),
-        data (the values drawn).
+        data (the values drawn), alt (a sentence stating what the figure shows).
 
     """
     import matplotlib as mpl
+
+    from consultations.report.figure_text import figure_alt
 
     made = []
     for name, (caption, sources) in FIGURES.items():
@@ -438,5 +471,6 @@ def make_figures(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[dict]
                 continue
             files = save_figure(fig, folder, name)
         made.append({"name": name, "caption": caption, "sources": list(sources),
-                     "png": files["png"], "svg": files["svg"], "data": data})
+                     "png": files["png"], "svg": files["svg"], "data": data,
+                     "alt": figure_alt(name, data)})
     return made

@@ -1,8 +1,10 @@
 """The evidence workbook (``evidence_tables.xlsx``): one sheet per table, for the drafting team.
 
-French headers, frozen header row, filters, number formats (percentages, three decimals for
-p-values), readable column widths, wrapped text and a colour scale on rates. A first sheet
-(« Lisez-moi ») lists the sheets and what they hold.
+French headers, frozen header row, filters, number formats (percentages, p-values shown as
+« < 0,001 » below one in a thousand, indices rounded to three decimals, thousands grouped),
+readable column widths, wrapped text, a colour scale on rates, French typography in text cells,
+and a print set-up on every sheet (A4 landscape, fit to the page width, header row repeated,
+sheet name and page number in the footer). A first sheet (« Lisez-moi ») lists the sheets.
 """
 
 from __future__ import annotations
@@ -13,53 +15,12 @@ from datetime import datetime
 
 import pandas as pd
 
-__all__ = ["COLUMN_LABELS", "SHEETS", "render_workbook", "write_sheet"]
+from consultations.core.typography import NBHY, fr_typo
+from consultations.report.sheets import SHEETS
 
-#: Sheet name → (table, description). Sheet names are at most 31 characters.
-SHEETS: dict[str, tuple[str, str]] = {
-    "Thèmes": ("evidence_by_theme", "Éléments probants par thème : ampleur, groupes, test, "
-                                    "consensus, recommandations liées, force."),
-    "Axes": ("evidence_by_axis", "Éléments probants par axe de la stratégie."),
-    "Codes × groupes": ("code_group_counts", "Thèmes × groupes d'acteurs : effectifs "
-                                             "(segments, intervenants, ateliers) et taux."),
-    "Tests": ("code_group_tests", "Test d'indépendance thème × groupe, p ajusté "
-                                  "(Benjamini-Hochberg), V de Cramér."),
-    "Résidus": ("code_group_residuals", "Écarts à l'attendu par cellule thème × groupe."),
-    "Consensus": ("consensus", "Saillance (quels groupes évoquent le thème) et accord (les "
-                               "positions concordent-elles) par thème, nommés à part."),
-    "Positions": ("positions", "Position de chaque intervenant sur chaque question de "
-                               "position, avec sa source, sa confiance et ses segments."),
-    "Positions des groupes": ("group_positions", "Distribution des positions des "
-                                                 "intervenants de chaque groupe, majorité et "
-                                                 "accord."),
-    "Questions de position": ("position_summary", "Une ligne par question de position : "
-                                                  "options, groupes, accord, vérification."),
-    "Décisions à trancher": ("open_decisions", "Questions contestées ou partagées : options, "
-                                               "groupes et intervenants, force, vérification."),
-    "Citations par option": ("position_quotes", "Une citation par option de chaque question, "
-                                                "pour voir les deux côtés."),
-    "Soutiens aux recommandations": ("rec_endorsements", "Qui a soutenu ou contesté chaque "
-                                                         "recommandation dans la discussion, "
-                                                         "avec les segments."),
-    "Recommandations × groupes": ("rec_group_matrix", "Position de chaque groupe sur chaque "
-                                                      "recommandation : soutient, s'oppose, "
-                                                      "partagé, non discuté."),
-    "Participation": ("participation", "Participants, femmes et hommes, prise de parole par "
-                                       "groupe."),
-    "Termes distinctifs": ("distinctive_terms", "Termes distinctifs de chaque groupe "
-                                                "(log-odds pondéré) avec un exemple."),
-    "Recommandations": ("rec_clusters", "Recommandations des ateliers regroupées."),
-    "Citations": ("evidence_quotes", "Citations retenues par thème, avec leur référence "
-                                     "(segment, fichier, ligne)."),
-    "Thèmes émergents": ("topic_info", "Thèmes du modèle de thèmes (BERTopic)."),
-    "Thèmes émergents × groupes": ("topics_per_group", "Thèmes émergents par groupe "
-                                                       "d'acteurs."),
-    "Livre de codes": ("codebook", "Le livre de codes (une ligne par code)."),
-    "Codages orphelins": ("coding_anchors", "Codages manuels, décisions de revue et codages "
-                                            "importés dont le texte a disparu des "
-                                            "transcriptions (non appliqués), ou dont le code a "
-                                            "changé depuis (à revoir)."),
-}
+__all__ = ["COLUMN_LABELS", "P_FORMAT", "SHEETS", "print_setup", "render_workbook",
+           "write_sheet"]
+
 _ANCHOR_STATUS = {"kept": "conservé", "moved": "déplacé", "orphaned": "orphelin (non appliqué)",
                   "new": "enregistré"}
 _ANCHOR_KIND = {"manual": "codage manuel", "review": "décision de revue",
@@ -84,7 +45,8 @@ COLUMN_LABELS: dict[str, str] = {
     "interpretation": "Interprétation", "observed": "Observé", "expected": "Attendu",
     "residual": "Résidu", "n_groups_above": "Groupes au-dessus du seuil",
     "groups_above": "Groupes au-dessus du seuil (liste)", "consensus_index": "Indice de consensus",
-    "classification": "Classement", "term": "Terme", "log_odds": "Log-odds", "z": "z",
+    "classification": "Classement", "term": "Terme", "log_odds": "Score de spécificité",
+    "z": "z",
     "rank": "Rang", "example_segment_id": "Segment exemple", "example_text": "Exemple",
     "cluster_id": "Groupe de recommandations", "rec_id": "Recommandation",
     "workshop_id": "Atelier", "text": "Texte", "is_representative": "Représentative",
@@ -94,8 +56,8 @@ COLUMN_LABELS: dict[str, str] = {
     "representation": "Représentation", "topic_label": "Thème", "share_of_group":
     "% des segments du groupe", "include": "Inclure", "exclude": "Exclure",
     "parent": "Code parent", "keywords": "Mots-clés", "examples": "Exemples",
-    "line": "Ligne (livre de codes)", "patterns": "Motifs", "position": "Position",
-    "depth": "Profondeur", "codebook_version": "Version du livre de codes",
+    "line": "Ligne (grille de codage)", "patterns": "Motifs", "position": "Position",
+    "depth": "Profondeur", "codebook_version": "Version de la grille de codage",
     "rec_ids": "Recommandations (identifiants)", "n_quotes": "Citations",
     "n_codes": "Nombre de thèmes", "group_weights": "Poids par groupe",
     "workshop_group_weights": "Poids des groupes présents", "workshop_groups":
@@ -136,9 +98,12 @@ COLUMN_LABELS: dict[str, str] = {
 _PERCENT = {"rate_segments", "share_of_group", "rate_speakers", "rate_workshops",
             "share_words"}
 _P = {"p_value", "p_adj"}
+#: p-values: « < 0,001 » below 0.001, else three decimals (the display follows the locale).
+P_FORMAT = '[<0.001]"<\u00a00,001";0.000'
+_DEC3 = {"consensus_index", "consensus_geomean", "similarity_to_representative", "centrality",
+         "zero_shot_similarity"}
 _DEC2 = {"cramers_v", "log_odds", "z", "agreement_alpha", "residual", "expected", "chi2",
-         "min_expected", "centrality", "similarity_to_representative", "zero_shot_similarity",
-         "consensus_geomean"}
+         "min_expected"}
 _DEC1 = {"per_1000_words"}
 _WIDE = {"definition", "text", "example_text", "options_summary", "test_summary", "reference",
          "recommendations", "opposing_groups", "rec_clusters", "rec_ids", "patterns",
@@ -149,6 +114,8 @@ _WIDE = {"definition", "text", "example_text", "options_summary", "test_summary"
 def _cell(value):
     if value is None:
         return None
+    if isinstance(value, str):
+        return fr_typo(value).replace(NBHY, "-") if value else value
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(
@@ -168,7 +135,7 @@ def _cell(value):
 
 def _prepare(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Return the table as the sheet shows it (quotes get a reference; rates 0–1)."""
-    from consultations.report.brief import quote_reference
+    from consultations.report.brief_blocks import quote_reference
 
     out = df.copy()
     if name == "coding_anchors":  # only what needs a person: orphans and changed codes
@@ -180,6 +147,8 @@ def _prepare(name: str, df: pd.DataFrame) -> pd.DataFrame:
     if name == "evidence_quotes" and len(out):
         out.insert(out.columns.get_loc("text") + 1, "reference",
                    [quote_reference(r) for r in out.to_dict("records")])
+    for col in _DEC3 & set(out.columns):
+        out[col] = pd.to_numeric(out[col], errors="coerce").round(3)
     for col in _PERCENT & set(out.columns):
         vals = pd.to_numeric(out[col], errors="coerce")
         if len(vals.dropna()) and vals.max() > 1.0:
@@ -205,7 +174,7 @@ def write_sheet(ws, df: pd.DataFrame, labels: Mapping[str, str] | None = None) -
     head_fill = PatternFill("solid", fgColor="1F3A5F")
     cols = list(df.columns)
     for j, col in enumerate(cols, start=1):
-        c = ws.cell(row=1, column=j, value=labels.get(col, col))
+        c = ws.cell(row=1, column=j, value=_cell(labels.get(col, col)))
         c.font, c.fill = head_font, head_fill
         c.alignment = Alignment(wrap_text=True, vertical="top")
     for i, row in enumerate(df.itertuples(index=False), start=2):
@@ -214,8 +183,7 @@ def write_sheet(ws, df: pd.DataFrame, labels: Mapping[str, str] | None = None) -
     n = len(df) + 1
     for j, col in enumerate(cols, start=1):
         letter = get_column_letter(j)
-        fmt = ("0.0%" if col in _PERCENT else "0.000" if col in _P else "0.00" if col in _DEC2
-               else "0.0" if col in _DEC1 else None)
+        fmt = _number_format(col, df[col])
         wide = col in _WIDE
         lengths = [len(str(labels.get(col, col)))] + [
             len(str(v)) for v in df[col].head(500).map(_cell) if v is not None]
@@ -224,7 +192,8 @@ def write_sheet(ws, df: pd.DataFrame, labels: Mapping[str, str] | None = None) -
             for c in row:
                 if fmt:
                     c.number_format = fmt
-                c.alignment = Alignment(wrap_text=wide or None, vertical="top")
+                c.alignment = Alignment(wrap_text=True, vertical="top",
+                                        horizontal="right" if fmt else None)
         if col in _PERCENT and n > 1:
             ws.conditional_formatting.add(
                 f"{letter}2:{letter}{n}",
@@ -234,6 +203,42 @@ def write_sheet(ws, df: pd.DataFrame, labels: Mapping[str, str] | None = None) -
     ws.freeze_panes = "A2"
     if cols:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(n, 1)}"
+    print_setup(ws)
+
+
+def _number_format(col: str, values: pd.Series) -> str | None:
+    """Return the number format of a column (None: text)."""
+    if col in _PERCENT:
+        return "0.0%"
+    if col in _P:
+        return P_FORMAT
+    if col in _DEC3:
+        return "0.000"
+    if col in _DEC2:
+        return "0.00"
+    if col in _DEC1:
+        return "0.0"
+    if values.dtype.kind == "f":
+        return "#,##0.00"
+    if values.dtype.kind in "iu":
+        return "#,##0"
+    return None
+
+
+def print_setup(ws, header_row: bool = True) -> None:
+    """A4 landscape, fitted to the page width, header row repeated, footer with page numbers."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    if header_row and ws.max_row > 1:
+        ws.print_title_rows = "1:1"
+    ws.oddFooter.left.text = "&A"
+    ws.oddFooter.right.text = "page &P / &N"
 
 
 def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue",
@@ -257,8 +262,8 @@ def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue
     readme.title = "Lisez-moi"
     readme["A1"] = "Tableaux des éléments probants — stratégie nationale de police de proximité"
     readme["A1"].font = Font(bold=True, size=13)
-    readme["A2"] = (f"Livre de codes version {version}. Données pseudonymisées : les "
-                    "intervenants sont désignés par leur groupe et un numéro (ex. FDS-03).")
+    readme["A2"] = _cell(f"Grille de codage version {version}. Données pseudonymisées : les "
+                         "intervenants sont désignés par leur groupe et un numéro (ex. FDS-03).")
     readme["A4"], readme["B4"], readme["C4"] = "Feuille", "Contenu", "Lignes"
     for c in ("A4", "B4", "C4"):
         readme[c].font = Font(bold=True)
@@ -270,17 +275,21 @@ def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue
         if present and len(df.columns):
             write_sheet(ws, df)
         else:
-            ws["A1"] = f"Tableau « {table} » non produit par cette exécution."
+            ws["A1"] = _cell(f"Feuille « {sheet} » : tableau non produit par cette exécution.")
+            print_setup(ws, header_row=False)
         if present and not len(df):
-            ws.cell(row=2, column=1, value="(aucune ligne : rien à signaler pour cette "
-                                           "exécution)")
+            ws.cell(row=2, column=1, value=_cell("(aucune ligne : rien à signaler pour cette "
+                                                 "exécution)"))
         readme.cell(row=r, column=1, value=sheet)
-        readme.cell(row=r, column=2, value=desc).alignment = Alignment(wrap_text=True)
+        readme.cell(row=r, column=2, value=_cell(desc)).alignment = Alignment(wrap_text=True)
         readme.cell(row=r, column=3, value=len(df))
         r += 1
     readme.column_dimensions["A"].width = 28
     readme.column_dimensions["B"].width = 80
     readme.column_dimensions["C"].width = 10
+    for c in ("A2", "B5"):
+        readme[c].alignment = Alignment(wrap_text=True, vertical="top")
+    print_setup(readme, header_row=False)
     when = when or datetime(2020, 1, 1)
     wb.properties.creator = "consultations"
     wb.properties.title = "Tableaux des éléments probants"
