@@ -223,7 +223,7 @@ def test_export_docx_text_identical_across_runs(runs):
 
 
 def test_export_empty_stage_result_still_gives_a_brief(tmp_path):
-    with pytest.warns(InputWarning, match="livre de codes est vide"):
+    with pytest.warns(InputWarning, match="grille de codage est vide"):
         summary = export.export_all(empty_tables(), tmp_path, Settings())
     for name in ("brief.docx", "brief.html", "brief.pdf", "evidence_tables.xlsx"):
         assert (tmp_path / name).exists(), name
