@@ -76,7 +76,7 @@ COLUMN_LABELS: dict[str, str] = {
     "zero_shot_similarity": "Similarité au code", "n_groups_above_threshold": "Groupes",
     "question": "Question (code parent)", "stance": "Position", "source": "Source",
     "confidence": "Confiance", "verified": "Vérifiée", "segment_ids": "Segments",
-    "status": "Statut", "form": "Forme", "cue": "Indice", "history": "Évolution",
+    "status": "État", "form": "Forme", "cue": "Indice", "history": "Évolution",
     "evidence_segment_id": "Segment décisif", "majority": "Majorité",
     "n_reserve": "Réservés", "n_a_verifier": "À vérifier", "n_verified": "Vérifiées",
     "group_participants": "Participants du groupe", "small_group": "Petit groupe",
@@ -278,8 +278,10 @@ def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue
             ws["A1"] = _cell(f"Feuille « {sheet} » : tableau non produit par cette exécution.")
             print_setup(ws, header_row=False)
         if present and not len(df):
-            ws.cell(row=2, column=1, value=_cell("(aucune ligne : rien à signaler pour cette "
-                                                 "exécution)"))
+            note = ws.cell(row=2, column=1, value=_cell("(aucune ligne : rien à signaler pour "
+                                                        "cette exécution)"))
+            note.alignment = Alignment(wrap_text=True)
+            print_setup(ws, header_row=bool(len(df.columns)))
         readme.cell(row=r, column=1, value=sheet)
         readme.cell(row=r, column=2, value=_cell(desc)).alignment = Alignment(wrap_text=True)
         readme.cell(row=r, column=3, value=len(df))
