@@ -19,6 +19,7 @@ finish, with the task's index: callers that need an order sort by it. At most
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
@@ -34,6 +35,9 @@ __all__ = ["ENGINES", "Engine", "TaskError", "progress_bar"]
 
 #: Engine names accepted by the settings file and ``--engine``.
 ENGINES = ("local", "dask")
+
+
+_END = object()
 
 
 class TaskError(RuntimeError):
@@ -90,11 +94,14 @@ class Engine:
         """
         if self.kind == "dask":
             yield from self._map_dask(fn, items, shared)
-        elif self.n_workers == 1:
-            for i, item in enumerate(items):
+            return
+        it = iter(items)
+        head = [x for x in (next(it, _END), next(it, _END)) if x is not _END]
+        if self.n_workers == 1 or len(head) < 2:  # no pool for a single task
+            for i, item in enumerate(itertools.chain(head, it)):
                 yield i, _unwrap(_call(fn, item, shared))
         else:
-            yield from self._map_local(fn, items, shared)
+            yield from self._map_local(fn, itertools.chain(head, it), shared)
 
     # ------------------------------------------------------------------ local processes
     def _map_local(self, fn, items, shared):

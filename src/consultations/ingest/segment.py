@@ -78,7 +78,7 @@ def _model_key(nlp) -> str:
 
 
 def parse_texts(texts: Sequence[str], nlp, *, batch_size: int = 64,
-                cache_dir: str | Path | None = None) -> list:
+                cache_dir: str | Path | None = None, progress: bool = True) -> list:
     """Run ``nlp.pipe`` over texts; optionally cache the Docs by content hash.
 
     Args:
@@ -87,6 +87,7 @@ def parse_texts(texts: Sequence[str], nlp, *, batch_size: int = 64,
         batch_size: spaCy batch size.
         cache_dir: folder for a DocBin keyed by the hash of the model and all texts
             (``data/interim/cache/spacy``); ``None`` for no cache.
+        progress: show a progress bar (on a terminal only).
 
     Returns:
         One Doc per text, in order.
@@ -109,7 +110,7 @@ def parse_texts(texts: Sequence[str], nlp, *, batch_size: int = 64,
     # A progress bar on the one long step (off when stderr is not a terminal, e.g. in CI).
     docs = list(tqdm(nlp.pipe(texts, batch_size=batch_size), total=len(texts),
                      desc="Analyse spaCy (interventions)", unit="interv.", leave=False,
-                     disable=None))
+                     disable=None if progress else True))
     if path is not None:
         db = DocBin(attrs=["ORTH", "LEMMA", "POS", "MORPH", "ENT_IOB", "ENT_TYPE",
                            "SENT_START", "SPACY", "NORM"], docs=docs)
@@ -371,7 +372,7 @@ def process_batch(batch: Mapping, shared: Mapping) -> dict:
                                      zip(cleaned["speech_spans"], cleaned["source_file"],
                                          strict=True)])
         nlp = _worker_nlp(shared["model"])
-        docs = parse_texts(list(cleaned["text"]), nlp)
+        docs = parse_texts(list(cleaned["text"]), nlp, progress=False)
         turns, _ = redact.pseudonymise(cleaned, shared["speakers"], docs)
         seg = segment_turns(turns, docs=docs, line_starts=batch["lines"],
                             min_words=shared.get("min_words", 3))
