@@ -260,9 +260,9 @@ def finish_turns(turns: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- streaming
 
-#: Characters of speech per NLP batch (one task; about 15 s of spaCy on one core). A large
+#: Characters of speech per NLP batch (one task; a few seconds of spaCy on one core). A large
 #: file is cut into several batches at turn boundaries; small files share a batch.
-BATCH_CHARS = 200_000
+BATCH_CHARS = 100_000
 _PART = "part-{}.{}.parquet"
 
 
