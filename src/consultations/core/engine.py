@@ -71,7 +71,12 @@ class Engine:
     @property
     def n_workers(self) -> int:
         """Number of workers asked for (cores when unset)."""
-        return max(1, int(self.workers or os.cpu_count() or 1))
+        if self.workers:
+            return max(1, int(self.workers))
+        try:
+            return max(1, len(os.sched_getaffinity(0)))  # the cores this process may use
+        except AttributeError:  # not on every platform
+            return max(1, os.cpu_count() or 1)
 
     def describe(self) -> str:
         """Short description for the run summary (``local×2``, ``dask@tcp://…``)."""
