@@ -41,7 +41,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets" / "an-mariage-pour-tous-2013"
 STAGES = ["ingest", "code", "topics", "compare", "evidence", "export"]
-WORDS_PER_SEGMENT = 17.8  # measured on the sample and the debates (words of speech / segment)
+#: Words in the files per segment made, measured: the sample (short turns), the debates.
+WORDS_PER_SEGMENT = {"sample": 13.4, "debates": 17.8}
+#: Where the children import consultations from: this process's copy (run the benchmark on
+#: a snapshot of src/ to edit the tree meanwhile without changing the stages' cache keys).
+SRC = Path(__import__("consultations").__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------------------- corpus
@@ -75,7 +79,8 @@ def _words(tdir: Path) -> int:
 def build_corpus(dst: Path, segments: int, use_shared: bool = True) -> int:
     """Write a data folder of about ``segments`` segments; return the number of copies."""
     sets = _sets(use_shared)
-    per_copy = sum(_words(t) for t in sets) * 0.92 / WORDS_PER_SEGMENT  # labels, headers out
+    per_copy = sum(_words(t) / WORDS_PER_SEGMENT["sample" if k == 0 else "debates"]
+                   for k, t in enumerate(sets))
     copies = max(1, math.ceil(segments / per_copy))
     tdir = dst / "transcripts"
     tdir.mkdir(parents=True)
@@ -139,7 +144,7 @@ def run_stage(stage: str, data: Path, out: Path, workers: int, *, force: bool = 
     """Run ``consultations <stage>`` in a child; return wall, CPU and peak memory."""
     cmd = [sys.executable, "-m", "consultations.cli", stage, "--data", str(data), "--out",
            str(out), "--workers", str(workers)] + (["--force"] if force else []) + (extra or [])
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peak = [0]
