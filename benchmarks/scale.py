@@ -8,7 +8,8 @@ present, ``../shared/datasets/an-mariage-pour-tous-2013`` (real parliamentary de
 workshop ids. Each stage then runs in its own child process (``consultations <stage>``, the
 stages before it served from the cache), and the script records its wall time, CPU time
 (the child and its workers) and peak memory: the child's own peak RSS (``wait4``) and the peak
-of the sum over its process tree (workers included; sampled every 0.2 s with psutil).
+of the sum over its process tree (workers included, proportional set size so that pages
+shared by forked workers count once; sampled every 0.2 s with psutil).
 
 The NLP speed-up is measured in the same invocation: ingest runs cold with ``--workers 1``, its
 batch parts are deleted, then it runs cold again with ``--workers 2``; the ratio of the two wall
@@ -132,10 +133,13 @@ def _tree_rss(pid: int) -> int:
         return 0
     total = 0
     for q in procs:
-        try:
-            total += q.memory_info().rss
-        except psutil.Error:
-            pass
+        try:  # PSS: pages shared by forked workers are counted once, not once per process
+            total += q.memory_full_info().pss
+        except (psutil.Error, AttributeError):
+            try:
+                total += q.memory_info().rss
+            except psutil.Error:
+                pass
     return total
 
 
