@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from consultations.core.engine import ENGINES
 from consultations.core.errors import InputError
 from consultations.pipeline import STAGES
 from consultations.project import Project
@@ -33,6 +34,14 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="nombre de thèmes émergents (l'emporte sur le fichier)")
     p.add_argument("--embedding", default=None,
                    help="plongement des thèmes (l'emporte sur le fichier)")
+    p.add_argument("--engine", choices=ENGINES, default=None,
+                   help="où tourne l'analyse spaCy : local (processus de cette machine, "
+                        "défaut) ou dask (l'emporte sur le fichier)")
+    p.add_argument("--scheduler", default=None,
+                   help="adresse d'un ordonnanceur Dask (tcp://hôte:8786, implique "
+                        "--engine dask) ; sans elle, --engine dask démarre une grappe locale")
+    p.add_argument("--workers", type=int, default=None,
+                   help="nombre de processus de travail (défaut : autant que de cœurs)")
     p.add_argument("--force", action="store_true",
                    help="relancer l'étape demandée même si son cache est à jour")
 
@@ -121,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         project = Project(args.data, args.out, settings_file=args.settings, seed=args.seed,
-                          n_topics=args.n_topics, embedding=args.embedding)
+                          n_topics=args.n_topics, embedding=args.embedding,
+                          engine=args.engine or ("dask" if args.scheduler else None),
+                          scheduler=args.scheduler, workers=args.workers)
         if args.command == "run":
             print(_summary_line(project.run(force=args.force)))
         elif args.command in STAGES:

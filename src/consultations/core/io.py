@@ -247,12 +247,12 @@ def save_table(paths: Paths, name: str, df: pd.DataFrame) -> Path:
     return atomic_write_bytes(table_path(paths, name), frame_to_parquet_bytes(df))
 
 
-def load_table(paths: Paths, name: str) -> pd.DataFrame:
-    """Load a named derived table; say which stage to run when it is missing."""
+def load_table(paths: Paths, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Load a named derived table (only ``columns`` if given); say what to run if missing."""
     p = table_path(paths, name)
     if not p.exists():
         raise FileNotFoundError(
             f"{p}: table '{name}' has not been built yet. Run `consultations run` "
             "(or the stage that makes it) first."
         )
-    return pd.read_parquet(p)
+    return pd.read_parquet(p, columns=list(columns) if columns is not None else None)

@@ -11,6 +11,9 @@ The file is TOML::
 
     [ingest]
     spacy_model = "fr_core_news_md"
+    engine = "local"          # local | dask (same results; see consultations.core.engine)
+    workers = 0               # 0 = as many as cores
+    scheduler = ""            # tcp://host:8786 for a Dask cluster; empty = a local one
 
     [topics]
     n_topics = "auto"         # or a number
@@ -32,6 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from consultations.core.config import Settings
+from consultations.core.engine import ENGINES
 from consultations.core.errors import InputError
 
 __all__ = ["SETTINGS_FILE", "STAGE_SECTIONS", "load_settings", "render_settings",
@@ -43,7 +47,7 @@ SETTINGS_FILE = "consultations.toml"
 STAGE_SECTIONS = ("coding", "compare", "recommendations", "evidence", "report")
 _TOP = {"seed", "workshops"}
 _SECTIONS = {
-    "ingest": {"spacy_model"},
+    "ingest": {"spacy_model", "engine", "workers", "scheduler"},
     "topics": {"n_topics", "embedding", "reduction", "clustering", "embedding_model_path"},
 }
 
@@ -133,6 +137,21 @@ def load_settings(path: str | Path | None, base: Settings | None = None,
                              "écrivez par exemple n_topics = 8.")
     if "embedding_model_path" in values and not values["embedding_model_path"]:
         values["embedding_model_path"] = None
+    if "engine" in values and values["engine"] not in ENGINES:
+        raise InputError(file, _line_of(text, "engine", "ingest") if file else None,
+                         f"engine doit être l'un de {', '.join(ENGINES)} "
+                         f"(lu : {values['engine']!r}).",
+                         'écrivez engine = "local" ou engine = "dask".')
+    if "workers" in values:
+        wk = values["workers"]
+        if wk in ("", 0, None):
+            values["workers"] = None
+        elif not (isinstance(wk, int) and not isinstance(wk, bool) and wk >= 1):
+            raise InputError(file, _line_of(text, "workers", "ingest") if file else None,
+                             f"workers doit être un entier ≥ 1, ou 0 pour autant que de "
+                             f"cœurs (lu : {wk!r}).", "écrivez par exemple workers = 2.")
+    if "scheduler" in values and not values["scheduler"]:
+        values["scheduler"] = None
     if "seed" in values and not isinstance(values["seed"], int):
         raise InputError(file, None, f"seed doit être un entier (lu : {values['seed']!r}).",
                          "écrivez par exemple seed = 42.")
@@ -150,7 +169,8 @@ def settings_as_dict(settings: Settings) -> dict:
         "source": settings.source,
         "seed": settings.seed,
         "workshops": list(settings.workshops),
-        "ingest": {"spacy_model": settings.spacy_model},
+        "ingest": {"spacy_model": settings.spacy_model, "engine": settings.engine,
+                   "workers": settings.workers or 0, "scheduler": settings.scheduler or ""},
         "topics": {"n_topics": settings.n_topics if settings.n_topics else "auto",
                    "embedding": settings.embedding, "reduction": settings.reduction,
                    "clustering": settings.clustering,
@@ -195,6 +215,12 @@ def render_settings(settings: Settings, stage_defaults: Mapping[str, Mapping]) -
         "[ingest]",
         "# Modèle spaCy français installé comme paquet (jamais téléchargé).",
         f"spacy_model = {_toml_value(d['ingest']['spacy_model'])}",
+        "# Où tourne l'analyse spaCy : \"local\" (processus de cette machine) ou \"dask\"",
+        "# (grappe Dask : scheduler = \"tcp://hôte:8786\" ; vide = grappe locale).",
+        "# Mêmes résultats quel que soit le moteur ; workers = 0 : autant que de cœurs.",
+        f"engine = {_toml_value(d['ingest']['engine'])}",
+        f"workers = {_toml_value(d['ingest']['workers'])}",
+        f"scheduler = {_toml_value(d['ingest']['scheduler'])}",
         "",
         "[topics]",
         "# Nombre de thèmes émergents : \"auto\" (choisi par stabilité entre graines)",

@@ -463,13 +463,12 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     raw = pd.concat(parsed, ignore_index=True)
     first = raw[["workshop_id", "speaker", "turn_n"]]
     speakers_full = redact.assign_pseudonyms(participants, first)
-    cleaned = clean.clean_turns(raw, sources)
-    nlp = segment.load_nlp(settings.spacy_model)
-    docs = segment.parse_texts(list(cleaned["text"]), nlp,
-                               cache_dir=paths.interim / "cache" / "spacy")
-    turns, key = redact.pseudonymise(cleaned, speakers_full, docs)
-    segments = segment.segment_turns(turns, docs=docs, sources=sources)
-    turns = segment.finish_turns(turns, segments)
+    # Clean, NLP, pseudonymise, segment: batch by batch on the chosen engine, each batch
+    # written as it finishes (bounded memory; an interrupted run resumes), see segment.py.
+    turns, segments, nlp_stats = segment.stream_segments(
+        raw, sources, speakers_full, model=settings.spacy_model,
+        cache_dir=paths.interim / "cache" / "ingest", engine=segment.engine_for(settings))
+    _, key = redact.pseudonymise(clean.clean_turns(raw.iloc[:0], sources), speakers_full, [])
 
     forms = {}
     for s, p in sorted(zip(speakers_full["speaker"], speakers_full["pseudonym"], strict=False),
@@ -502,5 +501,6 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
         "recommendations": recs.reset_index(drop=True),
         "file_report": report,
         "private_pseudonym_key": key,
-        "_summary": _summary(ws_out, speakers_full, turns, segments, recs, report, encodings),
+        "_summary": {**_summary(ws_out, speakers_full, turns, segments, recs, report,
+                                encodings), "nlp": nlp_stats},
     }

@@ -1,0 +1,170 @@
+"""Streaming ingest: same tables whichever engine runs the batches; an interrupted run resumes.
+
+Runs on a subset of the sample corpus (the first turns of two workshops) cut into small
+batches, with the small French model, so the whole module stays well under a minute.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from consultations.core.config import Settings
+from consultations.core.engine import Engine
+from consultations.core.errors import InputError
+from consultations.core.settings import load_settings
+from consultations.ingest import clean, readers, redact, segment
+from consultations.ingest import turns as ingest
+from consultations.pipeline import Catalog, table_hash
+
+MODEL = "fr_core_news_sm"
+BATCH = 1500  # characters of speech per batch: several batches, two of them in one file
+
+
+@pytest.fixture(scope="module")
+def corpus(sample_data_dir):
+    """``(raw, sources, speakers)`` of the first turns of two sample workshops."""
+    tdir = sample_data_dir / "transcripts"
+    workshops = ingest.read_workshops(tdir / "workshops.csv")
+    participants = ingest.read_participants(tdir / "participants.csv", workshops)
+    raws, sources = [], {}
+    for w in workshops.head(2).itertuples(index=False):
+        dec = readers.read_text_file(tdir / w.file)
+        labels = list(participants.loc[participants["workshop_id"] == w.workshop_id,
+                                       "speaker"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = ingest.parse_transcript(dec.text, labels, w.file, w.workshop_id)
+        raws.append(p.turns.head(14))
+        sources[w.file] = dec.text
+    raw = pd.concat(raws, ignore_index=True)
+    speakers = redact.assign_pseudonyms(participants, raw[["workshop_id", "speaker", "turn_n"]])
+    return raw, sources, speakers
+
+
+@pytest.fixture(scope="module")
+def reference(corpus):
+    """The tables made the in-memory way (every turn parsed at once, whole sources)."""
+    raw, sources, speakers = corpus
+    cleaned = clean.clean_turns(raw, sources)
+    docs = segment.parse_texts(list(cleaned["text"]), segment.load_nlp(MODEL))
+    turns, _ = redact.pseudonymise(cleaned, speakers, docs)
+    segs = segment.segment_turns(turns, docs=docs, sources=sources)
+    return segment.finish_turns(turns, segs), segs
+
+
+def _stream(corpus, tmp_path, engine, **kw):
+    raw, sources, speakers = corpus
+    return segment.stream_segments(raw, sources, speakers, model=MODEL, cache_dir=tmp_path,
+                                   engine=engine, batch_chars=BATCH, **kw)
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    return table_hash(a) == table_hash(b)
+
+
+def test_scale_batches_cut_a_file_and_carry_only_their_slice(corpus):
+    raw, sources, _ = corpus
+    batches = list(segment.plan_batches(raw, sources, batch_chars=BATCH))
+    assert len(batches) >= 4
+    assert sum(b["n_turns"] for b in batches) == len(raw)
+    first_file = raw["source_file"].iloc[0]
+    in_first = [b for b in batches if first_file in b["windows"]]
+    assert len(in_first) >= 2  # one file, several batches
+    for b in in_first:
+        assert len(b["windows"][first_file]) < len(sources[first_file])
+
+
+def test_scale_local_engine_gives_the_in_memory_tables(corpus, reference, tmp_path):
+    turns, segs, stats = _stream(corpus, tmp_path / "one", Engine("local", 1))
+    assert stats["batches"] >= 4 and stats["batches_reused"] == 0
+    assert _same(turns, reference[0]) and _same(segs, reference[1])
+    turns2, segs2, stats2 = _stream(corpus, tmp_path / "two", Engine("local", 2))
+    assert stats2["engine"] == "local×2"
+    assert _same(turns2, turns) and _same(segs2, segs)
+    assert list(segs2.columns) == list(segs.columns) and len(segs2) > 20
+
+
+def test_scale_dask_engine_gives_the_same_tables(corpus, reference, tmp_path):
+    pytest.importorskip("distributed", reason="dask.distributed is not installed "
+                        "(pip install \"consultations[dask]\")")
+    engine = Engine("dask", 2, processes=False)  # a 2-worker LocalCluster (threads: quick)
+    turns, segs, stats = _stream(corpus, tmp_path, engine)
+    assert stats["engine"] == "dask×2"
+    assert _same(turns, reference[0]) and _same(segs, reference[1])
+
+
+def test_scale_interrupted_ingest_resumes_from_finished_batches(corpus, reference, tmp_path):
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(done):
+        if done == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        _stream(corpus, tmp_path, Engine("local", 1), on_batch=stop_after_two)
+    assert len(list(tmp_path.glob("part-*.turns.parquet"))) == 2
+    parsed = []
+    n_batches = len(list(segment.plan_batches(corpus[0], corpus[1], batch_chars=BATCH)))
+    orig = segment.parse_texts
+
+    def counting(texts, nlp, **kw):
+        parsed.append(len(texts))
+        return orig(texts, nlp, **kw)
+
+    segment.parse_texts = counting
+    try:
+        turns, segs, stats = _stream(corpus, tmp_path, Engine("local", 1))
+    finally:
+        segment.parse_texts = orig
+    assert stats["batches_reused"] == 2
+    assert len(parsed) == n_batches - 2  # only the remaining batches were parsed
+    assert _same(turns, reference[0]) and _same(segs, reference[1])
+    # A run on other input drops the parts it does not use.
+    raw, sources, speakers = corpus
+    segment.stream_segments(raw.head(1), sources, speakers, model=MODEL, cache_dir=tmp_path,
+                            engine=Engine("local", 1), batch_chars=BATCH)
+    assert len(list(tmp_path.glob("part-*.turns.parquet"))) == 1
+
+
+def test_scale_engine_settings_and_errors(tmp_path):
+    f = tmp_path / "consultations.toml"
+    f.write_text('[ingest]\nengine = "dask"\nscheduler = "tcp://10.0.0.5:8786"\n'
+                 'workers = 4\n', encoding="utf-8")
+    s = load_settings(f)
+    assert (s.engine, s.scheduler, s.workers) == ("dask", "tcp://10.0.0.5:8786", 4)
+    assert segment.engine_for(s) == Engine("dask", 4, "tcp://10.0.0.5:8786")
+    assert load_settings(f, engine="local").engine == "local"  # a flag wins over the file
+    f.write_text('[ingest]\nengine = "spark"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="engine") as err:
+        load_settings(f)
+    assert err.value.line == 2
+    assert Settings().engine == "local" and Engine().n_workers >= 1
+    with pytest.raises(ValueError):
+        Engine("spark")
+
+
+def test_scale_engine_reports_worker_errors():
+    with pytest.raises(InputError, match="boom"):
+        list(Engine("local", 1).map(_fail, [1]))
+    with pytest.raises(InputError, match="boom"):
+        list(Engine("local", 2).map(_fail, [1, 2, 3]))
+
+
+def _fail(item, shared):
+    raise InputError("x.txt", 3, "boom", "fix it")
+
+
+def test_scale_catalog_reads_columns(tmp_path, tiny_segments):
+    from consultations.core.config import get_paths
+
+    paths = get_paths(tmp_path / "data", tmp_path / "reports")
+    Catalog(paths).put("segments", tiny_segments)
+    fresh = Catalog(paths)
+    part = fresh.read("segments", columns=["segment_id", "n_words"])
+    assert list(part.columns) == ["segment_id", "n_words"] and len(part) == len(tiny_segments)
+    assert "segments" not in fresh._mem  # a partial read is not cached as the table
+    assert list(fresh.read("segments").columns) == list(tiny_segments.columns)
