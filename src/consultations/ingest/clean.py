@@ -58,9 +58,11 @@ _SD_WORDS = (
 )
 #: Stage directions recognised by their form: a parenthesis that opens with a capital letter
 #: or « and closes a sentence (« (Vives exclamations sur les bancs du groupe UMP.) », « (« Très
-#: bien ! » sur les bancs du groupe SRC.) »). Lower-case asides (« (maire, préfet ou
-#: commandant) ») and acronyms (« (DNPJ) ») stay speech.
-_SD_FORM = r"\((?=\s*[A-ZÀ-ÖØ-Þ«])[^()\n]{1,300}[.!?…»]\s*\)"
+#: bien ! » sur les bancs du groupe SRC.) »): a capitalised first word followed by a space,
+#: a single closing full stop. Lower-case asides (« (maire, préfet ou commandant) »), lists
+#: (« (CAF, Pôle emploi…) ») and acronyms (« (DNPJ) ») stay speech.
+_SD_FORM = (r"\((?=\s*(?:«|[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+\s))[^()\n]{1,300}"
+            r"[^.\s][.!?»]\s*\)")
 
 
 def stage_direction_pattern(extra: Iterable[str] = ()) -> re.Pattern:

@@ -566,6 +566,9 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
                              note=dec.note, strict=strict, stage_directions=sd_re)
         sources[rel] = dec.text
         parsed.append(p.turns)
+        if dec.extra_headers:
+            p.report["chars_read"] += dec.extra_headers
+            p.report["chars_headers"] += dec.extra_headers
         reports.append(p.report)
         encodings[rel] = dec.encoding
         file_kinds[rel] = (w.workshop_id, "transcription")
