@@ -79,8 +79,10 @@ def stage_direction_pattern(extra: Iterable[str] = ()) -> re.Pattern:
     """
     words = _SD_WORDS + "".join("|" + r"\s+".join(re.escape(w) for w in str(x).split())
                                for x in extra if str(x).strip())
-    return re.compile(
-        r"(?i:\[[^\[\]\n]{0,200}\]|\(\s*(?:" + words + r")\b[^()\n]{0,300}\))|" + _SD_FORM)
+    # « [at] », « [dot] » belong to an e-mail address written to dodge filters, not a note.
+    bracket = r"\[(?!\s*(?:at|dot|point|arobase|@)\s*\])[^\[\]\n]{0,200}\]"
+    return re.compile(r"(?i:" + bracket + r"|\(\s*(?:" + words + r")\b[^()\n]{0,300}\))|"
+                      + _SD_FORM)
 
 
 #: A stage direction: anything in square brackets (a transcriber's note, a timestamp), a
