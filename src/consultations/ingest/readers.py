@@ -560,8 +560,8 @@ def _is_rec_header(h: str) -> bool:
             or h in ("texte", "text", "libelle", "intitule"))
 
 
-def _xlsx_rows(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
-    """Rows of the sheet holding the recommendations, and a note saying which sheet.
+def _xlsx_rows(path: Path) -> tuple[list[tuple[int, list[str]]], str, set[int]]:
+    """Return the rows of the recommendations sheet, a note and its merged title rows.
 
     The sheet is the first whose first rows name a recommendation column, else the first
     non-empty one; other non-empty sheets are reported with a warning. Cells merged across
@@ -580,14 +580,15 @@ def _xlsx_rows(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
         for i, r in enumerate(ws.iter_rows(values_only=True), start=1):
             rows.append((i, ["" if v is None else str(v) for v in r]))
         filled = [(i, r) for i, r in rows if any(v.strip() for v in r)]
-        merged = [str(m) for m in ws.merged_cells.ranges if m.min_col != m.max_col]
+        merged = [m for m in ws.merged_cells.ranges if m.min_col != m.max_col]
         sheets.append((ws.title, rows, filled, merged))
     wb.close()
     non_empty = [s for s in sheets if s[2]]
     if not non_empty:
-        return [], ""
+        return [], "", set()
     with_header = [s for s in non_empty
-                   if any(_is_rec_header(fold(v)) for _, r in s[2][:10] for v in r)]
+                   if any(len(v) <= 40 and _is_rec_header(fold(v))
+                          for _, r in s[2][:10] for v in r)]
     used = (with_header or non_empty)[0]
     for title, _, filled, _ in non_empty:
         if title != used[0]:
@@ -598,8 +599,9 @@ def _xlsx_rows(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
     if len(non_empty) > 1:
         note += f" ({len(non_empty) - 1} autre(s) feuille(s) non vide(s) non lue(s))"
     if used[3]:
-        note += f"; cellules fusionnées {', '.join(used[3][:3])}"
-    return used[1], note
+        note += f"; cellules fusionnées {', '.join(str(m) for m in used[3][:3])}"
+    merged_rows = {r for m in used[3] for r in range(m.min_row, m.max_row + 1)}
+    return used[1], note, merged_rows
 
 
 def _pick_column(header: list[str]) -> int:
@@ -629,6 +631,7 @@ def read_recommendations(path: str | Path, source: str | None = None,
                          "check recommendations_file in workshops.csv.")
     if suffix in (".csv", ".xlsx", ".xlsm"):
         rows: list[tuple[int, list[str]]] = []
+        merged_rows: set[int] = set()
         if suffix == ".csv":
             dec = decode_bytes(cio.read_bytes(path), path)
             first = dec.text.split("\n", 1)[0]
@@ -640,7 +643,7 @@ def read_recommendations(path: str | Path, source: str | None = None,
                 line = reader.line_num
             encoding, chars_read = dec.encoding, len(dec.text)
         else:
-            rows, xnote = _xlsx_rows(path)
+            rows, xnote, merged_rows = _xlsx_rows(path)
             encoding = "xlsx"
             chars_read = sum(len(v) for _, r in rows for v in r)
         rows = [(ln, r) for ln, r in rows if any(v.strip() for v in r)]
@@ -648,8 +651,8 @@ def read_recommendations(path: str | Path, source: str | None = None,
             raise InputError(path, None, "the file is empty.", "one recommendation per row.")
         # Title rows above the header (« Recommandations de l'atelier 4 », often merged
         # across columns): the header is the first row naming the recommendation column.
-        hdr = next((i for i, (_, r) in enumerate(rows[:10])
-                    if any(_is_rec_header(fold(v)) for v in r)), 0)
+        hdr = next((i for i, (ln, r) in enumerate(rows[:10]) if ln not in merged_rows
+                    and any(len(v) <= 40 and _is_rec_header(fold(v)) for v in r)), 0)
         titles = [ln for ln, _ in rows[:hdr]]
         rows = rows[hdr:]
         header = [fold(h) for h in rows[0][1]]
