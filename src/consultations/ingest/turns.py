@@ -124,7 +124,7 @@ def read_participants(path: str | Path, workshops: pd.DataFrame,
     for line, r in rows:
         wid, spk, grp = r["workshop_id"], r["speaker"], r["stakeholder_group"]
         if wid not in known:
-            warn_input(path, line, f"le participant {spk!r} est rattaché à l'atelier {wid!r}, "
+            warn_input(path, line, f"ce participant est rattaché à l'atelier {wid!r}, "
                        "absent de workshops.csv ; la ligne est ignorée.",
                        "corrigez le workshop_id ou ajoutez l'atelier à workshops.csv")
             continue
@@ -400,7 +400,8 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
         n = sum(b - a for a, b in t["speech_spans"])
         by_speaker[t["speaker"]] = by_speaker.get(t["speaker"], 0) + n
     if unmatched:
-        shown = ", ".join(f"l. {ln} ({c[:40]!r})" for ln, c in unmatched[:8])
+        # Lines only: a label may carry a name, and warnings reach run_summary.json.
+        shown = ", ".join(f"l. {ln}" for ln, _ in unmatched[:8])
         more = f" et {len(unmatched) - 8} autre(s)" if len(unmatched) > 8 else ""
         warn_input(source, unmatched[0][0], f"{len(unmatched)} ligne(s) ressemblent à un "
                    f"libellé d'intervenant mais ne correspondent à aucun participant de "
