@@ -14,7 +14,7 @@ from pathlib import PurePath
 
 import pandas as pd
 
-from consultations.core.config import GROUPS
+from consultations.core.config import default_groups
 from consultations.core.schema import participant_segments
 from consultations.core.textutils import as_list
 
@@ -231,7 +231,12 @@ def quote_reference(q) -> str:
 
 
 def group_label_map(tables) -> dict[str, str]:
-    labels = {code: label for label, code in GROUPS.items()}
+    declared = get_table(tables, "groups")
+    if {"group_code", "stakeholder_group"} <= set(declared.columns) and len(declared):
+        labels = dict(zip(declared["group_code"].astype(str),
+                          declared["stakeholder_group"].astype(str), strict=True))
+    else:
+        labels = default_groups().labels()
     for name in ("speakers", "code_group_counts", "segments"):
         df = get_table(tables, name)
         if {"group_code", "stakeholder_group"} <= set(df.columns):
