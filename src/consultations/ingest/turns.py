@@ -20,6 +20,7 @@ that text is its "decoded source text" and its line numbers are paragraph number
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from consultations.core.config import (
     group_code,
     load_groups,
 )
-from consultations.core.errors import InputError, warn_input
+from consultations.core.errors import InputError, InputWarning, warn_input
 from consultations.core.schema import TABLES
 from consultations.core.textutils import fold
 from consultations.ingest import clean, redact
@@ -501,6 +502,37 @@ def _previous_key(paths: Paths) -> pd.DataFrame | None:
 def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     """Ingest, clean, pseudonymise and segment the transcripts of ``paths.transcripts``.
 
+    Warnings that name a file whose name carries a person's name are re-issued under the
+    file's published label (warnings reach ``run_summary.json``).
+
+    See :func:`_run_stage` for the settings and the tables returned.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        result = _run_stage(tables, paths, settings)
+    labels = result.pop("_file_labels", {})
+    tdir = paths.transcripts
+    for w in caught:
+        msg = w.message
+        if not isinstance(msg, InputWarning):
+            warnings.warn_explicit(msg, w.category, w.filename, w.lineno)
+            continue
+        path = msg.path
+        if path is not None:
+            rel = Path(path)
+            try:
+                rel = rel.relative_to(tdir)
+            except ValueError:
+                pass
+            if rel.as_posix() in labels:
+                path = labels[rel.as_posix()]
+        warn_input(path, msg.line, msg.message, msg.hint)
+    return result
+
+
+def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
+    """Run the ingest stage (see :func:`run_stage`).
+
     Settings (section ``[ingest]`` of the settings file): ``strict`` (stop at a line that
     looks like a speaker label but matches no participant; default false: the line stays in
     the current turn and is listed), ``stage_directions`` (extra words or phrases that open a
@@ -668,6 +700,7 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
         "groups": group_table,
         "private_pseudonym_key": _merge_key(key, _previous_key(paths)),
         "private_file_labels": file_labels,
+        "_file_labels": {k: v for k, v in labels_map.items() if k != v},
         "_summary": summary,
     }
 
