@@ -304,6 +304,7 @@ class NameIndex:
     workshops: dict = field(default_factory=dict)
     first_names: dict = field(default_factory=dict)
     common: frozenset = frozenset()
+    _pattern: object = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(cls, speakers: pd.DataFrame, common=frozenset()) -> NameIndex:
@@ -322,6 +323,13 @@ class NameIndex:
                 idx.forms.setdefault(f, {}).setdefault(p, "first")
                 idx.first_names.setdefault(p, set()).add(f)
         return idx
+
+    def regex(self) -> re.Pattern:
+        """Return the pattern of every form, longest first (compiled once per index)."""
+        if self._pattern is None or self._pattern[0] != len(self.forms):
+            key = tuple(sorted(self.forms, key=lambda s: (-len(s), s)))
+            self._pattern = (len(self.forms), _forms_regex(key))
+        return self._pattern[1]
 
     def resolve(self, form: str, workshop: str | None = None) -> str:
         """Return the placeholder of a form: the one person's pseudonym, else PERSONNE."""
@@ -434,8 +442,7 @@ def _participant_spans(text: str, idx: NameIndex, workshop: str | None,
     if not idx.forms:
         return found
     folded = fold_same_length(text)
-    forms = tuple(sorted(idx.forms, key=lambda s: (-len(s), s)))
-    for m in _forms_regex(forms).finditer(folded):
+    for m in idx.regex().finditer(folded):
         a, b = m.span()
         key = " ".join(m.group(0).split())
         cands = idx.forms.get(key) or {}
