@@ -282,10 +282,22 @@ def test_ingest_undecodable_bytes_names_line(corpus):
 
 
 def test_ingest_unknown_label(corpus):
+    # Default: the line stays in the current turn and is listed with file and line;
+    # the « strict » setting keeps the stop.
     p = corpus / "transcripts" / "w1.txt"
     p.write_text(W1 + "[00:05:00] Lt. Moussa KEITA : Je ne suis pas inscrit.\n", encoding="utf-8")
-    err = _expect(corpus, "matches no participant", line=10, path_end="w1.txt")
-    assert "participants.csv" in err.hint
+    paths = get_paths(corpus, corpus.parent / "reports")
+    with pytest.raises(InputError) as info:
+        ingest.run_stage({}, paths, Settings(extra={"ingest": {"strict": True}}))
+    assert "matches no participant" in str(info.value) and info.value.line == 10
+    assert str(info.value.path).endswith("w1.txt") and "participants.csv" in info.value.hint
+    res, warns = run(corpus)
+    w = [x for x in warns if x.path.endswith("w1.txt") and x.line == 10]
+    assert w and "KEITA" not in w[0].message  # listed, the name itself redacted
+    assert res["_summary"]["unmatched_labels"] == [
+        {"file": "w1.txt", "line": 10, "label": "Lt. [PERSONNE]"}]
+    last = res["turns"][res["turns"]["workshop_id"] == "W1"].iloc[-1]
+    assert "Je ne suis pas inscrit" in last["text"]
 
 
 def test_ingest_participant_unknown_workshop_warns(corpus):

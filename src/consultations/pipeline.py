@@ -441,9 +441,12 @@ def run_pipeline(
             produced, hashes = [], {}
             for tname, df in result.items():
                 if tname.startswith("private_"):
-                    paths.private.mkdir(parents=True, exist_ok=True)
-                    cio.atomic_write_text(paths.private / f"{tname[len('private_'):]}.csv",
-                                          df.to_csv(index=False))
+                    # The private folder and its files stay private: 0700 and 0600.
+                    paths.private.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    os.chmod(paths.private, 0o700)
+                    target = paths.private / f"{tname[len('private_'):]}.csv"
+                    cio.atomic_write_text(target, df.to_csv(index=False))
+                    os.chmod(target, 0o600)
                 else:
                     catalog.put(tname, df)
                     produced.append(tname)

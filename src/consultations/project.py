@@ -30,7 +30,7 @@ __all__ = ["TABLE_STAGE", "Project", "open_project"]
 #: Which stage makes each table of the catalog (for errors that name the right command).
 TABLE_STAGE: dict[str, str] = {
     **dict.fromkeys(["workshops", "speakers", "turns", "segments", "recommendations",
-                     "file_report"], "ingest"),
+                     "file_report", "groups"], "ingest"),
     **dict.fromkeys(["codebook", "axes", "codings_rule", "codings_manual", "codings_review",
                      "codings", "agreement", "rule_quality", "coding_anchors"], "code"),
     **dict.fromkeys(["topic_assignments", "topic_info", "topic_crosswalk", "topics_per_group",

@@ -31,6 +31,10 @@ TABLES: dict[str, list[str]] = {
     # One row per recommendation of a workshop's list.
     "recommendations": ["rec_id", "workshop_id", "rec_n", "text", "source_file", "line_start",
                         "line_end"],
+    # The stakeholder groups (transcripts/groups.csv, or the defaults, plus any undeclared
+    # label met in participants.csv): every output takes labels and colours from here.
+    "groups": ["group_code", "stakeholder_group", "colour", "order", "declared",
+               "is_facilitation"],
     # Per input file: where every character went (nothing is lost silently).
     "file_report": ["file", "kind", "encoding", "chars_read", "chars_speech",
                     "chars_stage_directions", "chars_headers", "chars_dropped", "note"],

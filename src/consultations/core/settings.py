@@ -45,9 +45,11 @@ SETTINGS_FILE = "consultations.toml"
 
 #: Sections of free per-stage parameters (kept in ``Settings.extra``).
 STAGE_SECTIONS = ("coding", "compare", "recommendations", "evidence", "report")
+#: Keys of ``[ingest]`` kept in ``Settings.extra["ingest"]`` (read by the ingest stage).
+_INGEST_EXTRA = {"strict", "stage_directions"}
 _TOP = {"seed", "workshops"}
 _SECTIONS = {
-    "ingest": {"spacy_model", "engine", "workers", "scheduler"},
+    "ingest": {"spacy_model", "engine", "workers", "scheduler", "strict", "stage_directions"},
     "topics": {"n_topics", "embedding", "reduction", "clustering", "embedding_model_path"},
 }
 
@@ -111,7 +113,10 @@ def load_settings(path: str | Path | None, base: Settings | None = None,
                                          f"réglage inconnu « {k} » dans [{key}].",
                                          "réglages possibles : "
                                          f"{', '.join(sorted(_SECTIONS[key]))}.")
-                    values[k] = v
+                    if key == "ingest" and k in _INGEST_EXTRA:
+                        extra.setdefault("ingest", {})[k] = v
+                    else:
+                        values[k] = v
             elif key in STAGE_SECTIONS and isinstance(val, Mapping):
                 extra[key] = {**extra.get(key, {}), **dict(val)}
             else:
@@ -123,7 +128,7 @@ def load_settings(path: str | Path | None, base: Settings | None = None,
     for key, val in overrides.items():
         if val is None:
             continue
-        if key in STAGE_SECTIONS:
+        if key in STAGE_SECTIONS or key == "ingest":
             extra[key] = {**extra.get(key, {}), **dict(val)}
         else:
             values[key] = val
@@ -170,12 +175,13 @@ def settings_as_dict(settings: Settings) -> dict:
         "seed": settings.seed,
         "workshops": list(settings.workshops),
         "ingest": {"spacy_model": settings.spacy_model, "engine": settings.engine,
-                   "workers": settings.workers or 0, "scheduler": settings.scheduler or ""},
+                   "workers": settings.workers or 0, "scheduler": settings.scheduler or "",
+                   **dict(settings.extra.get("ingest") or {})},
         "topics": {"n_topics": settings.n_topics if settings.n_topics else "auto",
                    "embedding": settings.embedding, "reduction": settings.reduction,
                    "clustering": settings.clustering,
                    "embedding_model_path": settings.embedding_model_path or ""},
-        **{k: dict(v) for k, v in sorted(settings.extra.items())},
+        **{k: dict(v) for k, v in sorted(settings.extra.items()) if k != "ingest"},
     }
 
 
@@ -221,6 +227,13 @@ def render_settings(settings: Settings, stage_defaults: Mapping[str, Mapping]) -
         f"engine = {_toml_value(d['ingest']['engine'])}",
         f"workers = {_toml_value(d['ingest']['workers'])}",
         f"scheduler = {_toml_value(d['ingest']['scheduler'])}",
+        "# Arrêter l'analyse sur une ligne qui ressemble à un libellé d'intervenant sans",
+        "# correspondre à aucun participant (par défaut : la ligne reste dans le tour en cours",
+        "# et est signalée avec son fichier et sa ligne).",
+        f"strict = {_toml_value(d['ingest'].get('strict', False))}",
+        "# Mots ou expressions qui ouvrent une didascalie entre parenthèses, en plus de la liste",
+        "# intégrée (rires, applaudissements, exclamations…) : par ex. [\"tambours\"].",
+        f"stage_directions = {_toml_value(d['ingest'].get('stage_directions', []))}",
         "",
         "[topics]",
         "# Nombre de thèmes émergents : \"auto\" (choisi par stabilité entre graines)",

@@ -40,6 +40,7 @@ __all__ = [
     "fold",
     "normalise_text",
     "speech_from_source",
+    "stage_direction_pattern",
     "stage_direction_spans",
 ]
 
@@ -51,20 +52,51 @@ _SD_WORDS = (
     r"en\s+bambara|en\s+anglais|en\s+peul|en\s+songha[iï]|traduction|traduit|"
     r"bruits?|chahut|protestations?|exclamations?|acquiescements?|approbations?|"
     r"[a-zé]+\s+(?:rit|rient|applaudit|applaudissent)|fin\s+de\s+l|d[ée]but\s+de\s+l|"
-    r"suspension|reprise|micro|enregistrement|\d{1,2}:\d{2}"
+    r"suspension|reprise|micro|enregistrement|\d{1,2}:\d{2}|"
+    r"m[êe]mes?\s+mouvements?|mouvements?\s+divers|vi(?:ve|f)s?\s+\w+|il\s+est\s+proc[ée]d[ée]|"
+    r"la\s+s[ée]ance\s+(?:est|,)"
 )
-#: A stage direction: anything in square brackets (a transcriber's note, a timestamp), or a
-#: parenthesis whose first word is a known stage-direction word ((rires), (applaudissements)…).
-STAGE_DIRECTION_RE = re.compile(
-    r"\[[^\[\]\n]{0,200}\]|\(\s*(?:" + _SD_WORDS + r")\b[^()\n]{0,120}\)",
-    re.IGNORECASE,
-)
+#: Stage directions recognised by their form: a parenthesis that opens with a capital letter
+#: or « and closes a sentence (« (Vives exclamations sur les bancs du groupe UMP.) », « (« Très
+#: bien ! » sur les bancs du groupe SRC.) »): a capitalised first word followed by a space,
+#: a single closing full stop. Lower-case asides (« (maire, préfet ou commandant) »), lists
+#: (« (CAF, Pôle emploi…) ») and acronyms (« (DNPJ) ») stay speech.
+_SD_FORM = (r"\((?=\s*(?:«|[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+\s))[^()\n]{1,300}"
+            r"[^.\s][.!?»]\s*\)")
 
 
-def stage_direction_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple]:
+def stage_direction_pattern(extra: Iterable[str] = ()) -> re.Pattern:
+    """Build the stage-direction pattern, with extra opening words or phrases.
+
+    Args:
+        extra: words or phrases (plain text, matched case-insensitively at the start of a
+            parenthesis), e.g. the ``stage_directions`` list of the ``[ingest]`` settings.
+
+    Returns:
+        A compiled pattern: anything in square brackets, a parenthesis whose first word is a
+        known stage-direction word, or a parenthesised sentence (see ``_SD_FORM``).
+
+    """
+    words = _SD_WORDS + "".join("|" + r"\s+".join(re.escape(w) for w in str(x).split())
+                               for x in extra if str(x).strip())
+    # « [at] », « [dot] » belong to an e-mail address written to dodge filters, not a note.
+    bracket = r"\[(?!\s*(?:at|dot|point|arobase|@)\s*\])[^\[\]\n]{0,200}\]"
+    return re.compile(r"(?i:" + bracket + r"|\(\s*(?:" + words + r")\b[^()\n]{0,300}\))|"
+                      + _SD_FORM)
+
+
+#: A stage direction: anything in square brackets (a transcriber's note, a timestamp), a
+#: parenthesis whose first word is a known stage-direction word ((rires), (applaudissements)…),
+#: or a parenthesised sentence starting with a capital ((Mêmes mouvements.)).
+STAGE_DIRECTION_RE = stage_direction_pattern()
+
+
+def stage_direction_spans(text: str, start: int = 0, end: int | None = None,
+                          pattern: re.Pattern | None = None) -> list[tuple]:
     """Return ``(start, end)`` spans of stage directions in ``text[start:end]`` (absolute)."""
     end = len(text) if end is None else end
-    return [(m.start(), m.end()) for m in STAGE_DIRECTION_RE.finditer(text, start, end)]
+    pat = pattern or STAGE_DIRECTION_RE
+    return [(m.start(), m.end()) for m in pat.finditer(text, start, end)]
 
 
 # --------------------------------------------------------------------------- mapped text
@@ -166,7 +198,7 @@ _TOKEN_RE = re.compile(r"[^ \t\r\n\f\v]+")
 _SPACES_RE = re.compile(r"[\u00a0\u202f\u2007\u2009\u200a\u2002\u2003\u2004\u2005\u2006"
                         r"\u2008\u205f\u3000\t\r\n\f\v]")
 _APOS_RE = re.compile(r"[\u2019\u2018\u02bc\u02bb\u2032\u00b4`]")
-_ZERO_WIDTH_RE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_ZERO_WIDTH_RE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1f\x7f]")
 _MD_EMPH_RE = re.compile(r"\*\*|__")
 _WS_RUN_RE = re.compile(r" {2,}")
 
@@ -220,7 +252,8 @@ def normalise_text(text: str, *, markdown: bool = False) -> str:
                         markdown=markdown).text
 
 
-def speech_from_source(source: str, *, markdown: bool = False) -> str:
+def speech_from_source(source: str, *, markdown: bool = False,
+                       pattern: re.Pattern | None = None) -> str:
     """Return the cleaned speech of a source slice (stage directions out, then normalised).
 
     This is what the parser and :func:`clean_turns` make of the same characters, so for a
@@ -228,7 +261,7 @@ def speech_from_source(source: str, *, markdown: bool = False) -> str:
     segment's text.
     """
     spans, last = [], 0
-    for a, b in stage_direction_spans(source) + [(len(source), len(source))]:
+    for a, b in stage_direction_spans(source, pattern=pattern) + [(len(source), len(source))]:
         chunk = source[last:a]
         if chunk.strip():
             lead = len(chunk) - len(chunk.lstrip())

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core import io as cio
-from consultations.core.errors import InputError
+from consultations.core.errors import InputError, warn_input
 from consultations.core.textutils import fold
 from consultations.ingest.clean import normalise_text
 
@@ -30,6 +30,7 @@ __all__ = [
     "TEXT_SUFFIXES",
     "DecodedFile",
     "decode_bytes",
+    "docx_lines",
     "parse_date",
     "parse_recommendation_lines",
     "read_csv_rows",
@@ -64,6 +65,9 @@ class DecodedFile:
     text: str
     encoding: str
     note: str = ""
+    #: Characters read but not part of ``text`` (a .docx file's headers and footers): counted
+    #: as non-speech in the character accounting.
+    extra_headers: int = 0
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -128,6 +132,7 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
                                  f"{exc.start} is not valid {name}.",
                                  "re-save the file as UTF-8 from your editor.") from exc
             _check_not_binary(text, path, data)
+            _warn_nul(text, path)
             return DecodedFile(text, f"{name} (BOM)", "byte-order mark removed")
     if b"\x00" in data:
         even = data[0::2].count(0)
@@ -146,24 +151,30 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
                 return DecodedFile(text, codec, "UTF-16 without byte-order mark")
             except UnicodeDecodeError:
                 pass
-        raise InputError(path, _line_of(data, data.index(b"\x00")),
-                         "this looks like a binary file (it contains NUL bytes), not a text "
-                         "transcript.",
-                         "export it as .txt (UTF-8), .md or .docx, or remove it.")
+        if data.count(0) > max(2, 0.001 * len(data)):
+            raise InputError(path, _line_of(data, data.index(b"\x00")),
+                             "this looks like a binary file (it contains NUL bytes), not a "
+                             "text transcript.",
+                             "export it as .txt (UTF-8), .md or .docx, or remove it.")
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if re.search(rb"[\xc2-\xf4][\x80-\xbf]", data):
-            raise InputError(path, _line_of(data, exc.start),
-                             f"undecodable bytes: byte {exc.start} "
-                             f"({data[exc.start:exc.start + 1]!r}) is not valid UTF-8, while "
-                             "the rest of the file is UTF-8 "
-                             "(mixed encodings).",
-                             "open the file in an editor, fix the character on that line and "
-                             "re-save it as UTF-8.") from exc
-    else:
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
         _check_not_binary(text, path, data)
+        _warn_nul(text, path)
         return DecodedFile(text, "utf-8")
+    valid, invalid, first_bad = _utf8_evidence(data)
+    if valid and 4 * valid >= invalid:
+        # Most non-ASCII characters are well-formed UTF-8 (é, ’, …) and a few bytes are
+        # not: a file saved partly in another encoding.
+        raise InputError(path, _line_of(data, first_bad),
+                         f"undecodable bytes: byte {first_bad} "
+                         f"({data[first_bad:first_bad + 1]!r}) is not valid UTF-8, while "
+                         f"the rest of the file is UTF-8 ({valid} UTF-8 character(s), "
+                         f"{invalid} other byte(s): mixed encodings).",
+                         "open the file in an editor, fix the character on that line and "
+                         "re-save it as UTF-8.")
     # Single-byte Western encodings: cp1252 is a superset of Latin-1's printable range.
     try:
         text = data.decode("cp1252")
@@ -172,6 +183,7 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
     if text is not None and _plausible(text):
         c1 = any(0x80 <= b <= 0x9F for b in data)
         _check_not_binary(text, path, data)
+        _warn_nul(text, path)
         return DecodedFile(text, "cp1252" if c1 else "latin-1")
     from charset_normalizer import from_bytes
 
@@ -184,6 +196,56 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
     raise InputError(path, None, "undecodable bytes: the file is in no encoding we recognise "
                      "(UTF-8, UTF-16, Windows-1252, Latin-1).",
                      "re-save the file as UTF-8 from your editor.")
+
+
+_UTF8_SEQ = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|"
+                       rb"[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _utf8_evidence(data: bytes) -> tuple[int, int, int]:
+    """Weigh the whole file: ``(valid, invalid, first_invalid)``.
+
+    ``valid`` counts well-formed UTF-8 sequences that decode to a Western character (a
+    Latin letter, French typography); ``invalid`` counts the other bytes above 0x7F (in a
+    Windows-1252 file, « é » before a no-break space or « ’ » is such a byte, not UTF-8).
+    """
+    valid = invalid = 0
+    first_bad = -1
+    covered = 0
+    for m in _UTF8_SEQ.finditer(data):
+        a, b = m.span()
+        gap = data[covered:a]
+        n_bad = sum(1 for x in gap if x >= 0x80)
+        if n_bad and first_bad < 0:
+            first_bad = covered + next(i for i, x in enumerate(gap) if x >= 0x80)
+        invalid += n_bad
+        try:
+            ch = m.group(0).decode("utf-8")
+        except UnicodeDecodeError:
+            ch = ""
+        if ch and (0xA0 <= ord(ch) <= 0x24F or ch in _TYPO or 0x2000 <= ord(ch) <= 0x206F
+                   or unicodedata.category(ch).startswith("L")
+                   and unicodedata.name(ch, "").startswith("LATIN")):
+            valid += 1
+        else:
+            invalid += b - a
+            if first_bad < 0:
+                first_bad = a
+        covered = b
+    gap = data[covered:]
+    n_bad = sum(1 for x in gap if x >= 0x80)
+    if n_bad and first_bad < 0:
+        first_bad = covered + next(i for i, x in enumerate(gap) if x >= 0x80)
+    invalid += n_bad
+    return valid, invalid, max(first_bad, 0)
+
+
+def _warn_nul(text: str, path) -> None:
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        warn_input(path, line, f"{text.count(chr(0))} octet(s) NUL dans le texte ; ils sont "
+                   "retirés de la parole analysée.",
+                   "ouvrez le fichier dans un éditeur et supprimez ce caractère invisible")
 
 
 def read_text_file(path: str | Path) -> DecodedFile:
@@ -207,15 +269,136 @@ def read_text_file(path: str | Path) -> DecodedFile:
                                  ) from exc
             raise InputError(path, None, f"this .docx file cannot be opened ({exc}).",
                              "open it in Word/LibreOffice and save it again as .docx.") from exc
-        text = "\n".join(p.text for p in document.paragraphs)
+        lines, counts = docx_lines(document)
+        text = "\n".join(lines)
         if not text.strip():
             raise InputError(path, None, "the document is empty (no paragraph text).",
                              "write the transcript as paragraphs, one per turn.")
+        extra = _docx_header_chars(document)
         note = "lines are paragraph numbers"
-        if document.tables:
-            note += f"; {len(document.tables)} table(s) ignored"
-        return DecodedFile(text, "docx", note)
+        if counts["tables"]:
+            note += (f"; {counts['tables']} tableau(x) lu(s) dans l'ordre du document (une ligne "
+                     "par rangée : « intervenant : propos » quand la rangée a cette forme)")
+        if counts["textboxes"]:
+            note += f"; {counts['textboxes']} zone(s) de texte lue(s) à leur place"
+        if extra:
+            note += f"; en-têtes et pieds de page : {extra} caractère(s), comptés hors parole"
+        return DecodedFile(text, "docx", note, extra)
     return decode_bytes(cio.read_bytes(path), path)
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+_TS_CELL = re.compile(r"^\[?\(?\s*\d{1,2}:\d{2}(?::\d{2})?\s*\]?\)?$")
+
+
+def _docx_paragraph(p, out: list[str], counts: dict) -> None:
+    buf: list[str] = []
+    boxes: list[str] = []
+
+    def rec(e) -> None:
+        for c in e:
+            tag = c.tag
+            if tag == _MC_FALLBACK:
+                continue  # the same text box again, for old readers
+            if tag == _W + "txbxContent":
+                counts["textboxes"] += 1
+                _docx_walk(c, boxes, counts)
+                continue
+            if tag == _W + "t":
+                buf.append(c.text or "")
+            elif tag in (_W + "tab", _W + "ptab"):
+                buf.append("\t")
+            elif tag in (_W + "br", _W + "cr"):
+                buf.append("\n")
+            elif tag == _W + "noBreakHyphen":
+                buf.append("-")
+            elif tag in (_W + "delText", _W + "instrText"):
+                continue
+            else:
+                rec(c)
+
+    rec(p)
+    out.append("".join(buf))
+    out.extend(boxes)
+
+
+def _docx_table(tbl, out: list[str], counts: dict) -> None:
+    counts["tables"] += 1
+    for tr in tbl.findall(_W + "tr"):
+        cells = []
+        for tc in tr.findall(_W + "tc"):
+            lines: list[str] = []
+            _docx_walk(tc, lines, counts)
+            cells.append([x for x in lines if x.strip()])
+        filled = [c for c in cells if c]
+        if len(filled) >= 2 and _TS_CELL.match(filled[0][0].strip()) and len(filled) >= 3 \
+                and len(filled[1]) == 1 and ":" not in filled[1][0]:
+            ts = filled[0][0].strip().strip("[]()")
+            rest = [x for c in filled[2:] for x in c]
+            out.append(f"[{ts}] {filled[1][0].strip()} : {rest[0]}")
+            out.extend(rest[1:])
+        elif len(filled) >= 2 and len(filled[0]) == 1 and ":" not in filled[0][0] \
+                and len(filled[0][0]) <= 300:
+            rest = [x for c in filled[1:] for x in c]
+            out.append(f"{filled[0][0].strip()} : {rest[0]}")
+            out.extend(rest[1:])
+        else:
+            for c in filled:
+                out.extend(c)
+
+
+def _docx_walk(el, out: list[str], counts: dict) -> None:
+    for child in el:
+        tag = child.tag
+        if tag == _MC_FALLBACK:
+            continue
+        if tag == _W + "p":
+            _docx_paragraph(child, out, counts)
+        elif tag == _W + "tbl":
+            _docx_table(child, out, counts)
+        elif tag == _W + "sectPr":
+            continue
+        else:
+            _docx_walk(child, out, counts)
+
+
+def docx_lines(document) -> tuple[list[str], dict]:
+    """Return the lines of a Word document's body in document order, and what was read.
+
+    Paragraphs, table rows (a row « label | speech » becomes « label : speech », a row
+    « time | label | speech » becomes « [time] label : speech »; other rows give one line
+    per cell paragraph) and text boxes (after the paragraph that anchors them) are all read.
+
+    Returns:
+        ``(lines, counts)`` with ``counts = {"tables": n, "textboxes": n}``.
+
+    """
+    counts = {"tables": 0, "textboxes": 0}
+    out: list[str] = []
+    _docx_walk(document.element.body, out, counts)
+    return out, counts
+
+
+def _docx_header_chars(document) -> int:
+    seen, n = set(), 0
+    for section in document.sections:
+        for part in (section.header, section.footer, section.first_page_header,
+                     section.first_page_footer, section.even_page_header,
+                     section.even_page_footer):
+            try:
+                if part.is_linked_to_previous:
+                    continue
+                el = part._element
+            except (AttributeError, ValueError):
+                continue
+            if id(el) in seen:
+                continue
+            seen.add(id(el))
+            lines: list[str] = []
+            _docx_walk(el, lines, {"tables": 0, "textboxes": 0})
+            n += sum(len(x) for x in lines)
+    return n
 
 
 def split_lines(text: str) -> list[tuple[int, int, int]]:
@@ -299,6 +482,15 @@ def parse_date(value: str, path=None, line: int | None = None) -> str:
         parts = (int(m[1]), int(m[2]), int(m[3]))
     elif m := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", v):
         parts = (int(m[3]), int(m[2]), int(m[1]))
+        if int(m[1]) <= 12 and int(m[2]) <= 12 and m[1] != m[2]:
+            try:
+                iso = date(*parts).isoformat()
+            except ValueError:
+                iso = "?"
+            warn_input(path, line, f"date {value!r} ambiguë : lue jour/mois/année (usage "
+                       f"français), soit le {iso} ; lue mois/jour, ce serait le "
+                       f"{int(m[3]):04d}-{int(m[1]):02d}-{int(m[2]):02d}.",
+                       "écrivez les dates AAAA-MM-JJ (ex. 2019-04-03) pour lever le doute")
     elif m := re.fullmatch(r"(\d{1,2})(?:er)?\s+([^\W\d]+)\s+(\d{4})", fold(v)):
         if m[2] in _MONTHS:
             parts = (int(m[3]), _MONTHS[m[2]], int(m[1]))
@@ -363,6 +555,55 @@ def parse_recommendation_lines(text: str, source: str = "<list>") -> tuple[pd.Da
     return recs, counts
 
 
+def _is_rec_header(h: str) -> bool:
+    return ("recommand" in h or "recommend" in h
+            or h in ("texte", "text", "libelle", "intitule"))
+
+
+def _xlsx_rows(path: Path) -> tuple[list[tuple[int, list[str]]], str, set[int]]:
+    """Return the rows of the recommendations sheet, a note and its merged title rows.
+
+    The sheet is the first whose first rows name a recommendation column, else the first
+    non-empty one; other non-empty sheets are reported with a warning. Cells merged across
+    columns are read once (their first cell).
+    """
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, data_only=True)
+    except Exception as exc:
+        raise InputError(path, None, f"this workbook cannot be opened ({exc}).",
+                         "save it again as .xlsx.") from exc
+    sheets = []
+    for ws in wb.worksheets:
+        rows = []
+        for i, r in enumerate(ws.iter_rows(values_only=True), start=1):
+            rows.append((i, ["" if v is None else str(v) for v in r]))
+        filled = [(i, r) for i, r in rows if any(v.strip() for v in r)]
+        merged = [m for m in ws.merged_cells.ranges if m.min_col != m.max_col]
+        sheets.append((ws.title, rows, filled, merged))
+    wb.close()
+    non_empty = [s for s in sheets if s[2]]
+    if not non_empty:
+        return [], "", set()
+    with_header = [s for s in non_empty
+                   if any(len(v) <= 40 and _is_rec_header(fold(v))
+                          for _, r in s[2][:10] for v in r)]
+    used = (with_header or non_empty)[0]
+    for title, _, filled, _ in non_empty:
+        if title != used[0]:
+            warn_input(path, None, f"la feuille « {title} » ({len(filled)} ligne(s) non "
+                       f"vide(s)) n'est pas lue : seule la feuille « {used[0]} » l'est.",
+                       "mettez toutes les recommandations de l'atelier dans une seule feuille")
+    note = f"feuille « {used[0]} » lue"
+    if len(non_empty) > 1:
+        note += f" ({len(non_empty) - 1} autre(s) feuille(s) non vide(s) non lue(s))"
+    if used[3]:
+        note += f"; cellules fusionnées {', '.join(str(m) for m in used[3][:3])}"
+    merged_rows = {r for m in used[3] for r in range(m.min_row, m.max_row + 1)}
+    return used[1], note, merged_rows
+
+
 def _pick_column(header: list[str]) -> int:
     for i, h in enumerate(header):
         if "recommand" in h or "recommend" in h:
@@ -390,6 +631,7 @@ def read_recommendations(path: str | Path, source: str | None = None,
                          "check recommendations_file in workshops.csv.")
     if suffix in (".csv", ".xlsx", ".xlsm"):
         rows: list[tuple[int, list[str]]] = []
+        merged_rows: set[int] = set()
         if suffix == ".csv":
             dec = decode_bytes(cio.read_bytes(path), path)
             first = dec.text.split("\n", 1)[0]
@@ -401,22 +643,18 @@ def read_recommendations(path: str | Path, source: str | None = None,
                 line = reader.line_num
             encoding, chars_read = dec.encoding, len(dec.text)
         else:
-            import openpyxl
-
-            try:
-                wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            except Exception as exc:
-                raise InputError(path, None, f"this workbook cannot be opened ({exc}).",
-                                 "save it again as .xlsx.") from exc
-            ws = wb.worksheets[0]
-            for i, r in enumerate(ws.iter_rows(values_only=True), start=1):
-                rows.append((i, ["" if v is None else str(v) for v in r]))
-            wb.close()
+            rows, xnote, merged_rows = _xlsx_rows(path)
             encoding = "xlsx"
             chars_read = sum(len(v) for _, r in rows for v in r)
         rows = [(ln, r) for ln, r in rows if any(v.strip() for v in r)]
         if not rows:
             raise InputError(path, None, "the file is empty.", "one recommendation per row.")
+        # Title rows above the header (« Recommandations de l'atelier 4 », often merged
+        # across columns): the header is the first row naming the recommendation column.
+        hdr = next((i for i, (ln, r) in enumerate(rows[:10]) if ln not in merged_rows
+                    and any(len(v) <= 40 and _is_rec_header(fold(v)) for v in r)), 0)
+        titles = [ln for ln, _ in rows[:hdr]]
+        rows = rows[hdr:]
         header = [fold(h) for h in rows[0][1]]
         col = _pick_column(header)
         out = []
@@ -438,8 +676,12 @@ def read_recommendations(path: str | Path, source: str | None = None,
                   "chars_read": chars_read, "chars_speech": speech,
                   "chars_stage_directions": 0, "chars_headers": chars_read - speech,
                   "chars_dropped": 0,
-                  "note": f"column {rows[0][1][col]!r} kept; other columns, header and "
-                          "separators counted as headers"}
+                  "note": "; ".join(x for x in [
+                      xnote if suffix != ".csv" else "",
+                      f"ligne(s) de titre {', '.join(map(str, titles))} ignorée(s)"
+                      if titles else "",
+                      f"column {rows[0][1][col]!r} kept; other columns, header and "
+                      "separators counted as headers"] if x)}
         return recs, report
     dec = read_text_file(path)
     recs, counts = parse_recommendation_lines(dec.text, source)

@@ -373,12 +373,23 @@ def process_batch(batch: Mapping, shared: Mapping) -> dict:
                                          strict=True)])
         nlp = _worker_nlp(shared["model"])
         docs = parse_texts(list(cleaned["text"]), nlp, progress=False)
-        turns, _ = redact.pseudonymise(cleaned, shared["speakers"], docs)
+        turns, _ = redact.pseudonymise(cleaned, shared["speakers"], docs, shared.get("names"))
         seg = segment_turns(turns, docs=docs, line_starts=batch["lines"],
                             min_words=shared.get("min_words", 3))
         turns = finish_turns(turns, seg)
     found = [w.message.as_dict() for w in caught if isinstance(w.message, InputWarning)]
     return {"turns": turns, "segments": seg, "warnings": found}
+
+
+def _people_key(speakers: pd.DataFrame, names) -> str:
+    """Hash of the participants and their name forms: a batch's redaction depends on them."""
+    h = hashlib.sha256(speakers.astype(str).to_csv(index=False).encode())
+    if names is not None:
+        h.update(repr(sorted((f, sorted(p.items())) for f, p in names.forms.items())).encode())
+        h.update(repr(sorted((k, sorted(v)) for k, v in
+                             (getattr(names, "first_names", {}) or {}).items())).encode())
+        h.update(str(len(getattr(names, "common", ()) or ())).encode())
+    return h.hexdigest()
 
 
 def _static_key(model: str, min_words: int) -> str:
@@ -415,7 +426,7 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
                     *, model: str, cache_dir: str | Path, engine: Engine | None = None,
                     batch_chars: int | None = None, min_words: int = 3,
                     on_batch: Callable[[int], None] | None = None,
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                    names=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Clean, parse, pseudonymise and segment turns batch by batch, resuming finished batches.
 
     Each batch (:func:`plan_batches`) runs as a task on ``engine`` and its turns and segments
@@ -437,6 +448,8 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
         min_words: segment rule (see the module docstring).
         on_batch: called with the number of batches finished so far in this call, after
             each one is written (for tests that simulate an interruption).
+        names: the participants' :class:`~consultations.ingest.redact.NameIndex` (built from
+            ``speakers`` in each batch when not given); part of every batch's cache key.
 
     Returns:
         ``(turns, segments, stats)``: the finished turns and segments (sorted by id) and
@@ -446,7 +459,7 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
     engine = engine or Engine()
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    static = _static_key(model, min_words)
+    static = _static_key(model, min_words) + _people_key(speakers, names)
     keys: list[str] = []
     reused = 0
     bar = progress_bar(len(raw), "Analyse spaCy", "interv.")
@@ -472,7 +485,7 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
             batch["key"] = key
             yield batch
 
-    shared = {"speakers": speakers, "model": model, "min_words": min_words}
+    shared = {"speakers": speakers, "model": model, "min_words": min_words, "names": names}
     done = 0
     pending_keys: dict[int, tuple[str, int]] = {}
     batches = todo()

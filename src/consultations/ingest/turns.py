@@ -20,6 +20,7 @@ that text is its "decoded source text" and its line numbers are paragraph number
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,16 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core import io as cio
-from consultations.core.config import GROUPS, Paths, Settings, group_code
-from consultations.core.errors import InputError, warn_input
+from consultations.core.config import (
+    GROUPS_FILE,
+    GroupSet,
+    Paths,
+    Settings,
+    default_groups,
+    group_code,
+    load_groups,
+)
+from consultations.core.errors import InputError, InputWarning, warn_input
 from consultations.core.schema import TABLES
 from consultations.core.textutils import fold
 from consultations.ingest import clean, redact
@@ -93,43 +102,56 @@ def read_workshops(path: str | Path) -> pd.DataFrame:
             .sort_values("workshop_id", kind="mergesort").reset_index(drop=True))
 
 
-def read_participants(path: str | Path, workshops: pd.DataFrame) -> pd.DataFrame:
-    """Read and validate participants.csv against the workshops.
+def read_participants(path: str | Path, workshops: pd.DataFrame,
+                      groups: GroupSet | None = None) -> pd.DataFrame:
+    """Read and validate participants.csv against the workshops and the declared groups.
 
     A row for an unknown workshop is left out with a warning; a duplicate label in a
-    workshop, or an empty label or group, is an error.
+    workshop, or an empty label or group, is an error. A group that is not declared (in
+    ``groups.csv``, or the defaults) gets a unique generated code, with one warning per label.
+    An optional ``person_id`` column joins one person's labels across workshops.
 
     Returns:
-        ``workshop_id, speaker, stakeholder_group, role, gender, line``.
+        ``workshop_id, speaker, stakeholder_group, role, gender, line`` (plus ``person_id``
+        when the file has that column).
 
     """
+    groups = groups if groups is not None else default_groups()
     rows, _ = read_csv_rows(path, ["workshop_id", "speaker", "stakeholder_group"])
     known = set(workshops["workshop_id"])
-    known_groups = {fold(g) for g in GROUPS} | {fold(c) for c in GROUPS.values()}
     seen: dict[tuple, int] = {}
     out = []
+    has_pid = any("person_id" in r for _, r in rows[:1])
     for line, r in rows:
         wid, spk, grp = r["workshop_id"], r["speaker"], r["stakeholder_group"]
         if wid not in known:
-            warn_input(path, line, f"participant {spk!r} is for workshop {wid!r}, which is "
-                       "not in workshops.csv; the row is ignored.",
-                       "fix the workshop_id or add the workshop to workshops.csv")
+            warn_input(path, line, f"ce participant est rattaché à l'atelier {wid!r}, "
+                       "absent de workshops.csv ; la ligne est ignorée.",
+                       "corrigez le workshop_id ou ajoutez l'atelier à workshops.csv")
             continue
         if not spk or not grp:
-            raise InputError(path, line, "empty speaker or stakeholder_group.",
-                             "every participant needs a label and a stakeholder group.")
+            raise InputError(path, line, "speaker ou stakeholder_group vide.",
+                             "chaque participant a un libellé et un groupe d'acteurs.")
         key = (wid, fold(spk))
         if key in seen:
-            raise InputError(path, line, f"speaker {spk!r} appears twice for workshop {wid} "
-                             f"(first on line {seen[key]}).", "keep one row per speaker.")
+            raise InputError(path, line, f"le libellé {spk!r} apparaît deux fois pour "
+                             f"l'atelier {wid} (déjà ligne {seen[key]}).",
+                             "gardez une ligne par libellé.")
         seen[key] = line
-        if fold(grp) not in known_groups:
-            warn_input(path, line, f"unknown stakeholder group {grp!r}; its code will be "
-                       f"{group_code(grp)!r}.", f"use one of {list(GROUPS)}")
-        out.append({"workshop_id": wid, "speaker": spk, "stakeholder_group": grp,
-                    "role": r.get("role", ""), "gender": r.get("gender", ""), "line": line})
-    return pd.DataFrame(out, columns=["workshop_id", "speaker", "stakeholder_group", "role",
-                                      "gender", "line"])
+        group, new = groups.resolve(grp)
+        if new:
+            declared = ", ".join(g.label for g in groups if g.declared)
+            warn_input(path, line, f"groupe d'acteurs {grp!r} non déclaré ; son code sera "
+                       f"{group.code!r} (avertissement donné une fois pour ce libellé).",
+                       f"déclarez-le dans transcripts/{GROUPS_FILE} (stakeholder_group,code,"
+                       f"colour,order) ou utilisez un groupe déclaré ({declared})")
+        row = {"workshop_id": wid, "speaker": spk, "stakeholder_group": group.label,
+               "role": r.get("role", ""), "gender": r.get("gender", ""), "line": line}
+        if has_pid:
+            row["person_id"] = r.get("person_id", "")
+        out.append(row)
+    cols = ["workshop_id", "speaker", "stakeholder_group", "role", "gender", "line"]
+    return pd.DataFrame(out, columns=cols + (["person_id"] if has_pid else []))
 
 
 # --------------------------------------------------------------------------- turn parser
@@ -138,7 +160,7 @@ _TS = r"\d{1,2}:\d{2}(?::\d{2})?"
 _TURN_RE = re.compile(
     r"(?P<lead>[ \t\ufeff]*)"
     r"(?:(?P<ts>\[\s*" + _TS + r"\s*\]|\(\s*" + _TS + r"\s*\))[ \t]*)?"
-    r"(?P<label>(?:\*\*|__)?[^:\n\r\[\]()*_]{1,80}?(?:\*\*|__)?[ \t\u00a0\u202f]*:"
+    r"(?P<label>(?:\*\*|__)?[^:\n\r\[\]()*_]+?(?:\*\*|__)?[ \t\u00a0\u202f]*:"
     r"(?:\*\*|__)?)(?P<after>[ \t\u00a0\u202f]*)"
 )
 _LABEL_STRIP = " \t\u00a0\u202f*_:"
@@ -159,6 +181,11 @@ class Parsed:
     turns: pd.DataFrame
     report: dict
     lines: list = field(default_factory=list)
+    #: ``(line, label)`` of lines that look like a speaker label but match no participant
+    #: (kept in the current turn).
+    unmatched: list = field(default_factory=list)
+    #: Speech characters attributed to each label (the character accounting per speaker).
+    chars_by_speaker: dict = field(default_factory=dict)
 
 
 def _looks_like_label(cand: str, has_ts: bool, bold: bool) -> bool:
@@ -176,21 +203,48 @@ def _looks_like_label(cand: str, has_ts: bool, bold: bool) -> bool:
 
 
 def _label_lookup(labels: Sequence[str]) -> dict[str, str]:
-    """Folded label -> label, plus unambiguous short forms (name without title, surname)."""
+    """Folded label -> label, plus unambiguous short forms (name without title, surname).
+
+    A label's person-name part (before a comma or role: « Erwann Binet » of « Erwann Binet,
+    rapporteur de la commission des lois ») also finds it, so the variants of one
+    participant's label written in a transcript match that participant.
+    """
     exact = {fold(lab): lab for lab in labels}
     alias: dict[str, set] = {}
+    by_name: dict[str, list] = {}
     for lab in labels:
         for form in redact.name_patterns(lab):
             alias.setdefault(form, set()).add(lab)
+        title, name, _ = redact.split_label(lab)
+        if name:
+            by_name.setdefault(fold(name), []).append(lab)
+            if title:
+                by_name.setdefault(fold(f"{title} {name}"), []).append(lab)
     out = {k: next(iter(v)) for k, v in alias.items() if len(v) == 1 and k not in exact}
+    for k, labs in by_name.items():
+        if k not in exact:
+            out[k] = labs[0]  # variants of one name part: the first row of participants.csv
     out.update(exact)
     return out
+
+
+def _match_label(cand: str, by_fold: dict[str, str]) -> str | None:
+    """Find the participant of a label as written: exactly, or by its name part."""
+    hit = by_fold.get(fold(cand))
+    if hit is not None:
+        return hit
+    if len(cand) > 200:
+        return None
+    title, name, _ = redact.split_label(cand)
+    if name:
+        return by_fold.get(fold(f"{title} {name}")) or by_fold.get(fold(name))
+    return None
 
 
 def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcript>",
                      workshop_id: str = "", *, markdown: bool | None = None,
                      kind: str = "transcript", encoding: str = "", note: str = "",
-                     ) -> Parsed:
+                     strict: bool = False, stage_directions=None) -> Parsed:
     """Parse speaker turns from decoded transcript text, accounting for every character.
 
     Args:
@@ -202,13 +256,17 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
         kind: the file kind for the report.
         encoding: the encoding found, for the report.
         note: a note on decoding, for the report.
+        strict: stop at a line that looks like a speaker label but matches no participant
+            (default: the line stays in the current turn and is listed in ``unmatched``).
+        stage_directions: a compiled stage-direction pattern (default
+            :data:`consultations.ingest.clean.STAGE_DIRECTION_RE`).
 
     Returns:
-        A :class:`Parsed` (turns, character report, line offsets).
+        A :class:`Parsed` (turns, character report, line offsets, unmatched label lines).
 
     Raises:
-        InputError: a line opens with what looks like a speaker label that matches no
-            participant, or the transcript has no turn at all.
+        InputError: (``strict``) a line opens with what looks like a speaker label that
+            matches no participant; the transcript has no turn at all.
 
     """
     if markdown is None:
@@ -221,11 +279,13 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
     cur: dict | None = None
     header_warned = False
     candidates: list[tuple[int, str]] = []
+    unmatched: list[tuple[int, str]] = []
+    sd_re = stage_directions if stage_directions is not None else clean.STAGE_DIRECTION_RE
 
     def body(a: int, b: int, ln: int) -> None:
         nonlocal cur
         last = a
-        for s, e in clean.stage_direction_spans(text, a, b):
+        for s, e in clean.stage_direction_spans(text, a, b, sd_re):
             _speech(last, s, ln)
             acc["sd"] += e - s
             if cur is not None:
@@ -267,19 +327,21 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
         if m:
             cand = m.group("label").strip(_LABEL_STRIP)
             cand = " ".join(cand.replace("**", " ").replace("__", " ").split())
-            matched = by_fold.get(fold(cand))
+            matched = _match_label(cand, by_fold)
             if matched is None:
                 bold = "**" in m.group("label") or "__" in m.group("label")
                 if _looks_like_label(cand, bool(m.group("ts")), bold):
                     if cur is None:
                         candidates.append((ln, cand))
-                    else:
+                    elif strict:
                         raise InputError(
                             source, ln, f"the turn label {cand!r} matches no participant of "
                             f"workshop {workshop_id or '?'}.",
                             "add them to participants.csv (workshop_id,speaker,"
                             "stakeholder_group,role,gender) with the label exactly as written,"
                             " or fix the label in the transcript.")
+                    else:
+                        unmatched.append((ln, cand))
         if matched is not None:
             lead_len = len(m.group("lead"))
             acc["blank"] += lead_len
@@ -299,7 +361,7 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
             continue
         if cur is None:
             stripped = content.strip()
-            only_sd = not clean.STAGE_DIRECTION_RE.sub("", stripped).strip()
+            only_sd = not sd_re.sub("", stripped).strip()
             if not only_sd and not header_warned:
                 header_warned = True
                 warn_input(source, ln, "text before the first speaker turn is kept as a "
@@ -334,7 +396,21 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
         "line_end", "char_start", "char_end", "speech_spans", "stage_directions"])
     df["stage_directions"] = [" ".join(clean.normalise_text(s) for s in sd)
                               for sd in df["stage_directions"]]
-    return Parsed(df, report, lines)
+    by_speaker: dict[str, int] = {}
+    for t in turns:
+        n = sum(b - a for a, b in t["speech_spans"])
+        by_speaker[t["speaker"]] = by_speaker.get(t["speaker"], 0) + n
+    if unmatched:
+        # Lines only: a label may carry a name, and warnings reach run_summary.json.
+        shown = ", ".join(f"l. {ln}" for ln, _ in unmatched[:8])
+        more = f" et {len(unmatched) - 8} autre(s)" if len(unmatched) > 8 else ""
+        warn_input(source, unmatched[0][0], f"{len(unmatched)} ligne(s) ressemblent à un "
+                   f"libellé d'intervenant mais ne correspondent à aucun participant de "
+                   f"l'atelier {workshop_id or '?'} : {shown}{more} ; elles restent dans le "
+                   "tour en cours.",
+                   "si ce sont des intervenants, ajoutez-les à participants.csv ; le réglage "
+                   "[ingest] strict = true arrête l'analyse sur ces lignes")
+    return Parsed(df, report, lines, unmatched, by_speaker)
 
 
 # --------------------------------------------------------------------------- documents
@@ -395,18 +471,90 @@ def _summary(workshops, speakers, turns, segments, recs, report, encodings) -> d
     }
 
 
+def _lexicon(nlp) -> frozenset:
+    """Folded ordinary French words known to the spaCy model's lemmatizer (may be empty)."""
+    try:
+        lookups = nlp.get_pipe("lemmatizer").lookups
+    except (KeyError, AttributeError, ValueError):
+        return frozenset()
+    words: set[str] = set()
+    if lookups.has_table("lemma_index"):
+        for v in lookups.get_table("lemma_index").values():
+            words.update(v)
+    if lookups.has_table("lemma_lookup"):
+        table = lookups.get_table("lemma_lookup")
+        words.update(str(v) for v in table.values())
+    return frozenset(fold(w) for w in words if isinstance(w, str) and w.isalpha())
+
+
+def _previous_key(paths: Paths) -> pd.DataFrame | None:
+    path = paths.private / "pseudonym_key.csv"
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError):
+        warn_input(path, None, "la clé des pseudonymes existante est illisible ; les "
+                   "pseudonymes sont renumérotés.", "restaurez-la depuis une sauvegarde")
+        return None
+
+
 def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     """Ingest, clean, pseudonymise and segment the transcripts of ``paths.transcripts``.
 
+    Warnings that name a file whose name carries a person's name are re-issued under the
+    file's published label (warnings reach ``run_summary.json``).
+
+    See :func:`_run_stage` for the settings and the tables returned.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        result = _run_stage(tables, paths, settings)
+    labels = result.pop("_file_labels", {})
+    tdir = paths.transcripts
+    for w in caught:
+        msg = w.message
+        if not isinstance(msg, InputWarning):
+            warnings.warn_explicit(msg, w.category, w.filename, w.lineno)
+            continue
+        path = msg.path
+        if path is not None:
+            rel = Path(path)
+            try:
+                rel = rel.relative_to(tdir)
+            except ValueError:
+                pass
+            if rel.as_posix() in labels:
+                path = labels[rel.as_posix()]
+        warn_input(path, msg.line, msg.message, msg.hint)
+    return result
+
+
+def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
+    """Run the ingest stage (see :func:`run_stage`).
+
+    Settings (section ``[ingest]`` of the settings file): ``strict`` (stop at a line that
+    looks like a speaker label but matches no participant; default false: the line stays in
+    the current turn and is listed), ``stage_directions`` (extra words or phrases that open a
+    stage direction in parentheses).
+
     Returns:
-        ``workshops, speakers, turns, segments, recommendations, file_report`` (downstream
-        tables, pseudonymised), ``private_pseudonym_key`` and ``_summary``.
+        ``workshops, speakers, turns, segments, recommendations, file_report, groups``
+        (downstream tables, pseudonymised), ``private_pseudonym_key``,
+        ``private_file_labels`` and ``_summary``.
 
     """
     from consultations.ingest import segment
 
+    opts = settings.section("ingest", {"strict": False, "stage_directions": []})
+    extra_sd = opts.get("stage_directions") or []
+    if isinstance(extra_sd, str):
+        extra_sd = [extra_sd]
+    sd_re = clean.stage_direction_pattern(extra_sd) if extra_sd else None
+    strict = bool(opts.get("strict"))
     tdir = paths.transcripts
     wpath = tdir / "workshops.csv"
+    groups = load_groups(tdir)
     workshops = read_workshops(wpath)
     if settings.workshops:
         unknown = sorted(set(settings.workshops) - set(workshops["workshop_id"]))
@@ -415,14 +563,18 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
                              f"atelier(s) {', '.join(unknown)} absent(s) de workshops.csv.",
                              "corrigez la liste « workshops » du fichier de réglages "
                              f"(ateliers connus : {', '.join(workshops['workshop_id'])}).")
-    participants = read_participants(tdir / "participants.csv", workshops)
+    participants = read_participants(tdir / "participants.csv", workshops, groups)
     if settings.workshops:
         keep = workshops["workshop_id"].isin(settings.workshops)
         workshops = workshops[keep].reset_index(drop=True)
         participants = participants[participants["workshop_id"].isin(settings.workshops)]
         participants = participants.reset_index(drop=True)
     reports, sources, parsed, recs_raw, encodings = [], {}, [], [], {}
-    for name in ("workshops.csv", "participants.csv"):
+    unmatched, by_speaker, file_kinds = [], {}, {}
+    meta = ["workshops.csv", "participants.csv"]
+    if (tdir / GROUPS_FILE).is_file():
+        meta.append(GROUPS_FILE)
+    for name in meta:
         dec = decode_bytes(cio.read_bytes(tdir / name), tdir / name)
         reports.append({"file": name, "kind": "metadata", "encoding": dec.encoding,
                         "chars_read": len(dec.text), "chars_speech": 0,
@@ -444,11 +596,17 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
         labels = list(participants.loc[participants["workshop_id"] == w.workshop_id,
                                        "speaker"])
         p = parse_transcript(dec.text, labels, rel, w.workshop_id, encoding=dec.encoding,
-                             note=dec.note)
+                             note=dec.note, strict=strict, stage_directions=sd_re)
         sources[rel] = dec.text
         parsed.append(p.turns)
+        if dec.extra_headers:
+            p.report["chars_read"] += dec.extra_headers
+            p.report["chars_headers"] += dec.extra_headers
         reports.append(p.report)
         encodings[rel] = dec.encoding
+        file_kinds[rel] = (w.workshop_id, "transcription")
+        unmatched += [{"file": rel, "line": ln, "label": c} for ln, c in p.unmatched]
+        by_speaker[rel] = {(w.workshop_id, lab): n for lab, n in p.chars_by_speaker.items()}
         if w.recommendations_file:
             rpath = tdir / w.recommendations_file
             if not rpath.is_file():
@@ -460,39 +618,79 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
                                         source_file=rep["file"]))
             reports.append(rep)
             encodings[rep["file"]] = rep["encoding"]
+            file_kinds[rep["file"]] = (w.workshop_id, "recommandations")
     raw = pd.concat(parsed, ignore_index=True)
     first = raw[["workshop_id", "speaker", "turn_n"]]
-    speakers_full = redact.assign_pseudonyms(participants, first)
+    speakers_full = redact.assign_pseudonyms(participants, first, _previous_key(paths), groups)
+    names = redact.NameIndex.build(speakers_full, _lexicon(segment.load_nlp(settings.spacy_model)))
     # Clean, NLP, pseudonymise, segment: batch by batch on the chosen engine, each batch
     # written as it finishes (bounded memory; an interrupted run resumes), see segment.py.
     turns, segments, nlp_stats = segment.stream_segments(
         raw, sources, speakers_full, model=settings.spacy_model,
-        cache_dir=paths.interim / "cache" / "ingest", engine=segment.engine_for(settings))
-    _, key = redact.pseudonymise(clean.clean_turns(raw.iloc[:0], sources), speakers_full, [])
+        cache_dir=paths.interim / "cache" / "ingest", engine=segment.engine_for(settings),
+        names=names)
+    _, key = redact.pseudonymise(clean.clean_turns(raw.iloc[:0], sources), speakers_full, [],
+                                 names)
 
-    forms = {}
-    for s, p in sorted(zip(speakers_full["speaker"], speakers_full["pseudonym"], strict=False),
-                       key=lambda r: r[1]):
-        for f in redact.name_patterns(s):
-            forms.setdefault(f, p)
+    # File names that carry a name are published under a neutral label.
+    labels_map = {f: redact.redact_file_label(f, names, *file_kinds[f]) for f in file_kinds}
+    file_labels = pd.DataFrame({"label": list(labels_map.values()),
+                                "file": list(labels_map.keys())})
+
+    def relabel(df: pd.DataFrame, col: str) -> pd.DataFrame:
+        if not len(df) or col not in df.columns:
+            return df
+        return df.assign(**{col: df[col].map(lambda f: labels_map.get(f, f))})
+
+    turns, segments = relabel(turns, "source_file"), relabel(segments, "source_file")
     if recs_raw:
         recs = pd.concat(recs_raw, ignore_index=True)
-        recs["text"] = [redact.apply_redactions(
-            clean.MappedText(t, list(range(len(t))), list(range(1, len(t) + 1))),
-            redact.find_redactions(t, forms)).text for t in recs["text"]]
+        recs["text"] = [redact.redact_field(t, names, w)
+                        for t, w in zip(recs["text"], recs["workshop_id"], strict=True)]
         recs["rec_id"] = [f"{w}-R{n:02d}" for w, n in
                           zip(recs["workshop_id"], recs["rec_n"], strict=True)]
         recs = recs[TABLES["recommendations"]].sort_values(["workshop_id", "rec_n"],
                                                            kind="mergesort")
+        recs = relabel(recs, "source_file")
     else:
         recs = pd.DataFrame(columns=TABLES["recommendations"])
     speakers = (speakers_full.assign(
         speaker=speakers_full["pseudonym"],
-        is_facilitator=speakers_full["group_code"].eq("FAC"))
+        role=[redact.redact_field(r, names, w) for r, w in
+              zip(speakers_full["role"], speakers_full["workshop_id"], strict=True)],
+        is_facilitator=[bool(groups.get(g) and groups.get(g).is_facilitation)
+                        for g in speakers_full["stakeholder_group"]])
         [TABLES["speakers"]].drop_duplicates(["workshop_id", "speaker"])
         .sort_values(["workshop_id", "speaker"], kind="mergesort").reset_index(drop=True))
-    report = pd.DataFrame(reports, columns=TABLES["file_report"])
+    report = relabel(pd.DataFrame(reports, columns=TABLES["file_report"]), "file")
     ws_out = workshops[TABLES["workshops"]].reset_index(drop=True)
+    ws_out = ws_out.assign(
+        title=[redact.redact_field(t, names, w) for t, w in
+               zip(ws_out["title"], ws_out["workshop_id"], strict=True)],
+        location=[redact.redact_field(t, names, w) for t, w in
+                  zip(ws_out["location"], ws_out["workshop_id"], strict=True)],
+        file=ws_out["file"].map(lambda f: labels_map.get(Path(f).as_posix(), f)),
+        recommendations_file=ws_out["recommendations_file"].map(
+            lambda f: labels_map.get(Path(f).as_posix(), f) if f else f))
+    pseudo_of = dict(zip(zip(speakers_full["workshop_id"], speakers_full["speaker"].map(fold),
+                             strict=True), speakers_full["pseudonym"], strict=True))
+    chars = {labels_map.get(f, f): {} for f in by_speaker}
+    for f, d in by_speaker.items():
+        out = chars[labels_map.get(f, f)]
+        for (w, lab), n in d.items():
+            ps = pseudo_of.get((w, fold(lab)), "?")
+            out[ps] = out.get(ps, 0) + int(n)
+    used = set(speakers_full["group_code"])
+    group_table = groups.table(used=used)
+    encodings = {labels_map.get(f, f): e for f, e in encodings.items()}
+    summary = _summary(ws_out, speakers_full, turns, segments, recs, report, encodings)
+    summary["groups"] = int(sum(1 for g in groups if g.code in used and not g.is_facilitation))
+    summary["groups_source"] = "transcripts/" + GROUPS_FILE if groups.source != "défauts" \
+        else "défauts"
+    summary["characters_per_speaker"] = chars
+    summary["unmatched_labels"] = [{**u, "file": labels_map.get(u["file"], u["file"]),
+                                    "label": redact.redact_field(u["label"], names)}
+                                   for u in unmatched]
     return {
         "workshops": ws_out,
         "speakers": speakers,
@@ -500,7 +698,28 @@ def run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
         "segments": segments.reset_index(drop=True),
         "recommendations": recs.reset_index(drop=True),
         "file_report": report,
-        "private_pseudonym_key": key,
-        "_summary": {**_summary(ws_out, speakers_full, turns, segments, recs, report,
-                                encodings), "nlp": nlp_stats},
+        "groups": group_table,
+        "private_pseudonym_key": _merge_key(key, _previous_key(paths)),
+        "private_file_labels": file_labels,
+        "_file_labels": {k: v for k, v in labels_map.items() if k != v},
+        "_summary": {**summary, "nlp": nlp_stats},
     }
+
+
+def _merge_key(key: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """Keep earlier persons in the key (a removed workshop's people keep their pseudonym)."""
+    if previous is None or not len(previous) or "pseudonym" not in previous.columns:
+        return key
+    prev = previous.copy()
+    if "person_key" not in prev.columns:
+        prev["person_key"] = [redact.person_key(str(lab), str(c)) for lab, c in
+                              zip(prev["label"], prev["group_code"], strict=True)]
+    current = set(zip(key["workshop_id"].astype(str), key["label"].map(fold), strict=True))
+    keep = [(str(w), fold(str(lab))) not in current for w, lab in
+            zip(prev["workshop_id"], prev["label"], strict=True)]
+    old = prev[keep]
+    if not len(old):
+        return key
+    old = old[[c for c in key.columns if c in old.columns]]
+    return (pd.concat([key, old], ignore_index=True)
+            .sort_values(["pseudonym", "workshop_id"], kind="mergesort").reset_index(drop=True))

@@ -14,7 +14,7 @@ from pathlib import PurePath
 
 import pandas as pd
 
-from consultations.core.config import GROUPS
+from consultations.core.config import default_groups
 from consultations.core.schema import participant_segments
 from consultations.core.textutils import as_list
 
@@ -233,16 +233,12 @@ def quote_reference(q) -> str:
 
 
 def group_label_map(tables) -> dict[str, str]:
-    """Group code → label: the ``groups`` table first, then the codes seen in the data."""
-    labels = {}
-    groups = get_table(tables, "groups")
-    code_col = next((c for c in ("code", "group_code") if c in groups.columns), None)
-    label_col = next((c for c in ("label", "stakeholder_group") if c in groups.columns), None)
-    if len(groups) and code_col and label_col:
-        labels.update({str(c): str(lab) for c, lab in groups[[code_col, label_col]].values
-                       if pd.notna(c) and pd.notna(lab)})
-    for label, code in GROUPS.items():
-        labels.setdefault(code, label)
+    declared = get_table(tables, "groups")
+    if {"group_code", "stakeholder_group"} <= set(declared.columns) and len(declared):
+        labels = dict(zip(declared["group_code"].astype(str),
+                          declared["stakeholder_group"].astype(str), strict=True))
+    else:
+        labels = default_groups().labels()
     for name in ("speakers", "code_group_counts", "segments"):
         df = get_table(tables, name)
         if {"group_code", "stakeholder_group"} <= set(df.columns):

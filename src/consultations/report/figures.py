@@ -56,8 +56,14 @@ _MARKERS = ["o", "s", "D", "^", "v", "P", "X", "*"]
 _KNOWN_GROUPS = ["FDS", "DEC", "OSC", "PTF", "JUS"]
 
 
+#: Colours declared by the project (the catalog's ``groups`` table), set by make_figures.
+_DECLARED: dict[str, str] = {}
+
+
 def _gcolor(group: str, groups: list[str]) -> str:
-    """Stable colour per group: the known groups keep theirs in every figure."""
+    """Stable colour per group: declared colours first, the known groups keep theirs."""
+    if group in _DECLARED:
+        return _DECLARED[group]
     if group in _KNOWN_GROUPS:
         return OKABE_ITO[_KNOWN_GROUPS.index(group)]
     extra = [g for g in groups if g not in _KNOWN_GROUPS]
@@ -464,6 +470,11 @@ def make_figures(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[dict]
     from consultations.report.figure_text import figure_alt
 
     made = []
+    groups = tables["groups"] if "groups" in tables else None
+    _DECLARED.clear()
+    if groups is not None and {"group_code", "colour"} <= set(groups.columns):
+        _DECLARED.update(zip(groups["group_code"].astype(str), groups["colour"].astype(str),
+                             strict=True))
     for name, (caption, sources) in FIGURES.items():
         with mpl.rc_context(_RC):
             fig, data = _draw(name, tables)
