@@ -10,9 +10,16 @@ the decision columns.
 ``data/coded/review/`` under a new name (the original is never rewritten), and returns a
 summary. The code stage then reads every workbook of that folder
 (:func:`read_review_decisions`) and turns decisions into codings with source ``review``
-(:func:`decisions_to_codings`). When several decisions concern the same (segment, code), the
-last one (workbooks in file-name order, then row) is final; disagreements between different
-reviewers are reported (:func:`review_conflicts`).
+(:func:`decisions_to_codings`).
+
+Which decision stands (never the file-name order): decisions on the same (segment, proposed
+code) are ordered by **import date** (the date in the copy's name ``…_import_YYYY-MM-DD``,
+else the file's modification date), then by row. The decisions of the latest import date
+stand when they agree; when reviewers of that latest date disagree, the conflict is
+**unresolved**: no decision stands, the automatic coding stays as it is and counts as
+unverified, and the pair is listed in « Conflits de revue » (:func:`review_conflicts`, status
+« non résolu ») until a later import settles it (status « résolu par une revue plus
+récente »).
 """
 
 from __future__ import annotations
@@ -369,11 +376,47 @@ def read_review_decisions(paths: Paths, segments: pd.DataFrame, codebook: pd.Dat
     return decisions.reset_index(drop=True)
 
 
-def decisions_to_codings(decisions: pd.DataFrame, codebook_version: str = "") -> pd.DataFrame:
+_IMPORT_DATE = __import__("re").compile(r"_import_(\d{4}-\d{2}-\d{2})")
+
+
+def import_date(name: str, folder: Path | None = None) -> str:
+    """Import date of a stored review workbook (from its name, else its modification date)."""
+    m = _IMPORT_DATE.search(str(name))
+    if m:
+        return m.group(1)
+    if folder is not None and (folder / str(name)).exists():
+        ts = (folder / str(name)).stat().st_mtime
+        return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).date().isoformat()
+    return ""
+
+
+def _outcome(d: pd.DataFrame) -> pd.Series:
+    return d["decision"] + d["new_code"].fillna("").map(lambda c: f" → {c}" if c else "")
+
+
+def _standing(decisions: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
+    """Decisions with ``import_date``, ``outcome`` and ``final`` (the rule of the module)."""
+    d = decisions.reset_index(drop=True)
+    d = d.assign(import_date=[import_date(f, folder) for f in d["origin_file"]],
+                 outcome=_outcome(d), _row=range(len(d)))
+    d = d.sort_values(["import_date", "_row"], kind="mergesort")
+    final = pd.Series(False, index=d.index)
+    for _key, g in d.groupby(["segment_id", "code_id"], sort=False):
+        last = g[g["import_date"] == g["import_date"].iloc[-1]]
+        if last["outcome"].nunique() == 1:
+            final[last.index[-1]] = True
+    d["final"] = final
+    return d.sort_values("_row").drop(columns="_row")
+
+
+def decisions_to_codings(decisions: pd.DataFrame, codebook_version: str = "",
+                         folder: Path | None = None) -> pd.DataFrame:
     """Turn review decisions into codings (source ``review``).
 
-    Extra columns: ``decision``, ``original_code_id`` and ``final`` (the decision that counts
-    for its (segment, code): the last one in file-name then row order).
+    Extra columns: ``decision``, ``original_code_id`` and ``final`` (the decision that stands
+    for its (segment, code), see the module docstring; none stands for an unresolved
+    conflict). ``folder``: where the workbooks are (modification dates when a name has no
+    import date).
     """
     from consultations.coding.codings import finish_codings
 
@@ -382,8 +425,7 @@ def decisions_to_codings(decisions: pd.DataFrame, codebook_version: str = "") ->
         df = finish_codings(pd.DataFrame(), extra)
         df["final"] = df["final"].astype(bool)
         return df
-    d = decisions.reset_index(drop=True)
-    last = d.groupby(["segment_id", "code_id"], sort=False).tail(1).index
+    d = _standing(decisions, folder)
     rows = pd.DataFrame({
         "segment_id": d["segment_id"],
         "code_id": d["new_code"].where(d["decision"] == "recoder", d["code_id"]),
@@ -394,28 +436,40 @@ def decisions_to_codings(decisions: pd.DataFrame, codebook_version: str = "") ->
         "matched_text": "", "negated": False, "note": d["comment"],
         "origin_file": d["origin_file"], "origin_line": d["origin_line"],
         "decision": d["decision"], "original_code_id": d["code_id"],
-        "final": d.index.isin(last),
+        "final": d["final"].to_numpy(),
     })
     out = finish_codings(rows, extra)
     out["final"] = out["final"].astype(str).eq("True")
     return out
 
 
-def review_conflicts(decisions: pd.DataFrame) -> pd.DataFrame:
-    """(segment, code) pairs on which different reviewers made different decisions."""
-    cols = ["segment_id", "code_id", "reviewers", "decisions", "files"]
+UNRESOLVED = "non résolu"
+RESOLVED = "résolu par une revue plus récente"
+
+
+def review_conflicts(decisions: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
+    """(segment, code) pairs on which different reviewers made different decisions.
+
+    Columns: ``segment_id``, ``code_id``, ``reviewers``, ``decisions``, ``files``
+    (file:row, import date), ``status`` (« non résolu »: no decision stands, the pair is
+    unverified; « résolu par une revue plus récente »: a later import settled it).
+    """
+    from consultations.core.schema import TABLES
+
+    cols = TABLES["review_conflicts"]
     if decisions.empty:
         return pd.DataFrame(columns=cols)
-    d = decisions.assign(outcome=decisions["decision"] + decisions["new_code"].map(
-        lambda c: f" → {c}" if c else ""))
+    d = _standing(decisions, folder)
     rows = []
     for (seg, code), g in d.groupby(["segment_id", "code_id"], sort=True):
+        g = g.sort_values("import_date", kind="mergesort")
         if len(set(g["reviewer"])) > 1 and len(set(g["outcome"])) > 1:
             rows.append({"segment_id": seg, "code_id": code,
                          "reviewers": ", ".join(g["reviewer"]),
                          "decisions": ", ".join(g["outcome"]),
-                         "files": ", ".join(f"{f}:{r}" for f, r in
+                         "files": ", ".join(f"{f}:{r} ({i})" for f, r, i in
                                             zip(g["origin_file"], g["origin_line"],
-                                                strict=True))})
+                                                g["import_date"], strict=True)),
+                         "status": RESOLVED if g["final"].any() else UNRESOLVED})
     return pd.DataFrame(rows, columns=cols)
 

@@ -40,6 +40,10 @@ TABLES: dict[str, list[str]] = {
     # One row per (segment, code, source, coder). source ∈ rule | manual | review | topic.
     "codings": ["segment_id", "code_id", "source", "coder", "codebook_version", "evidence",
                 "matched_text", "negated", "note", "origin_file", "origin_line"],
+    # Review decisions on which different reviewers disagree (« Conflits de revue »): the pair
+    # stays unverified (its automatic coding is kept as is) until one decision settles it.
+    "review_conflicts": ["segment_id", "code_id", "reviewers", "decisions", "files",
+                         "status"],
     # Topic assignment per segment (topic -1 = outlier when not reduced).
     "topic_assignments": ["segment_id", "topic", "topic_label", "probability"],
     "topic_info": ["topic", "label", "count", "terms", "representation"],
