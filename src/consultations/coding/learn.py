@@ -191,7 +191,7 @@ class Features:
         return self
 
     def rows(self, ids) -> object | None:
-        """Cached rows of ``ids`` (None when one is not cached)."""
+        """Return the cached rows of ``ids`` (None when one is not cached)."""
         idx = [self.cache_.get(s) for s in ids]
         if not idx or any(i is None for i in idx):
             return None
@@ -441,7 +441,7 @@ def _long(proba: pd.DataFrame) -> pd.DataFrame:
 
 def model_codings(proba: pd.DataFrame, thresholds: dict[str, float], version: str = ""
                   ) -> pd.DataFrame:
-    """The model's own codings: probability ≥ the code's threshold (source ``model``)."""
+    """Return the model's own codings: probability ≥ the code's threshold (source ``model``)."""
     from consultations.coding.codings import finish_codings
 
     long = _long(proba)
@@ -591,7 +591,7 @@ def learning_curve(segments, rule, manual, codebook, units, train_ws, test_ws,
 
 
 def empty_model_codings() -> pd.DataFrame:
-    """An empty table of model codings (contract columns + ``probability``)."""
+    """Return an empty table of model codings (contract columns + ``probability``)."""
     from consultations.coding.codings import empty_codings
 
     return empty_codings(["probability"]).astype({"probability": float})

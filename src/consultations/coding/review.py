@@ -403,7 +403,7 @@ def _standing(decisions: pd.DataFrame, folder: Path | None = None) -> pd.DataFra
     final = pd.Series(False, index=d.index)
     for _key, g in d.groupby(["segment_id", "code_id"], sort=False):
         last = g[g["import_date"] == g["import_date"].iloc[-1]]
-        if last["outcome"].nunique() == 1:
+        if len(set(last["outcome"])) == 1:
             final[last.index[-1]] = True
     d["final"] = final
     return d.sort_values("_row").drop(columns="_row")
