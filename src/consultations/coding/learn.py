@@ -454,7 +454,8 @@ def model_codings(proba: pd.DataFrame, thresholds: dict[str, float], version: st
         "matched_text": "", "negated": False, "note": "", "origin_file": "",
         "origin_line": pd.NA, "probability": picked["probability"]})
     out = finish_codings(df, ["probability"])
-    out["probability"] = pd.to_numeric(out["probability"].replace("", np.nan), errors="coerce")
+    out["probability"] = pd.to_numeric(out["probability"].astype(object).where(
+        out["probability"].astype(str) != "", np.nan), errors="coerce")
     return out
 
 
@@ -483,8 +484,8 @@ def combine(rule: pd.DataFrame, proba: pd.DataFrame, thresholds: dict[str, float
     added = model[[(s, c) not in rules for s, c in zip(model["segment_id"], model["code_id"],
                                                        strict=True)]]
     auto = finish_codings(pd.concat([rule, added], ignore_index=True), ["probability"])
-    auto["probability"] = pd.to_numeric(auto["probability"].replace("", np.nan),
-                                        errors="coerce")
+    auto["probability"] = pd.to_numeric(auto["probability"].astype(object).where(
+        auto["probability"].astype(str) != "", np.nan), errors="coerce")
     return auto, model
 
 
