@@ -316,8 +316,9 @@ class CodeModel:
                 elif rec.code_id not in branch[code]:
                     idx.append(row[rec.segment_id])
                     y.append(0)
-            self.models_[code] = LogisticRegression(C=self.C, solver="liblinear", dual=True,
-                                                    max_iter=1000).fit(X[idx], np.asarray(y))
+            self.models_[code] = LogisticRegression(
+                C=self.C, solver="liblinear", dual=True, random_state=0,
+                max_iter=1000).fit(X[idx], np.asarray(y))
         return self
 
     def decision(self, segments: pd.DataFrame, rule: pd.DataFrame,
