@@ -243,10 +243,17 @@ class Project:
 
         self.run(["code"], progress=None)
         cat = Catalog(self.paths)
+        from consultations.coding.agreement import SUBSET_FILE, disagreements
+
         quality = cat["rule_quality"] if "rule_quality" in cat else None
+        subset = self.paths.coded / SUBSET_FILE
+        manual = cat["codings_manual"]
+        units = (pd.read_csv(subset)["segment_id"].astype(str).tolist() if subset.exists()
+                 else sorted(set(manual["segment_id"])))
         return write_agreement_workbook(cat["agreement"],
                                         self.paths.reports / "accord_intercodeurs.xlsx",
-                                        quality=quality)
+                                        quality=quality, disagreements=disagreements(
+                                            manual, cat["segments"], units))
 
 
 def _descends(code: str, ancestor: str, parent: dict[str, str]) -> bool:
