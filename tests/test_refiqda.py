@@ -203,7 +203,7 @@ def test_refiqda_qdpx_positions_are_code_points_with_accents_and_astral_chars(
 def test_refiqda_qdpx_cases_users_and_variables(qdpx, speakers):
     root = etree.fromstring(_qde(qdpx))
     users = {u.get("name") for u in root.iter("{*}User")}
-    assert {"Awa", "Ibrahim", "règles"} <= users
+    assert {"Awa", "Ibrahim", refiqda.AUTO_USER} <= users and "règles" not in users
     variables = {v.get("guid"): v.get("name") for v in root.iter("{*}Variable")}
     assert set(variables.values()) == {"Groupe d'acteurs", "Atelier"}
     cases = {c.get("name"): c for c in root.iter("{*}Case")}
@@ -257,9 +257,12 @@ def test_refiqda_export_warns_and_skips_codings_of_unknown_codes(tmp_path, tiny_
 
 def test_refiqda_round_trip_gives_back_the_same_codings(qdpx, tiny_segments, codings,
                                                         codebook):
-    back = refiqda_import.import_qdpx(qdpx, tiny_segments, codebook)
+    with pytest.warns(UserWarning, match="2 codage"):
+        back = refiqda_import.import_qdpx(qdpx, tiny_segments, codebook)
     assert list(back.columns) == TABLES["codings"]
-    want = set(codings[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
+    assert back.attrs["report"]["automatic_dropped"] == 2  # the rules' codings stay out
+    human = codings[codings["source"] == "manual"]
+    want = set(human[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
     got = set(back[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
     assert got == want
     assert set(back["source"]) == {"manual"}

@@ -37,6 +37,7 @@ import pandas as pd
 from consultations.core.errors import warn_input
 from consultations.core.io import atomic_write_bytes
 from consultations.interop.refiqda_common import (
+    AUTO_USER,
     CODEBOOK_NS,
     PROJECT_NS,
     as_text,
@@ -52,6 +53,7 @@ from consultations.interop.refiqda_import import (
 )
 
 __all__ = [
+    "AUTO_USER",
     "code_description",
     "codebook_to_qdc",
     "import_qdpx",
@@ -175,6 +177,7 @@ def _export_codings(codings: pd.DataFrame, segments: pd.DataFrame,
     cod = codings.copy()
     cod["coder"] = cod["coder"].fillna("").astype(str).str.strip()
     cod.loc[cod["coder"] == "", "coder"] = cod["source"].astype(str)
+    cod.loc[cod["source"].astype(str).isin(["rule", "model", "topic"]), "coder"] = AUTO_USER
     known = cod["segment_id"].isin(segments["segment_id"]) & cod["code_id"].isin(
         codebook["code_id"])
     if (~known).any():

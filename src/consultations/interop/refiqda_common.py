@@ -26,6 +26,8 @@ import pandas as pd
 from consultations.core.errors import InputError
 
 __all__ = [
+    "AUTO_USER",
+    "is_automatic_user",
     "CODEBOOK_NS",
     "PROJECT_NS",
     "code_guid",
@@ -233,3 +235,15 @@ def source_texts(segments: pd.DataFrame, workshops: pd.DataFrame | None = None):
         rows += [("turn", tid, str(wid), spk, a + off, b + off) for tid, spk, a, b in turn_spans]
     spans = pd.DataFrame(rows, columns=["kind", "id", "workshop_id", "speaker", "start", "end"])
     return texts, spans
+
+
+#: The REFI-QDA user under which the tool's own (rule, model, topic) codings are exported;
+#: codings by this user (or by the legacy names « règles » / « modèle ») are dropped on import.
+AUTO_USER = "consultations (codage automatique)"
+_AUTO_NAMES = {AUTO_USER, "règles", "modèle"}
+
+
+def is_automatic_user(name: str | None) -> bool:
+    """Return True for the user names that mark the tool's own codings."""
+    return str(name or "").strip() in _AUTO_NAMES
+
