@@ -420,3 +420,17 @@ def test_refiqda_codebook_with_a_parent_cycle_is_refused(codebook):
                                                              "MOY-FORM"))
     with pytest.raises(ValueError, match="cycle"):
         refiqda.codebook_to_qdc(cyclic, "1")
+
+
+def test_refiqda_taguette_csv_and_empty_sets_read_with_warning(tmp_path, codebook):
+    import csv
+
+    from consultations.interop.refiqda_common import validate_codebook
+
+    path = refiqda.write_taguette_csv(codebook, tmp_path / "codebook_taguette.csv")
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows[0] == ["tag", "description"] and len(rows) == len(codebook) + 1
+    assert {r[0] for r in rows[1:]} == set(codebook["code_id"])
+    qdc = refiqda.codebook_to_qdc(codebook, "1").replace(b"</CodeBook>", b"<Sets/></CodeBook>")
+    with pytest.warns(UserWarning, match="Sets"):
+        validate_codebook(qdc)

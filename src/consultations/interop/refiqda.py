@@ -60,6 +60,7 @@ __all__ = [
     "project_qdpx_bytes",
     "project_to_qdpx",
     "write_codebook_qdc",
+    "write_taguette_csv",
 ]
 
 
@@ -164,6 +165,24 @@ def write_codebook_qdc(codebook: pd.DataFrame, version: str, path: str | Path) -
 
 
 # --------------------------------------------------------------------------- project export
+
+
+def write_taguette_csv(codebook: pd.DataFrame, path: str | Path) -> Path:
+    """Write the codebook as Taguette's import CSV (columns ``tag,description``).
+
+    Taguette 1.5 reads codebooks from CSV only. The tag is the ``code_id``; the description
+    the label, then the definition and criteria.
+    """
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["tag", "description"])
+    for _, row in codebook.iterrows():
+        w.writerow([row["code_id"], f"{row.get('label', '')} — {code_description(row)}"])
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+    return path
 
 
 def _sub(parent, tag, **attrs):

@@ -157,10 +157,29 @@ def validate_project(xml_bytes: bytes, where: str = "project.qde") -> None:
 def validate_codebook(xml_bytes: bytes, where: str = "codebook.qdc") -> None:
     """Validate a ``.qdc`` document against the codebook schema derived from Project.xsd.
 
+    An empty ``<Sets/>`` (Taguette writes one; the schema forbids it) is dropped with a
+    warning rather than rejected.
+
     Raises:
         InputError: naming the first schema error and its line.
 
     """
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(xml_bytes)
+    except etree.XMLSyntaxError:
+        root = None
+    if root is not None:
+        empty = [el for el in root.iter("{*}Sets") if len(el) == 0]
+        if empty:
+            for el in empty:
+                el.getparent().remove(el)
+            from consultations.core.errors import warn_input
+
+            warn_input(where, empty[0].sourceline, "élément <Sets/> vide (écrit par Taguette "
+                       "notamment ; le schéma REFI-QDA l'interdit) : ignoré")
+            xml_bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8")
     _validate(xml_bytes, _codebook_schema(), where)
 
 
