@@ -37,7 +37,8 @@ TABLES: dict[str, list[str]] = {
     # The codebook, flattened (one row per code).
     "codebook": ["code_id", "label", "definition", "include", "exclude", "parent", "axis",
                  "keywords", "examples", "line"],
-    # One row per (segment, code, source, coder). source ∈ rule | manual | review | topic.
+    # One row per (segment, code, source, coder). source ∈ rule | model | manual | review |
+    # topic; the code stage adds an extra column `probability` (automatic codings).
     "codings": ["segment_id", "code_id", "source", "coder", "codebook_version", "evidence",
                 "matched_text", "negated", "note", "origin_file", "origin_line"],
     # Review decisions on which different reviewers disagree (« Conflits de revue »): the pair
