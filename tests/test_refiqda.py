@@ -203,7 +203,7 @@ def test_refiqda_qdpx_positions_are_code_points_with_accents_and_astral_chars(
 def test_refiqda_qdpx_cases_users_and_variables(qdpx, speakers):
     root = etree.fromstring(_qde(qdpx))
     users = {u.get("name") for u in root.iter("{*}User")}
-    assert {"Awa", "Ibrahim", "règles"} <= users
+    assert {"Awa", "Ibrahim", refiqda.AUTO_USER} <= users and "règles" not in users
     variables = {v.get("guid"): v.get("name") for v in root.iter("{*}Variable")}
     assert set(variables.values()) == {"Groupe d'acteurs", "Atelier"}
     cases = {c.get("name"): c for c in root.iter("{*}Case")}
@@ -257,9 +257,12 @@ def test_refiqda_export_warns_and_skips_codings_of_unknown_codes(tmp_path, tiny_
 
 def test_refiqda_round_trip_gives_back_the_same_codings(qdpx, tiny_segments, codings,
                                                         codebook):
-    back = refiqda_import.import_qdpx(qdpx, tiny_segments, codebook)
+    with pytest.warns(UserWarning, match="2 codage"):
+        back = refiqda_import.import_qdpx(qdpx, tiny_segments, codebook)
     assert list(back.columns) == TABLES["codings"]
-    want = set(codings[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
+    assert back.attrs["report"]["automatic_dropped"] == 2  # the rules' codings stay out
+    human = codings[codings["source"] == "manual"]
+    want = set(human[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
     got = set(back[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
     assert got == want
     assert set(back["source"]) == {"manual"}
@@ -523,3 +526,17 @@ def test_check_zip_refuses_a_bomb_before_a_library_opens_it(tmp_path):
     assert exc.value.path.endswith("!xl/worksheets/sheet1.xml")
     with pytest.raises(InputError, match="trop volumineuse"):
         check_zip(bomb, max_ratio=1e9, total_limit=1 << 20)
+
+
+def test_refiqda_taguette_csv_and_empty_sets_read_with_warning(tmp_path, codebook):
+    import csv
+
+    from consultations.interop.refiqda_common import validate_codebook
+
+    path = refiqda.write_taguette_csv(codebook, tmp_path / "codebook_taguette.csv")
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows[0] == ["tag", "description"] and len(rows) == len(codebook) + 1
+    assert {r[0] for r in rows[1:]} == set(codebook["code_id"])
+    qdc = refiqda.codebook_to_qdc(codebook, "1").replace(b"</CodeBook>", b"<Sets/></CodeBook>")
+    with pytest.warns(UserWarning, match="Sets"):
+        validate_codebook(qdc)

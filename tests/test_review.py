@@ -63,14 +63,23 @@ def test_review_export_writes_new_dated_workbooks(project):
     assert any('"accepter,rejeter,recoder"' == dv.formula1 for dv in dvs)
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert len(rows) == 3  # the tiny segments' rule codings (LOG, RACK, CONF)
-    assert {r[5] for r in rows} == {"RACK", "CONF", "LOG"}
-    assert all(r[3] and "-" in r[3] for r in rows)  # speaker pseudonyms
-    assert ws.column_dimensions["C"].width >= 40
+    code, spk = review.PROTECTED.index("code_id"), review.PROTECTED.index("locuteur")
+    assert {r[code] for r in rows} == {"RACK", "CONF", "LOG"}
+    assert all(r[spk] and "-" in r[spk] for r in rows)  # speaker pseudonyms
+    assert ws.column_dimensions["D"].width >= 40  # the segment's text
+    by = {r[code]: dict(zip(review.PROTECTED, r, strict=False)) for r in rows}
+    assert by["LOG"]["phrase_après"] == "La formation des agents reste insuffisante."
+    assert by["LOG"]["fichier"] == "w1.txt" and by["LOG"]["ligne"] == 2
+    assert review.REVIEWER_SHEET in wb.sheetnames
+    assert sum(1 for dv in dvs if "Codes!" in str(dv.formula1)) == 1
+    assert "ajouter_code" in str([dv.sqref for dv in dvs]) or any(
+        review.HEADER.index("ajouter_code") >= 0 for _ in dvs)
 
 
 def test_review_import_round_trip(project, tmp_path):
     exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
-    rows = {r[1] + "|" + r[5]: i for i, r in enumerate(
+    code = review.PROTECTED.index("code_id")
+    rows = {r[1] + "|" + r[code]: i for i, r in enumerate(
         load_workbook(exported)[review.SHEET].iter_rows(min_row=2, values_only=True), start=2)}
     filled = _fill(exported, {
         rows["W1-T003-S01|RACK"]: {"décision": "accepter", "relecteur": "AK"},
@@ -102,10 +111,11 @@ def test_review_import_round_trip(project, tmp_path):
 
 
 @pytest.mark.parametrize("edit, needle", [
-    ({"décision": "peut-être", "relecteur": "AK"}, "invalid décision"),
-    ({"décision": "recoder", "nouveau_code": "NOPE", "relecteur": "AK"}, "unknown code"),
-    ({"décision": "accepter", "relecteur": "AK", "texte": "texte changé"}, "were edited"),
-    ({"décision": "accepter"}, "empty relecteur"),
+    ({"décision": "peut-être", "relecteur": "AK"}, "décision invalide"),
+    ({"décision": "recoder", "nouveau_code": "NOPE", "relecteur": "AK"}, "code inconnu"),
+    ({"décision": "accepter", "relecteur": "AK", "texte": "texte changé"}, "modifiée"),
+    ({"décision": "accepter"}, "nom du relecteur manquant"),
+    ({"ajouter_code": "NOPE", "relecteur": "AK"}, "code ajouté inconnu"),
 ])
 def test_review_import_rejects_bad_rows(project, tmp_path, edit, needle):
     exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
@@ -128,6 +138,7 @@ def test_review_edit_detected_by_hash_without_origin_sheet(project, tmp_path):
 
 
 def test_review_conflicts_between_reviewers(project, tmp_path):
+    """Same import date, different reviewers, different decisions: unresolved, unverified."""
     exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
     a = _fill(exported, {2: {"décision": "accepter", "relecteur": "AK"}}, tmp_path / "a.xlsx")
     b = _fill(exported, {2: {"décision": "rejeter", "relecteur": "BD"}}, tmp_path / "b.xlsx")
@@ -135,10 +146,99 @@ def test_review_conflicts_between_reviewers(project, tmp_path):
     summary = review.import_review(b, project, Settings())
     assert len(summary["conflits"]) == 1
     assert summary["conflits"][0]["reviewers"] == "AK, BD"
+    assert summary["conflits"][0]["status"] == review.UNRESOLVED
     dec = review.read_review_decisions(project, cio.load_table(project, "segments"),
                                        cio.load_table(project, "codebook"))
     rc = review.decisions_to_codings(dec)
-    assert rc["final"].sum() == 1 and rc.loc[rc["final"], "decision"].item() == "rejeter"
+    assert rc["final"].sum() == 0  # no decision stands: the pair stays unverified
+    rule = cio.load_table(project, "codings_rule")
+    final = merge_codings(rule, rule.iloc[0:0], rc)
+    first = load_workbook(exported)[review.SHEET].cell(2, review.HEADER.index("code_id") + 1)
+    seg = load_workbook(exported)[review.SHEET].cell(2, 2).value
+    assert ((final["segment_id"] == seg) & (final["code_id"] == first.value)
+            & (final["source"] == "rule")).any()  # the automatic coding is kept as is
+
+
+def test_review_conflict_settled_by_later_import_not_file_name(project, tmp_path):
+    """The latest import date wins, whatever the file names' order."""
+    exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
+    folder = project.coded / "review"
+    folder.mkdir(parents=True)
+    z = _fill(exported, {2: {"décision": "accepter", "relecteur": "AK"}}, tmp_path / "z.xlsx")
+    a = _fill(exported, {2: {"décision": "rejeter", "relecteur": "BD"}}, tmp_path / "a.xlsx")
+    (folder / "z_import_2020-03-01.xlsx").write_bytes(z.read_bytes())  # older, later name
+    (folder / "a_import_2020-03-09.xlsx").write_bytes(a.read_bytes())  # newer, earlier name
+    dec = review.read_review_decisions(project, cio.load_table(project, "segments"),
+                                       cio.load_table(project, "codebook"))
+    rc = review.decisions_to_codings(dec, folder=folder)
+    assert rc.loc[rc["final"], "decision"].tolist() == ["rejeter"]
+    conf = review.review_conflicts(dec, folder)
+    assert conf["status"].tolist() == [review.RESOLVED]
+    assert "2020-03-09" in conf["files"].iloc[0]
+
+
+def test_review_name_once_added_code_and_queue(project, tmp_path):
+    """Name on the Relecteur sheet; an added code becomes a review coding; decided rows leave."""
+    exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
+    wb = load_workbook(exported)
+    ws = wb[review.SHEET]
+    col = {c.value: c.column for c in ws[1]}
+    seg = ws.cell(2, col["segment_id"]).value
+    ws.cell(2, col["décision"], "accepter")
+    ws.cell(2, col["ajouter_code"], "LOG" if ws.cell(2, col["code_id"]).value != "LOG"
+            else "CONF")
+    ws.cell(3, col["décision"], "accepter")
+    wb[review.REVIEWER_SHEET]["B1"] = "AK"
+    wb.save(tmp_path / "once.xlsx")
+    summary = review.import_review(tmp_path / "once.xlsx", project, Settings())
+    assert summary["relecteurs"] == ["AK"] and summary["ajouts"] == 1
+    dec = review.read_review_decisions(project, cio.load_table(project, "segments"),
+                                       cio.load_table(project, "codebook"))
+    rc = review.decisions_to_codings(dec)
+    assert (rc["decision"] == review.ADDED).sum() == 1
+    assert set(rc.loc[rc["decision"] == review.ADDED, "segment_id"]) == {seg}
+    cio.save_table(project, "codings_review", rc)
+    again = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 6))
+    left = list(load_workbook(again)[review.SHEET].iter_rows(min_row=2, values_only=True))
+    assert len(left) == 1  # the two decided rows are not offered again
+
+
+def test_review_import_groups_problems_and_refuses_ods(project, tmp_path):
+    exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
+    filled = _fill(exported, {2: {"décision": "accepter"}, 3: {"décision": "accepter"},
+                              4: {"décision": "peut-être"}}, tmp_path / "noname.xlsx")
+    with pytest.raises(InputError) as err:
+        review.import_review(filled, project, Settings())
+    msg = str(err.value)
+    assert "lignes 2, 3 : nom du relecteur manquant" in msg and "décision invalide" in msg
+    assert msg.count("nom du relecteur manquant") == 1 and "Relecteur" in msg
+    ods = tmp_path / "revue.ods"
+    ods.write_bytes(b"PK\x03\x04")
+    with pytest.raises(InputError, match="OpenDocument") as err2:
+        review.import_review(ods, project, Settings())
+    assert ".xlsx" in str(err2.value)
+
+
+def test_review_queue_order_and_facilitators(tiny_segments):
+    """Position codes first, then their parents, then others; uncertain first; no FAC rows."""
+    codebook = pd.DataFrame({
+        "code_id": ["CLS", "CLS.MAIRE", "LOG"], "label": ["C", "M", "L"],
+        "definition": ["d", "d", "d"], "parent": ["", "CLS", ""],
+        "position": ["", "présidence par le maire", ""]})
+    auto = pd.DataFrame({
+        "segment_id": ["W1-T002-S01", "W2-T001-S01", "W2-T001-S01", "W1-T001-S01",
+                       "W1-T002-S02"],
+        "code_id": ["LOG", "CLS", "CLS.MAIRE", "LOG", "LOG"],
+        "source": ["rule", "rule", "model", "rule", "model"],
+        "evidence": [""] * 5, "matched_text": [""] * 5, "negated": [False] * 5,
+        "probability": [0.9, float("nan"), 0.8, 0.5, 0.55]})
+    rows = review.review_rows(auto, tiny_segments, codebook)
+    assert rows["code_id"].tolist() == ["CLS.MAIRE", "CLS", "LOG", "LOG"]
+    assert rows["segment_id"].tolist()[2:] == ["W1-T002-S02", "W1-T002-S01"]  # 0.55 before 0.9
+    assert "W1-T001-S01" not in set(rows["segment_id"])  # facilitator out by default
+    with_fac = review.review_rows(auto, tiny_segments, codebook, facilitators=True)
+    assert "W1-T001-S01" in set(with_fac["segment_id"])
+    assert rows.loc[0, "source"] == "modèle" and rows.loc[0, "probabilité"] == "0.80"
 
 
 def test_review_agreement_report_writes_french_workbook(project, tiny_segments):

@@ -99,6 +99,14 @@ def _summary_line(summary: dict) -> str:
         lines.append(f"  codage : {code.get('n_codes', 0)} codes (grille "
                      f"{code.get('codebook_version')}), {_n(code['n_codings'])} codages, "
                      f"{code.get('segments_coded', 0)} segments codés")
+    if code.get("n_codings_model_added"):
+        lines.append(f"  suggestions du modèle : {_n(code['n_codings_model_added'])} "
+                     f"codages ajoutés aux règles ({code.get('n_codes_learned', 0)} codes "
+                     "appris)")
+    if code.get("n_review_conflicts"):
+        lines.append(f"  conflits de revue : {code['n_review_conflicts']} (dont "
+                     f"{code.get('n_review_conflicts_unresolved', 0)} non résolus, "
+                     "codages non vérifiés ; voir la table review_conflicts)")
     if code.get("anchors_orphaned") or code.get("anchors_moved") or \
             code.get("anchors_code_changed"):
         lines.append(f"  codages ancrés au texte : {code.get('anchors_kept', 0)} conservés, "
@@ -106,6 +114,7 @@ def _summary_line(summary: dict) -> str:
                      f"{code.get('anchors_orphaned', 0)} orphelins (non appliqués), "
                      f"{code.get('anchors_code_changed', 0)} à revoir (code modifié) — "
                      "feuille « Codages orphelins »")
+
     top = summary["stages"].get("topics", {})
     if "n_topics" in top:
         lines.append(f"  thèmes émergents : {top['n_topics']} ({top.get('embedding')}, "

@@ -32,7 +32,8 @@ TABLE_STAGE: dict[str, str] = {
     **dict.fromkeys(["workshops", "speakers", "turns", "segments", "recommendations",
                      "file_report", "groups"], "ingest"),
     **dict.fromkeys(["codebook", "axes", "codings_rule", "codings_manual", "codings_review",
-                     "codings", "agreement", "rule_quality", "coding_anchors"], "code"),
+                     "codings_model", "codings", "agreement", "rule_quality",
+                     "coding_anchors", "review_conflicts"], "code"),
     **dict.fromkeys(["topic_assignments", "topic_info", "topic_crosswalk", "topics_per_group",
                      "code_terms", "topic_selection"], "topics"),
     **dict.fromkeys(["code_presence", "code_group_counts", "code_group_tests",
@@ -262,10 +263,17 @@ class Project:
 
         self.run(["code"], progress=None)
         cat = Catalog(self.paths)
+        from consultations.coding.agreement import SUBSET_FILE, disagreements
+
         quality = cat["rule_quality"] if "rule_quality" in cat else None
+        subset = self.paths.coded / SUBSET_FILE
+        manual = cat["codings_manual"]
+        units = (pd.read_csv(subset)["segment_id"].astype(str).tolist() if subset.exists()
+                 else sorted(set(manual["segment_id"])))
         return write_agreement_workbook(cat["agreement"],
                                         self.paths.reports / "accord_intercodeurs.xlsx",
-                                        quality=quality)
+                                        quality=quality, disagreements=disagreements(
+                                            manual, cat["segments"], units))
 
 
 def _descends(code: str, ancestor: str, parent: dict[str, str]) -> bool:

@@ -39,6 +39,9 @@ __all__ = [
     "CONSENSUS",
     "INTERCODER",
     "human_rows",
+    "VERDICTS",
+    "disagreements",
+    "verdict",
     "LEVELS",
     "METHOD_NOTE",
     "MACRO",
@@ -610,3 +613,46 @@ def human_rows(table: pd.DataFrame) -> pd.DataFrame:
     if "comparison" not in table:
         return table
     return table[table["comparison"] == INTERCODER]
+
+
+#: Verdicts on Krippendorff's alpha (Krippendorff 2004: α ≥ 0.80 reliable; 0.667 ≤ α < 0.80
+#: tentative conclusions only; below: the code must be revised).
+VERDICTS = ("fiable", "provisoire", "code à réviser")
+
+
+def verdict(alpha: float) -> str:
+    """Return the verdict on an alpha (« fiable », « provisoire », « code à réviser », or "").
+
+    « fiable » from 0.80, « provisoire » from 0.667, else « code à réviser »; empty when
+    alpha is undefined.
+    """
+    if alpha is None or not np.isfinite(alpha):
+        return ""
+    return VERDICTS[0] if alpha >= 0.80 else VERDICTS[1] if alpha >= 0.667 else VERDICTS[2]
+
+
+def disagreements(manual: pd.DataFrame, segments: pd.DataFrame, units: list[str]
+                  ) -> pd.DataFrame:
+    """Return the (segment, code) pairs of ``units`` on which the human coders disagree.
+
+    Columns: ``segment_id``, ``code_id``, ``text``, ``coded_by``, ``not_coded_by`` and
+    ``codes_by_coder`` (every code each coder gave the segment, « coder : A, B | … »).
+    """
+    cols = ["segment_id", "code_id", "text", "coded_by", "not_coded_by", "codes_by_coder"]
+    if manual.empty or not units:
+        return pd.DataFrame(columns=cols)
+    coders = sorted(manual["coder"].unique())
+    m = manual[manual["segment_id"].isin(set(units))]
+    given = m.groupby(["segment_id", "coder"])["code_id"].agg(lambda x: sorted(set(x)))
+    text = dict(zip(segments["segment_id"], segments["text"], strict=True))
+    rows = []
+    for (seg, code), g in m.groupby(["segment_id", "code_id"], sort=True):
+        by = sorted(set(g["coder"]))
+        if len(by) < len(coders):
+            rows.append({"segment_id": seg, "code_id": code, "text": text.get(seg, ""),
+                         "coded_by": ", ".join(by),
+                         "not_coded_by": ", ".join(c for c in coders if c not in by),
+                         "codes_by_coder": " | ".join(
+                             f"{c} : {', '.join(given.get((seg, c), [])) or '—'}"
+                             for c in coders)})
+    return pd.DataFrame(rows, columns=cols)

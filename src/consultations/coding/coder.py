@@ -488,8 +488,10 @@ def manual_coverage(codings: pd.DataFrame, coverage: pd.DataFrame | None = None)
 def merge_codings(rule: pd.DataFrame, manual: pd.DataFrame, review: pd.DataFrame
                   ) -> pd.DataFrame:
     """Build the final codings table (see module docstring for the rules)."""
-    reviewed = set(zip(review.get("segment_id", []), review.get("original_code_id", []),
-                       strict=True)) if len(review) else set()
+    settled = review[review["final"].astype(bool)] if len(review) and "final" in review \
+        else review
+    reviewed = set(zip(settled.get("segment_id", []), settled.get("original_code_id", []),
+                       strict=True)) if len(settled) else set()
     keep_rule = rule[[(s, c) not in reviewed
                       for s, c in zip(rule["segment_id"], rule["code_id"], strict=True)]]
     final_review = review

@@ -10,9 +10,16 @@ the decision columns.
 ``data/coded/review/`` under a new name (the original is never rewritten), and returns a
 summary. The code stage then reads every workbook of that folder
 (:func:`read_review_decisions`) and turns decisions into codings with source ``review``
-(:func:`decisions_to_codings`). When several decisions concern the same (segment, code), the
-last one (workbooks in file-name order, then row) is final; disagreements between different
-reviewers are reported (:func:`review_conflicts`).
+(:func:`decisions_to_codings`).
+
+Which decision stands (never the file-name order): decisions on the same (segment, proposed
+code) are ordered by **import date** (the date in the copy's name ``…_import_YYYY-MM-DD``,
+else the file's modification date), then by row. The decisions of the latest import date
+stand when they agree; when reviewers of that latest date disagree, the conflict is
+**unresolved**: no decision stands, the automatic coding stays as it is and counts as
+unverified, and the pair is listed in « Conflits de revue » (:func:`review_conflicts`, status
+« non résolu ») until a later import settles it (status « résolu par une revue plus
+récente »).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import datetime as _dt
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from consultations.coding.codebook import fold
@@ -28,7 +36,14 @@ from consultations.core.config import Paths, Settings
 from consultations.core.errors import InputError, warn_input
 
 __all__ = [
+    "ADDED",
     "DECISIONS",
+    "RESOLVED",
+    "UNRESOLVED",
+    "decided_pairs",
+    "group_problems",
+    "import_date",
+    "review_rows",
     "decisions_to_codings",
     "export_review",
     "import_review",
@@ -38,18 +53,29 @@ __all__ = [
 ]
 
 DECISIONS = ("accepter", "rejeter", "recoder")
+#: decision of a code the reviewer added (column « ajouter_code »).
+ADDED = "ajouter"
 SHEET = "Revue"
 ORIGIN = "_origine"
-PROTECTED = ["n°", "segment_id", "texte", "locuteur", "groupe", "code_id", "libellé",
-             "définition", "preuve", "texte_repéré", "négation"]
-EDITABLE = ["décision", "nouveau_code", "commentaire", "relecteur"]
+#: sheet where the reviewer writes their name once (cell B1).
+REVIEWER_SHEET = "Relecteur"
+PROTECTED = ["n°", "segment_id", "phrase_avant", "texte", "phrase_après", "locuteur", "groupe",
+             "fichier", "ligne", "code_id", "libellé", "définition", "source", "probabilité",
+             "preuve", "texte_repéré", "négation"]
+EDITABLE = ["décision", "nouveau_code", "ajouter_code", "commentaire", "relecteur"]
 HEADER = PROTECTED + EDITABLE + ["empreinte"]
+#: layout of workbooks exported before the review queue (still read).
+OLD_PROTECTED = ["n°", "segment_id", "texte", "locuteur", "groupe", "code_id", "libellé",
+                 "définition", "preuve", "texte_repéré", "négation"]
+OLD_EDITABLE = ["décision", "nouveau_code", "commentaire", "relecteur"]
+OLD_HEADER = OLD_PROTECTED + OLD_EDITABLE + ["empreinte"]
 DECISION_COLUMNS = ["segment_id", "code_id", "decision", "new_code", "comment", "reviewer",
                     "codebook_version", "origin_file", "origin_line", "text"]
-_WIDTHS = {"n°": 6, "segment_id": 18, "texte": 60, "locuteur": 10, "groupe": 22, "code_id": 11,
-           "libellé": 28, "définition": 50, "preuve": 24, "texte_repéré": 22, "négation": 9,
-           "décision": 12, "nouveau_code": 14, "commentaire": 30, "relecteur": 14,
-           "empreinte": 18}
+_WIDTHS = {"n°": 6, "segment_id": 18, "phrase_avant": 35, "texte": 60, "phrase_après": 35,
+           "locuteur": 10, "groupe": 22, "fichier": 22, "ligne": 7, "code_id": 11,
+           "libellé": 28, "définition": 50, "source": 9, "probabilité": 11, "preuve": 24,
+           "texte_repéré": 22, "négation": 9, "décision": 12, "nouveau_code": 14,
+           "ajouter_code": 14, "commentaire": 30, "relecteur": 14, "empreinte": 18}
 
 
 def _norm(v) -> str:
@@ -72,25 +98,77 @@ def _new_name(folder: Path, stem: str, suffix: str = ".xlsx") -> Path:
 
 
 # --------------------------------------------------------------------------- export
-def review_rows(rule: pd.DataFrame, segments: pd.DataFrame, codebook: pd.DataFrame
-                ) -> pd.DataFrame:
-    """One row per rule coding with the columns of the review sheet (protected part)."""
+def _priority(codebook: pd.DataFrame) -> dict[str, int]:
+    """0: position codes (behind stated positions), 1: their parents (contested themes), 2."""
+    pos = codebook["position"].fillna("").astype(str).str.strip() != "" \
+        if "position" in codebook else pd.Series(False, index=codebook.index)
+    position = set(codebook.loc[pos, "code_id"])
+    parents = set(codebook.loc[pos, "parent"].fillna("")) - {""}
+    return {c: 0 if c in position else 1 if c in parents else 2 for c in codebook["code_id"]}
+
+
+def review_rows(automatic: pd.DataFrame, segments: pd.DataFrame, codebook: pd.DataFrame,
+                decided: set | None = None, facilitators: bool = False) -> pd.DataFrame:
+    """Return the review queue: one row per automatic coding that still needs a decision.
+
+    Rows are ordered by what the brief depends on: position codes first (stated positions),
+    then the parents of position codes (contested themes), then the other codes; within
+    each, the most uncertain first (probability closest to 0.5; a coding without probability
+    counts as 0.75), then segment.
+
+    Args:
+        automatic: automatic codings (source ``rule`` or ``model``; column ``probability``
+            optional).
+        segments: the segments (text, neighbours, speaker, group, file, line).
+        codebook: the codebook (definitions; ``position`` orders the queue).
+        decided: (segment, code) pairs whose decision already stands (left out).
+        facilitators: keep the facilitators' segments (out by default: they are left out of
+            every comparison).
+
+    """
+    from consultations.core.schema import participant_segments
+
+    segs = segments if facilitators else participant_segments(segments)
     seg = segments.set_index("segment_id")
+    keep = set(segs["segment_id"])
     cb = codebook.set_index("code_id")
+    prio = _priority(codebook)
+    prev, nxt = {}, {}
+    if "turn_id" in segments and "seg_n" in segments:
+        for _t, g in segments.sort_values(["turn_id", "seg_n"]).groupby("turn_id", sort=False):
+            ids, texts = list(g["segment_id"]), list(g["text"])
+            for k, sid in enumerate(ids):
+                prev[sid] = texts[k - 1] if k else ""
+                nxt[sid] = texts[k + 1] if k + 1 < len(ids) else ""
+    auto = automatic[automatic["segment_id"].isin(keep)]
+    if decided:
+        auto = auto[[(s_, c) not in decided for s_, c in zip(auto["segment_id"],
+                                                             auto["code_id"], strict=True)]]
+    prob = (pd.to_numeric(auto["probability"], errors="coerce") if "probability" in auto
+            else pd.Series(np.nan, index=auto.index))
+    auto = auto.assign(q_prio=auto["code_id"].map(prio).fillna(2),
+                       q_unc=(prob - 0.5).abs().fillna(0.25), q_p=prob)
+    auto = auto.sort_values(["q_prio", "q_unc", "segment_id", "code_id"], kind="mergesort")
+    auto = auto.drop_duplicates(["segment_id", "code_id"])
     rows = []
-    for i, rec in enumerate(rule.sort_values(["segment_id", "code_id"]).itertuples(index=False),
-                            start=1):
-        s = seg.loc[rec.segment_id] if rec.segment_id in seg.index else None
+    for i, rec in enumerate(auto.itertuples(index=False), start=1):
+        s_ = seg.loc[rec.segment_id] if rec.segment_id in seg.index else None
         c = cb.loc[rec.code_id] if rec.code_id in cb.index else None
         rows.append({
             "n°": i, "segment_id": rec.segment_id,
-            "texte": "" if s is None else s["text"],
-            "locuteur": "" if s is None else s["speaker"],
-            "groupe": "" if s is None else s["stakeholder_group"],
+            "phrase_avant": prev.get(rec.segment_id, ""),
+            "texte": "" if s_ is None else s_["text"],
+            "phrase_après": nxt.get(rec.segment_id, ""),
+            "locuteur": "" if s_ is None else s_["speaker"],
+            "groupe": "" if s_ is None else s_["stakeholder_group"],
+            "fichier": "" if s_ is None else s_.get("source_file", ""),
+            "ligne": "" if s_ is None else s_.get("line_start", ""),
             "code_id": rec.code_id, "libellé": "" if c is None else c["label"],
             "définition": "" if c is None else c["definition"],
+            "source": "modèle" if rec.source == "model" else "règle",
+            "probabilité": "" if pd.isna(rec.q_p) else f"{float(rec.q_p):.2f}",
             "preuve": rec.evidence, "texte_repéré": rec.matched_text,
-            "négation": "oui" if rec.negated else "non",
+            "négation": "oui" if str(rec.negated) == "True" else "non",
         })
     return pd.DataFrame(rows, columns=PROTECTED)
 
@@ -113,7 +191,7 @@ def write_review_workbook(rows: pd.DataFrame, codebook: pd.DataFrame, target: Pa
     ws.append(HEADER)
     for rec in rows.itertuples(index=False):
         vals = list(rec)
-        ws.append(vals + ["", "", "", "", _fingerprint(vals)])
+        ws.append(vals + [""] * len(EDITABLE) + [_fingerprint(vals)])
     head_fill = PatternFill("solid", fgColor="DDE6F0")
     edit_fill = PatternFill("solid", fgColor="FFF4D6")
     for j, name in enumerate(HEADER, start=1):
@@ -147,19 +225,35 @@ def write_review_workbook(rows: pd.DataFrame, codebook: pd.DataFrame, target: Pa
                          allow_blank=True, showErrorMessage=True, errorTitle="Code",
                          error="Choisissez un code de la feuille Codes.")
     dv2.add(f"{col['nouveau_code']}2:{col['nouveau_code']}{last}")
+    dv2.add(f"{col['ajouter_code']}2:{col['ajouter_code']}{last}")
     ws.add_data_validation(dv2)
+    who = wb.create_sheet(REVIEWER_SHEET)
+    who.append(["Nom ou initiales du relecteur :", ""])
+    who.append(["(une seule fois ; la colonne « relecteur » de la feuille Revue n'est à "
+                "remplir que si une autre personne a décidé une ligne)"])
+    who.column_dimensions["A"].width = 34
+    who.column_dimensions["B"].width = 30
+    who["A1"].font = Font(bold=True)
+    who["B1"].fill = edit_fill
     guide = wb.create_sheet("Consignes")
     for line in [
-        "Revue des codages automatiques",
+        "Revue des codages automatiques (règles et modèle appris)",
         "",
+        "Écrivez votre nom une seule fois, feuille « Relecteur », cellule B1.",
+        "Les lignes sont classées par ce dont la note dépend : d'abord les codes de position",
+        "(positions exprimées), puis les thèmes disputés, puis les autres ; dans chaque groupe,",
+        "les propositions les plus incertaines (probabilité proche de 0,5) d'abord.",
         "Pour chaque ligne, choisissez une décision dans la colonne « décision » :",
         "  accepter : le code proposé convient ;",
         "  rejeter : le code proposé ne convient pas (il sera retiré) ;",
         "  recoder : un autre code convient ; indiquez-le dans « nouveau_code » (feuille Codes).",
-        "Indiquez votre nom ou vos initiales dans « relecteur » ; « commentaire » est libre.",
-        "Ne modifiez pas les autres colonnes : le classeur serait refusé à l'import.",
-        "Une ligne sans décision est ignorée (le code automatique reste).",
-        "Import : consultations review import CHEMIN_DU_CLASSEUR",
+        "« ajouter_code » : un code que la proposition a manqué pour ce segment (feuille Codes).",
+        "« commentaire » est libre ; « relecteur » seulement si une autre personne a décidé.",
+        "Ne modifiez pas les autres colonnes, ne supprimez ni ne triez de lignes : le classeur",
+        "serait refusé à l'import.",
+        "Une ligne sans décision est ignorée (le code reste non vérifié).",
+        "Les décisions entraînent le modèle à la prochaine exécution.",
+        "Import : consultations review import CHEMIN_DU_CLASSEUR (format .xlsx)",
         f"Version de la grille : {codebook_version}",
     ]:
         guide.append([line])
@@ -171,21 +265,39 @@ def write_review_workbook(rows: pd.DataFrame, codebook: pd.DataFrame, target: Pa
         origin.append(vals + [_fingerprint(vals)])
     origin.append(["#version", codebook_version])
     origin.sheet_state = "hidden"
-    wb.move_sheet("Consignes", offset=-2)
+    wb.move_sheet("Consignes", offset=-(len(wb.sheetnames) - 1))
     wb.active = wb.sheetnames.index(SHEET)
     with atomic_path(target) as tmp:
         wb.save(tmp)
     return target
 
 
-def export_review(tables, paths: Paths, date: _dt.date | None = None) -> Path:
-    """Write a new dated review workbook of the rule codings to ``reports/``.
+def decided_pairs(review_codings: pd.DataFrame) -> set:
+    """(segment, proposed code) pairs whose decision stands (not offered again)."""
+    if review_codings is None or not len(review_codings) or "final" not in review_codings:
+        return set()
+    fin = review_codings[review_codings["final"].astype(bool)]
+    return set(zip(fin["segment_id"], fin["original_code_id"], strict=True))
+
+
+def _table(tables, name: str):
+    try:
+        return tables[name]
+    except (KeyError, FileNotFoundError, ValueError):
+        return None
+
+
+def export_review(tables, paths: Paths, date: _dt.date | None = None,
+                  facilitators: bool = False) -> Path:
+    """Write a new dated review workbook (the review queue) to ``reports/``.
 
     Args:
-        tables: the catalog of the code stage's tables (``codebook``, ``codings_rule``,
-            ``segments``); :meth:`consultations.Project.review_export` builds them first.
+        tables: the catalog of the code stage's tables (``codebook``, ``codings`` or
+            ``codings_rule``, ``codings_review``, ``segments``);
+            :meth:`consultations.Project.review_export` builds them first.
         paths: the project's folders.
         date: the date in the file name (default today).
+        facilitators: include the facilitators' segments (out by default).
 
     Returns:
         The path of the new workbook (``revue_codage_YYYY-MM-DD[_n].xlsx``, never overwritten).
@@ -193,7 +305,13 @@ def export_review(tables, paths: Paths, date: _dt.date | None = None) -> Path:
     """
     codebook = tables["codebook"]
     version = str(codebook["codebook_version"].iloc[0]) if len(codebook) else ""
-    rows = review_rows(tables["codings_rule"], tables["segments"], codebook)
+    final = _table(tables, "codings")
+    if final is not None and "source" in final:
+        automatic = final[final["source"].isin(["rule", "model"])]
+    else:
+        automatic = tables["codings_rule"]
+    rows = review_rows(automatic, tables["segments"], codebook,
+                       decided_pairs(_table(tables, "codings_review")), facilitators)
     day = (date or _dt.date.today()).isoformat()
     paths.reports.mkdir(parents=True, exist_ok=True)
     target = _new_name(paths.reports, f"revue_codage_{day}")
@@ -201,31 +319,50 @@ def export_review(tables, paths: Paths, date: _dt.date | None = None) -> Path:
 
 
 # --------------------------------------------------------------------------- import
+_EXPORT_HINT = "importez le classeur écrit par `consultations review export`."
+ODS_HINT = ("ouvrez le fichier dans LibreOffice Calc, puis Fichier > Enregistrer sous > type "
+            "« Excel 2007-365 (.xlsx) » (conservez le format), et importez le fichier .xlsx.")
+
+
 def parse_review_workbook(file: str | Path, codes: set[str]) -> tuple[pd.DataFrame, list, list]:
     """Read a filled review workbook without changing it.
 
+    Reads the current layout (:data:`HEADER`) and the layout before the review queue
+    (:data:`OLD_HEADER`). The reviewer is the row's « relecteur », else the name written once
+    on the sheet « Relecteur » (cell B1).
+
     Returns:
         ``(decisions, errors, warnings)``: decisions (columns :data:`DECISION_COLUMNS`, one row
-        per decided row), and lists of ``(sheet, row, message)``.
+        per decided row, plus one per added code), and lists of ``(sheet, row, message)``
+        (messages in French).
 
     """
     from openpyxl import load_workbook
 
     file = Path(file)
+    if file.suffix.lower() == ".ods":
+        raise InputError(file, None, "le classeur est au format OpenDocument (.ods), que "
+                         "l'import ne lit pas", ODS_HINT)
     try:
         wb = load_workbook(file, data_only=True)
     except Exception as exc:
-        raise InputError(file, None, f"not a readable XLSX workbook ({exc})",
-                         "import the workbook exported by `consultations review export`.") from exc
+        raise InputError(file, None, f"classeur XLSX illisible ({exc})", _EXPORT_HINT) from exc
     if SHEET not in wb.sheetnames:
-        raise InputError(file, None, f"no sheet '{SHEET}'",
-                         "import the workbook exported by `consultations review export`.")
+        raise InputError(file, None, f"pas de feuille « {SHEET} »", _EXPORT_HINT)
     ws = wb[SHEET]
     rows = list(ws.iter_rows(values_only=True))
     header = [_norm(v) for v in rows[0]] if rows else []
-    if header[:len(HEADER)] != HEADER:
-        raise InputError(file, 1, f"sheet '{SHEET}': the header row was changed (expected "
-                         f"{HEADER})", "export a new workbook and report decisions there.")
+    if header[:len(HEADER)] == HEADER:
+        layout, protected_cols = HEADER, PROTECTED
+    elif header[:len(OLD_HEADER)] == OLD_HEADER:
+        layout, protected_cols = OLD_HEADER, OLD_PROTECTED
+    else:
+        raise InputError(file, 1, f"feuille « {SHEET} » : la ligne d'en-tête a été modifiée "
+                         f"(attendu : {HEADER})",
+                         "exportez un nouveau classeur et reportez-y les décisions.")
+    sheet_reviewer = ""
+    if REVIEWER_SHEET in wb.sheetnames:
+        sheet_reviewer = _norm(wb[REVIEWER_SHEET]["B1"].value)
     origin: dict[str, list] = {}
     version = ""
     if ORIGIN in wb.sheetnames:
@@ -233,58 +370,86 @@ def parse_review_workbook(file: str | Path, codes: set[str]) -> tuple[pd.DataFra
             if _norm(r[0]) == "#version":
                 version = _norm(r[1])
             elif r and r[0] is not None:
-                origin[_norm(r[0])] = [_norm(v) for v in r[:len(PROTECTED)]]
-    pos = {name: i for i, name in enumerate(HEADER)}
+                origin[_norm(r[0])] = [_norm(v) for v in r[:len(protected_cols)]]
+    pos = {name: i for i, name in enumerate(layout)}
+    n_prot = len(protected_cols)
     errors, warns, out = [], [], []
     for rn, row in enumerate(rows[1:], start=2):
-        vals = [_norm(v) for v in (list(row) + [None] * len(HEADER))[:len(HEADER)]]
+        vals = [_norm(v) for v in (list(row) + [None] * len(layout))[:len(layout)]]
         if not any(vals):
             continue
-        protected = vals[:len(PROTECTED)]
+        protected = vals[:n_prot]
         ref = origin.get(protected[0])
         if origin and ref is None:
-            errors.append((SHEET, rn, f"row n° '{protected[0]}' is not in the exported "
-                           "workbook (added or renumbered row)"))
+            errors.append((SHEET, rn, f"la ligne n° « {protected[0]} » n'est pas dans le "
+                           "classeur exporté (ligne ajoutée ou renumérotée)"))
             continue
         if ref is not None:
-            changed = [PROTECTED[k] for k in range(len(PROTECTED)) if protected[k] != ref[k]]
+            changed = [protected_cols[k] for k in range(n_prot) if protected[k] != ref[k]]
+            if not changed and _norm(ref[0]) != protected[0]:
+                changed = ["n°"]
         else:
             changed = ["(empreinte)"] if _fingerprint(protected) != vals[pos["empreinte"]] else []
         if changed:
-            errors.append((SHEET, rn, f"column(s) {changed} were edited; only "
-                           f"{EDITABLE} may change"))
+            errors.append((SHEET, rn, f"colonne(s) {changed} modifiée(s) ; seules "
+                           f"{[c for c in layout if c in EDITABLE]} peuvent changer"))
             continue
+        seg_id, code_id = protected[pos["segment_id"]], protected[pos["code_id"]]
         decision = fold(vals[pos["décision"]])
         new_code = vals[pos["nouveau_code"]]
-        reviewer = vals[pos["relecteur"]]
-        if not decision:
-            if new_code:
-                warns.append((SHEET, rn, "nouveau_code without décision: row ignored"))
+        added = vals[pos["ajouter_code"]] if "ajouter_code" in pos else ""
+        reviewer = vals[pos["relecteur"]] or sheet_reviewer
+        comment = vals[pos["commentaire"]]
+        if added and added not in codes:
+            errors.append((SHEET, rn, f"code ajouté inconnu « {added} » (voir la feuille "
+                           "Codes)"))
             continue
-        if decision not in DECISIONS:
-            errors.append((SHEET, rn, f"invalid décision '{vals[pos['décision']]}' "
-                           f"(expected one of {list(DECISIONS)})"))
+        if not decision and not added:
+            if new_code:
+                warns.append((SHEET, rn, "nouveau_code sans décision : ligne ignorée"))
+            continue
+        if decision and decision not in DECISIONS:
+            errors.append((SHEET, rn, f"décision invalide « {vals[pos['décision']]} » "
+                           f"(attendu : {', '.join(DECISIONS)})"))
             continue
         if decision == "recoder":
             if not new_code:
-                errors.append((SHEET, rn, "recoder without nouveau_code"))
+                errors.append((SHEET, rn, "recoder sans nouveau_code"))
                 continue
             if new_code not in codes:
-                errors.append((SHEET, rn, f"recoder to unknown code '{new_code}' (see sheet "
-                               "Codes)"))
+                errors.append((SHEET, rn, f"recoder vers un code inconnu « {new_code} » "
+                               "(voir la feuille Codes)"))
                 continue
         elif new_code:
-            warns.append((SHEET, rn, f"nouveau_code '{new_code}' ignored with décision "
-                          f"'{decision}'"))
+            warns.append((SHEET, rn, f"nouveau_code « {new_code} » ignoré avec la décision "
+                          f"« {decision} »"))
             new_code = ""
         if not reviewer:
-            errors.append((SHEET, rn, "empty relecteur: say who decided"))
+            errors.append((SHEET, rn, "nom du relecteur manquant"))
             continue
-        out.append({"segment_id": protected[1], "code_id": protected[5], "decision": decision,
-                    "new_code": new_code, "comment": vals[pos["commentaire"]],
-                    "reviewer": reviewer, "codebook_version": version,
-                    "origin_file": file.name, "origin_line": rn, "text": protected[2]})
+        base = {"comment": comment, "reviewer": reviewer, "codebook_version": version,
+                "origin_file": file.name, "origin_line": rn,
+                "text": protected[pos["texte"]]}
+        if decision:
+            out.append({"segment_id": seg_id, "code_id": code_id, "decision": decision,
+                        "new_code": new_code, **base})
+        if added:
+            out.append({"segment_id": seg_id, "code_id": added, "decision": ADDED,
+                        "new_code": "", **base})
     return pd.DataFrame(out, columns=DECISION_COLUMNS), errors, warns
+
+
+def group_problems(problems: list) -> list[str]:
+    """Group ``(sheet, row, message)`` problems by message: « message : lignes 3, 5, 9 »."""
+    by: dict[tuple[str, str], list[int]] = {}
+    for sheet, row, msg in problems:
+        by.setdefault((sheet, msg), []).append(row)
+    out = []
+    for (sheet, msg), rws in by.items():
+        word = "ligne" if len(rws) == 1 else "lignes"
+        shown = ", ".join(str(r) for r in rws[:30]) + (" …" if len(rws) > 30 else "")
+        out.append(f"  {sheet}, {word} {shown} : {msg}")
+    return out
 
 
 def _codes(paths: Paths) -> set[str]:
@@ -308,13 +473,18 @@ def import_review(file: str | Path, paths: Paths, settings: Settings) -> dict:
 
     file = Path(file)
     if not file.exists():
-        raise InputError(file, None, "the review workbook does not exist")
+        raise InputError(file, None, "le classeur de revue n'existe pas",
+                         "vérifiez le chemin du fichier.")
     decisions, errors, warns = parse_review_workbook(file, _codes(paths))
     if errors:
-        listing = "\n".join(f"  {s}!ligne {r}: {m}" for s, r, m in errors)
-        raise InputError(file, errors[0][1], f"{len(errors)} problem(s) in the review "
-                         f"workbook (nothing imported):\n{listing}",
-                         "correct these rows (or export a new workbook) and import again.")
+        listing = "\n".join(group_problems(errors))
+        missing = sum(1 for e in errors if e[2] == "nom du relecteur manquant")
+        hint = "corrigez ces lignes (ou exportez un nouveau classeur) et importez à nouveau."
+        if missing:
+            hint = ("écrivez votre nom une fois dans la feuille « Relecteur » (cellule B1) ; "
+                    + hint)
+        raise InputError(file, errors[0][1], f"{len(errors)} problème(s) dans le classeur de "
+                         f"revue (rien n'a été importé) :\n{listing}", hint)
     folder = paths.coded / "review"
     folder.mkdir(parents=True, exist_ok=True)
     digest = file_sha256(file)
@@ -326,7 +496,7 @@ def import_review(file: str | Path, paths: Paths, settings: Settings) -> dict:
         atomic_write_bytes(dest, read_bytes(file))
         copied = True
     all_dec = _read_folder(folder, _codes(paths))[0]
-    conflicts = review_conflicts(all_dec)
+    conflicts = review_conflicts(all_dec, folder)
     counts = decisions["decision"].value_counts().to_dict()
     return {
         "fichier": str(file),
@@ -335,7 +505,8 @@ def import_review(file: str | Path, paths: Paths, settings: Settings) -> dict:
         "décisions": {d: int(counts.get(d, 0)) for d in DECISIONS},
         "relecteurs": sorted(decisions["reviewer"].unique().tolist()),
         "conflits": conflicts.to_dict("records"),
-        "avertissements": [f"{s}!ligne {r}: {m}" for s, r, m in warns],
+        "ajouts": int(counts.get(ADDED, 0)),
+        "avertissements": group_problems(warns),
     }
 
 
@@ -365,7 +536,7 @@ def read_review_decisions(paths: Paths, segments: pd.DataFrame, codebook: pd.Dat
     folder = paths.coded / "review"
     decisions, problems = _read_folder(folder, set(codebook["code_id"]))
     for path, row, msg in problems:
-        warn_input(path, row, f"{msg}: row skipped")
+        warn_input(path, row, f"{msg} : ligne ignorée")
     if anchors is not None and len(decisions):
         known = set(segments["segment_id"])
         rel = folder.relative_to(paths.data) if folder.is_relative_to(paths.data) else folder
@@ -383,17 +554,53 @@ def read_review_decisions(paths: Paths, segments: pd.DataFrame, codebook: pd.Dat
     known = set(segments["segment_id"])
     for rec in decisions[~decisions["segment_id"].isin(known)].itertuples(index=False):
         warn_input(folder / rec.origin_file, rec.origin_line,
-                   f"unknown segment '{rec.segment_id}': decision skipped",
-                   "the transcripts changed since the export; review again.")
+                   f"segment inconnu « {rec.segment_id} » : décision ignorée",
+                   "les transcriptions ont changé depuis l'export ; revoyez ce segment.")
     decisions = decisions[decisions["segment_id"].isin(known)]
     return decisions.reset_index(drop=True)
 
 
-def decisions_to_codings(decisions: pd.DataFrame, codebook_version: str = "") -> pd.DataFrame:
+_IMPORT_DATE = __import__("re").compile(r"_import_(\d{4}-\d{2}-\d{2})")
+
+
+def import_date(name: str, folder: Path | None = None) -> str:
+    """Import date of a stored review workbook (from its name, else its modification date)."""
+    m = _IMPORT_DATE.search(str(name))
+    if m:
+        return m.group(1)
+    if folder is not None and (folder / str(name)).exists():
+        ts = (folder / str(name)).stat().st_mtime
+        return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).date().isoformat()
+    return ""
+
+
+def _outcome(d: pd.DataFrame) -> pd.Series:
+    return d["decision"] + d["new_code"].fillna("").map(lambda c: f" → {c}" if c else "")
+
+
+def _standing(decisions: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
+    """Decisions with ``import_date``, ``outcome`` and ``final`` (the rule of the module)."""
+    d = decisions.reset_index(drop=True)
+    d = d.assign(import_date=[import_date(f, folder) for f in d["origin_file"]],
+                 outcome=_outcome(d), _row=range(len(d)))
+    d = d.sort_values(["import_date", "_row"], kind="mergesort")
+    final = pd.Series(False, index=d.index)
+    for _key, g in d.groupby(["segment_id", "code_id"], sort=False):
+        last = g[g["import_date"] == g["import_date"].iloc[-1]]
+        if len(set(last["outcome"])) == 1:
+            final[last.index[-1]] = True
+    d["final"] = final
+    return d.sort_values("_row").drop(columns="_row")
+
+
+def decisions_to_codings(decisions: pd.DataFrame, codebook_version: str = "",
+                         folder: Path | None = None) -> pd.DataFrame:
     """Turn review decisions into codings (source ``review``).
 
-    Extra columns: ``decision``, ``original_code_id`` and ``final`` (the decision that counts
-    for its (segment, code): the last one in file-name then row order).
+    Extra columns: ``decision``, ``original_code_id`` and ``final`` (the decision that stands
+    for its (segment, code), see the module docstring; none stands for an unresolved
+    conflict). ``folder``: where the workbooks are (modification dates when a name has no
+    import date).
     """
     from consultations.coding.codings import finish_codings
 
@@ -402,8 +609,7 @@ def decisions_to_codings(decisions: pd.DataFrame, codebook_version: str = "") ->
         df = finish_codings(pd.DataFrame(), extra)
         df["final"] = df["final"].astype(bool)
         return df
-    d = decisions.reset_index(drop=True)
-    last = d.groupby(["segment_id", "code_id"], sort=False).tail(1).index
+    d = _standing(decisions, folder)
     rows = pd.DataFrame({
         "segment_id": d["segment_id"],
         "code_id": d["new_code"].where(d["decision"] == "recoder", d["code_id"]),
@@ -414,28 +620,40 @@ def decisions_to_codings(decisions: pd.DataFrame, codebook_version: str = "") ->
         "matched_text": "", "negated": False, "note": d["comment"],
         "origin_file": d["origin_file"], "origin_line": d["origin_line"],
         "decision": d["decision"], "original_code_id": d["code_id"],
-        "final": d.index.isin(last),
+        "final": d["final"].to_numpy(),
     })
     out = finish_codings(rows, extra)
     out["final"] = out["final"].astype(str).eq("True")
     return out
 
 
-def review_conflicts(decisions: pd.DataFrame) -> pd.DataFrame:
-    """(segment, code) pairs on which different reviewers made different decisions."""
-    cols = ["segment_id", "code_id", "reviewers", "decisions", "files"]
+UNRESOLVED = "non résolu"
+RESOLVED = "résolu par une revue plus récente"
+
+
+def review_conflicts(decisions: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
+    """(segment, code) pairs on which different reviewers made different decisions.
+
+    Columns: ``segment_id``, ``code_id``, ``reviewers``, ``decisions``, ``files``
+    (file:row, import date), ``status`` (« non résolu »: no decision stands, the pair is
+    unverified; « résolu par une revue plus récente »: a later import settled it).
+    """
+    from consultations.core.schema import TABLES
+
+    cols = TABLES["review_conflicts"]
     if decisions.empty:
         return pd.DataFrame(columns=cols)
-    d = decisions.assign(outcome=decisions["decision"] + decisions["new_code"].map(
-        lambda c: f" → {c}" if c else ""))
+    d = _standing(decisions, folder)
     rows = []
     for (seg, code), g in d.groupby(["segment_id", "code_id"], sort=True):
+        g = g.sort_values("import_date", kind="mergesort")
         if len(set(g["reviewer"])) > 1 and len(set(g["outcome"])) > 1:
             rows.append({"segment_id": seg, "code_id": code,
                          "reviewers": ", ".join(g["reviewer"]),
                          "decisions": ", ".join(g["outcome"]),
-                         "files": ", ".join(f"{f}:{r}" for f, r in
+                         "files": ", ".join(f"{f}:{r} ({i})" for f, r, i in
                                             zip(g["origin_file"], g["origin_line"],
-                                                strict=True))})
+                                                g["import_date"], strict=True)),
+                         "status": RESOLVED if g["final"].any() else UNRESOLVED})
     return pd.DataFrame(rows, columns=cols)
 

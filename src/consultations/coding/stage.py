@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from consultations.coding import agreement, review
+from consultations.coding import agreement, learn, review
 from consultations.coding.anchors import AnchorStore
 from consultations.coding.codebook import load_codebook
 from consultations.coding.coder import (
@@ -27,6 +27,7 @@ DEFAULTS: dict = {
     "n_boot": 1000,               # bootstrap resamples for agreement intervals
     "agreement_units": "span",    # span | coded: agreement units without a subset file
     "rule_dev_workshops": [],     # workshops the rules were tuned on (default: first 60 %)
+    "learn": True,                # learned code suggestions (coding/learn.py) on top of rules
 }
 
 
@@ -50,13 +51,16 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
 
     Returns:
         ``codebook``, ``axes``, ``codings_rule``, ``codings_manual``, ``codings_review``,
-        ``codings`` (final, merged), ``agreement``, ``rule_quality``, ``coding_anchors``
-        (where each human coding is now: kept, moved, orphaned; see
+        ``codings_model`` (the learned model's suggestions, column ``probability``),
+        ``codings`` (final, merged; column ``probability`` for automatic codings),
+        ``agreement``, ``rule_quality``, ``review_conflicts``, ``coding_anchors`` (where
+        each human coding is now: kept, moved, orphaned; see
         :mod:`consultations.coding.anchors`) and ``_summary``.
 
     Settings (``settings.extra``): ``n_boot`` (bootstrap resamples, 1000),
     ``agreement_units`` (``span`` or ``coded``, used only without the subset file),
-    ``rule_dev_workshops`` (workshops of the rules' development split; default the first 60 %).
+    ``rule_dev_workshops`` (workshops of the rules' development split; default the first 60 %),
+    ``learn`` (learned suggestions on top of the rules, see :mod:`consultations.coding.learn`).
 
     """
     segments = tables["segments"]
@@ -74,12 +78,20 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     decisions = review.read_review_decisions(paths, segments, codebook, anchors=store)
     store.warn()
     store.save()
-    codings_review = review.decisions_to_codings(decisions, version)
-    final = merge_codings(rule, manual, codings_review)
+    codings_review = review.decisions_to_codings(decisions, version, paths.coded / "review")
     subset_path = paths.coded / agreement.SUBSET_FILE
     subset = (agreement.read_double_coding_subset(subset_path, segments)
               if subset_path.exists() else None)
     p = settings.section("coding", DEFAULTS)
+    automatic, model = rule.assign(probability=float("nan")), learn.empty_model_codings()
+    n_learned = 0
+    if p["learn"]:
+        labels = learn.training_labels(manual, codings_review, list(codebook["code_id"]),
+                                       coverage=coverage, subset=subset)
+        res = learn.suggest(segments, rule, labels, codebook, version=version)
+        automatic, model = res["automatic"], res["model"]
+        n_learned = sum(1 for t in res["thresholds"].values() if t != float("inf"))
+    final = learn.with_probability(merge_codings(automatic, manual, codings_review), automatic)
     n_boot = int(p["n_boot"])
     agree = agreement.coding_agreement(rule, manual, segments, codebook, coverage=coverage,
                                        seed=settings.seed, n_boot=n_boot,
@@ -95,17 +107,21 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
                                        dev=p["rule_dev_workshops"] or None)
     quality = agreement.rule_quality(rule, manual, segments, codebook, units, splits,
                                      unit_set=agree["unit_set"].iloc[0] if len(agree) else "")
-    conflicts = review.review_conflicts(decisions)
+    conflicts = review.review_conflicts(decisions, paths.coded / "review")
     summary = {
         "codebook_version": version,
         "n_codes": int(len(codebook)),
         "n_codings_rule": int(len(rule)),
         "n_codings_rule_negated": int(rule["negated"].sum()),
+        "n_codings_model": int(len(model)),
+        "n_codings_model_added": int((automatic["source"] == "model").sum()),
+        "n_codes_learned": n_learned,
         "n_codings_manual": int(len(manual)),
         "n_codings_qdpx": int(len(from_qdpx)),
         "manual_coders": sorted(manual["coder"].unique().tolist()),
         "n_review_decisions": int(len(decisions)),
         "n_review_conflicts": int(len(conflicts)),
+        "n_review_conflicts_unresolved": int((conflicts["status"] == review.UNRESOLVED).sum()),
         "n_codings": int(len(final)),
         "segments_coded": int(final["segment_id"].nunique()),
         "segments_total": int(len(segments)),
@@ -123,6 +139,7 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     for rec in macro.itertuples(index=False):
         summary[f"rules_macro_f1_{rec.split}"] = round(float(rec.f1), 4)
     return {"codebook": codebook, "axes": cb["axes"], "codings_rule": rule,
-            "codings_manual": manual, "codings_review": codings_review, "codings": final,
-            "agreement": agree, "rule_quality": quality, "coding_anchors": store.table(),
-            "_summary": summary}
+            "codings_manual": manual, "codings_review": codings_review,
+            "codings_model": model, "codings": final, "agreement": agree,
+            "rule_quality": quality, "review_conflicts": conflicts,
+            "coding_anchors": store.table(), "_summary": summary}

@@ -41,7 +41,8 @@ TABLES: dict[str, list[str]] = {
     # The codebook, flattened (one row per code).
     "codebook": ["code_id", "label", "definition", "include", "exclude", "parent", "axis",
                  "keywords", "examples", "line"],
-    # One row per (segment, code, source, coder). source ∈ rule | manual | review | topic.
+    # One row per (segment, code, source, coder). source ∈ rule | model | manual | review |
+    # topic; the code stage adds an extra column `probability` (automatic codings).
     "codings": ["segment_id", "code_id", "source", "coder", "codebook_version", "evidence",
                 "matched_text", "negated", "note", "origin_file", "origin_line"],
     # One row per anchored part of a human coding (manual row, review decision, .qdpx
@@ -51,6 +52,10 @@ TABLES: dict[str, list[str]] = {
     "coding_anchors": ["kind", "origin_file", "origin_line", "code_id", "coder",
                        "recorded_segment_id", "segment_id", "status", "similarity",
                        "code_changed", "quote", "source_file", "char_start", "char_end"],
+    # Review decisions on which different reviewers disagree (« Conflits de revue »): the pair
+    # stays unverified (its automatic coding is kept as is) until one decision settles it.
+    "review_conflicts": ["segment_id", "code_id", "reviewers", "decisions", "files",
+                         "status"],
     # Topic assignment per segment (topic -1 = outlier when not reduced).
     "topic_assignments": ["segment_id", "topic", "topic_label", "probability"],
     "topic_info": ["topic", "label", "count", "terms", "representation"],

@@ -37,6 +37,7 @@ import pandas as pd
 from consultations.core.errors import warn_input
 from consultations.core.io import atomic_write_bytes
 from consultations.interop.refiqda_common import (
+    AUTO_USER,
     CODEBOOK_NS,
     PROJECT_NS,
     as_text,
@@ -52,12 +53,14 @@ from consultations.interop.refiqda_import import (
 )
 
 __all__ = [
+    "AUTO_USER",
     "code_description",
     "codebook_to_qdc",
     "import_qdpx",
     "project_qdpx_bytes",
     "project_to_qdpx",
     "write_codebook_qdc",
+    "write_taguette_csv",
 ]
 
 
@@ -164,6 +167,24 @@ def write_codebook_qdc(codebook: pd.DataFrame, version: str, path: str | Path) -
 # --------------------------------------------------------------------------- project export
 
 
+def write_taguette_csv(codebook: pd.DataFrame, path: str | Path) -> Path:
+    """Write the codebook as Taguette's import CSV (columns ``tag,description``).
+
+    Taguette 1.5 reads codebooks from CSV only. The tag is the ``code_id``; the description
+    the label, then the definition and criteria.
+    """
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["tag", "description"])
+    for _, row in codebook.iterrows():
+        w.writerow([row["code_id"], f"{row.get('label', '')} — {code_description(row)}"])
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+    return path
+
+
 def _sub(parent, tag, **attrs):
     from lxml import etree
 
@@ -175,6 +196,7 @@ def _export_codings(codings: pd.DataFrame, segments: pd.DataFrame,
     cod = codings.copy()
     cod["coder"] = cod["coder"].fillna("").astype(str).str.strip()
     cod.loc[cod["coder"] == "", "coder"] = cod["source"].astype(str)
+    cod.loc[cod["source"].astype(str).isin(["rule", "model", "topic"]), "coder"] = AUTO_USER
     known = cod["segment_id"].isin(segments["segment_id"]) & cod["code_id"].isin(
         codebook["code_id"])
     if (~known).any():

@@ -26,6 +26,8 @@ import pandas as pd
 from consultations.core.errors import InputError
 
 __all__ = [
+    "AUTO_USER",
+    "is_automatic_user",
     "CODEBOOK_NS",
     "PROJECT_NS",
     "code_guid",
@@ -183,10 +185,29 @@ def validate_project(xml_bytes: bytes, where: str = "project.qde") -> None:
 def validate_codebook(xml_bytes: bytes, where: str = "codebook.qdc") -> None:
     """Validate a ``.qdc`` document against the codebook schema derived from Project.xsd.
 
+    An empty ``<Sets/>`` (Taguette writes one; the schema forbids it) is dropped with a
+    warning rather than rejected.
+
     Raises:
         InputError: naming the first schema error and its line.
 
     """
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(xml_bytes)
+    except etree.XMLSyntaxError:
+        root = None
+    if root is not None:
+        empty = [el for el in root.iter("{*}Sets") if len(el) == 0]
+        if empty:
+            for el in empty:
+                el.getparent().remove(el)
+            from consultations.core.errors import warn_input
+
+            warn_input(where, empty[0].sourceline, "élément <Sets/> vide (écrit par Taguette "
+                       "notamment ; le schéma REFI-QDA l'interdit) : ignoré")
+            xml_bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8")
     _validate(xml_bytes, _codebook_schema(), where)
 
 
@@ -261,3 +282,15 @@ def source_texts(segments: pd.DataFrame, workshops: pd.DataFrame | None = None):
         rows += [("turn", tid, str(wid), spk, a + off, b + off) for tid, spk, a, b in turn_spans]
     spans = pd.DataFrame(rows, columns=["kind", "id", "workshop_id", "speaker", "start", "end"])
     return texts, spans
+
+
+#: The REFI-QDA user under which the tool's own (rule, model, topic) codings are exported;
+#: codings by this user (or by the legacy names « règles » / « modèle ») are dropped on import.
+AUTO_USER = "consultations (codage automatique)"
+_AUTO_NAMES = {AUTO_USER, "règles", "modèle"}
+
+
+def is_automatic_user(name: str | None) -> bool:
+    """Return True for the user names that mark the tool's own codings."""
+    return str(name or "").strip() in _AUTO_NAMES
+

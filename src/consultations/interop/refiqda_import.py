@@ -24,6 +24,7 @@ from consultations.core.textutils import fold
 from consultations.interop.refiqda_common import (
     as_text,
     code_guid,
+    is_automatic_user,
     norm_guid,
     parse_qda_xml,
     qda_body,
@@ -234,7 +235,8 @@ def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame
     origin = root.get("origin") or ""
     if version is None and origin.startswith("consultations ("):
         version = origin.rsplit(" ", 1)[-1].rstrip(")")
-    report = {"unknown_codes": set(), "unmatched_sources": [], "uncovered_selections": 0}
+    report = {"unknown_codes": set(), "unmatched_sources": [], "uncovered_selections": 0,
+              "automatic_dropped": 0}
     rows = []
     for src in root.iter("{*}TextSource"):
         wid = ws_of.get(norm_guid(src.get("guid"))) or ws_of.get(src.get("name") or "")
@@ -271,10 +273,18 @@ def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame
                     continue
                 ug = norm_guid(c.get("creatingUser") or sel.get("creatingUser"))
                 coder = user_of.get(ug) or "inconnu"
+                if is_automatic_user(coder):
+                    report["automatic_dropped"] += 1
+                    continue
                 for sid in hits:
                     rows.append((sid, cid, "manual", coder, version or "",
                                  f"REFI-QDA {src.get('name')} [{a}, {b})", text[a:b], False,
                                  "", str(path), c.sourceline))
+    if report["automatic_dropped"]:
+        warn_input(path, None, f"{report['automatic_dropped']} codage(s) automatique(s) de "
+                   "consultations (utilisateur « règles », « modèle » ou "
+                   "« consultations (codage automatique) ») écartés : ils ne comptent pas "
+                   "comme codages humains")
     if report["unknown_codes"]:
         warn_input(path, None, f"codes unknown to the codebook, not imported: "
                    f"{sorted(report['unknown_codes'])}",

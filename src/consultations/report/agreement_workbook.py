@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from consultations.coding.agreement import METHOD_NOTE, human_rows
+from consultations.coding.agreement import METHOD_NOTE, VERDICTS, human_rows, verdict
 
 __all__ = ["write_agreement_workbook"]
 
@@ -21,16 +21,25 @@ AGREEMENT_LABELS = {"comparison": "Comparaison", "coder_a": "Codeur A", "coder_b
            "recall": "Rappel (règles)", "f1": "F1 (règles)", "note": "Remarque",
            "unit_set": "Unités retenues", "split": "Partie (développement / test)",
            "reference": "Référence (codeur ou consensus)", "n_reference": "Codés (référence)",
-           "n_rule": "Codés (règles)", "n_both": "Codés (les deux)"}
+           "n_rule": "Codés (règles)", "n_both": "Codés (les deux)",
+           "verdict": "Verdict (α ≥ 0,80 fiable ; 0,667–0,80 provisoire ; sinon à réviser)",
+           "text": "Texte du segment", "coded_by": "Codé par", "not_coded_by": "Non codé par",
+           "codes_by_coder": "Codes de chaque codeur"}
+#: Fill colours of the verdicts (green, amber, red).
+VERDICT_FILLS = dict(zip(VERDICTS, ("C6EFCE", "FFEB9C", "FFC7CE"), strict=True))
 
 
 
 def write_agreement_workbook(table: pd.DataFrame, target: Path,
-                             quality: pd.DataFrame | None = None) -> Path:
+                             quality: pd.DataFrame | None = None,
+                             disagreements: pd.DataFrame | None = None) -> Path:
     """Write the agreement table to an XLSX workbook with French headers and a method sheet.
 
-    ``quality`` (the :func:`rule_quality` table), when given, becomes a sheet "Qualité des
-    règles" (precision, recall, F1 per split, reference and code).
+    The « Inter-codeurs » sheet carries a verdict per row (alpha against 0.80 and 0.667) with
+    a fill colour. ``quality`` (the :func:`rule_quality` table), when given, becomes a sheet
+    "Qualité des règles" (precision, recall, F1 per split, reference and code);
+    ``disagreements`` (:func:`consultations.coding.agreement.disagreements`) a sheet
+    « Désaccords » (segment, text, each coder's codes).
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -48,9 +57,13 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path,
     ws.column_dimensions["A"].width = 110
     ws.row_dimensions[3].height = 120
     human = human_rows(table)
-    sheets = [("Inter-codeurs", human), ("Règles vs humains", table.drop(human.index))]
+    rest = table.drop(human.index)
+    human = human.assign(verdict=[verdict(a) for a in human["alpha"]])
+    sheets = [("Inter-codeurs", human), ("Règles vs humains", rest)]
     if quality is not None and len(quality):
         sheets.append(("Qualité des règles", quality))
+    if disagreements is not None:
+        sheets.append(("Désaccords", disagreements))
     from consultations.report.workbook import COLUMN_LABELS, print_setup, write_sheet
 
     print_setup(ws, header_row=False)
@@ -60,7 +73,15 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path,
         cols = [c for c in sub.columns if not (name == "Inter-codeurs"
                                                and c in ("precision", "recall", "f1"))]
         rounded = sub[cols].apply(lambda s: s.round(3) if s.dtype.kind == "f" else s)
-        write_sheet(wb.create_sheet(name), rounded, labels=labels)
+        sheet = wb.create_sheet(name)
+        write_sheet(sheet, rounded, labels=labels)
+        if "verdict" in cols:
+            from openpyxl.styles import PatternFill
+
+            j = cols.index("verdict") + 1
+            for i, v in enumerate(rounded["verdict"], start=2):
+                if v in VERDICT_FILLS:
+                    sheet.cell(i, j).fill = PatternFill("solid", fgColor=VERDICT_FILLS[v])
     with atomic_path(target) as tmp:
         wb.save(tmp)
     return target

@@ -221,6 +221,7 @@ def _refiqda(tables, version, folder, written, failures) -> None:
         return
     jobs = {
         "codebook.qdc": lambda p: refiqda.write_codebook_qdc(codebook, version, p),
+        "codebook_taguette.csv": lambda p: refiqda.write_taguette_csv(codebook, p),
         "project.qdpx": lambda p: refiqda.project_to_qdpx(
             get("segments"), get("codings"), codebook, get("speakers"), get("workshops"),
             version, p),
