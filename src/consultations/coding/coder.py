@@ -335,6 +335,9 @@ def codebook_rule_coder(cb: dict, **params) -> RuleCoder:
 # --------------------------------------------------------------------------- manual codes
 def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".xlsx":
+        from consultations.core.io import check_zip
+
+        check_zip(path)  # refuse an archive bomb before openpyxl reads it whole
         return pd.read_excel(path, dtype=str, keep_default_na=False)
     raw = path.read_bytes()
     for enc in ("utf-8-sig", "cp1252"):

@@ -343,6 +343,12 @@ def parse_review_workbook(file: str | Path, codes: set[str]) -> tuple[pd.DataFra
     if file.suffix.lower() == ".ods":
         raise InputError(file, None, "le classeur est au format OpenDocument (.ods), que "
                          "l'import ne lit pas", ODS_HINT)
+    import zipfile
+
+    from consultations.core.io import check_zip
+
+    if zipfile.is_zipfile(file):
+        check_zip(file)  # refuse an archive bomb before openpyxl reads it whole
     try:
         wb = load_workbook(file, data_only=True)
     except Exception as exc:

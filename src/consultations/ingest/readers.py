@@ -260,6 +260,8 @@ def read_text_file(path: str | Path) -> DecodedFile:
 
         import docx
 
+        if zipfile.is_zipfile(path):
+            cio.check_zip(path)  # refuse an archive bomb before python-docx reads it whole
         try:
             document = docx.Document(str(path))
         except (zipfile.BadZipFile, KeyError, ValueError, Exception) as exc:
@@ -567,8 +569,12 @@ def _xlsx_rows(path: Path) -> tuple[list[tuple[int, list[str]]], str, set[int]]:
     non-empty one; other non-empty sheets are reported with a warning. Cells merged across
     columns are read once (their first cell).
     """
+    import zipfile
+
     import openpyxl
 
+    if zipfile.is_zipfile(path):
+        cio.check_zip(path)  # refuse an archive bomb before openpyxl reads it whole
     try:
         wb = openpyxl.load_workbook(path, data_only=True)
     except Exception as exc:

@@ -31,7 +31,8 @@ __all__ = ["SOURCE_NAMES", "methods_annex", "provenance_annex"]
 #: Origin of a coding (``codings.source``) → how the brief names it.
 SOURCE_NAMES = {"rule": "règles de la grille", "manual": "codage manuel",
                 "review": "décisions de revue", "topic": "modèle de thèmes",
-                "suggestion": "suggestions acceptées"}
+                "suggestion": "suggestions acceptées", "model": "modèle appris (suggestions)",
+                "qdpx": "codage importé (.qdpx)"}
 _SETTING_NAMES = {"default": "par défaut", "auto": "automatique", "none": "aucun"}
 
 
@@ -91,6 +92,27 @@ def methods_annex(tables, settings, version, tab_n) -> list[Block]:
                      f"La grille de codage complète figure dans le classeur "
                      f"evidence_tables.xlsx (feuille « Grille de codage ») et dans le "
                      f"fichier codebook.qdc (format d'échange REFI-QDA)."))
+    conf = get_table(tables, "review_conflicts")
+    if len(conf):
+        unresolved = int((conf["status"].astype(str) == "non résolu").sum()) \
+            if "status" in conf else len(conf)
+        out.append(Block("paragraph",
+                         f"{plural(len(conf), 'paire')} (segment, code) sur lesquelles des "
+                         f"relecteurs ont décidé différemment ; {fr_int(unresolved)} non "
+                         "résolue(s) comptent comme non vérifiées (le codage automatique est "
+                         "conservé tel quel). La décision retenue est la plus récente par date "
+                         "d'import, jamais l'ordre des noms de fichiers.",
+                         lead="Conflits de revue : "))
+    anchors = get_table(tables, "coding_anchors")
+    if len(anchors) and "status" in anchors:
+        orphans = int((anchors["status"] == "orphaned").sum())
+        moved = int((anchors["status"] == "moved").sum())
+        if orphans or moved:
+            out.append(Block("paragraph",
+                             f"{plural(moved, 'codage humain')} suivi(s) sur un texte modifié "
+                             f"ou déplacé ; {plural(orphans, 'codage')} dont le texte a disparu "
+                             "(non appliqué(s), feuille « Codages orphelins »).",
+                             lead="Codages ancrés au texte : "))
 
     out.append(Block("heading", "A.3 Accord inter-codeurs", level=2))
     out += _agreement_blocks(get_table(tables, "agreement"), tab_n,
