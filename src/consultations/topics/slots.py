@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-__all__ = ["K_MAX", "MIN_MEAN_TOPIC_SIZE", "STABILITY_RUNS", "TIE_MARGIN", "SphericalKMeans",
+__all__ = ["K_MAX", "MIN_MEAN_TOPIC_SIZE", "STABILITY_RUNS", "STABILITY_STARTS",
+           "TIE_MARGIN", "SphericalKMeans",
            "auto_params", "candidate_ks", "choose_k"]
 
 #: Most topics the automatic choice considers (a reader names forty themes at most).
@@ -18,8 +19,9 @@ K_MAX = 40
 #: The automatic choice keeps k ≤ segments / this: a topic needs about this many segments on
 #: average for a reader to name it.
 MIN_MEAN_TOPIC_SIZE = 10
-#: Spherical k-means fits (different seeds, one start each) per candidate k.
+#: Spherical k-means fits (different seeds) per candidate k, and k-means++ starts per fit.
 STABILITY_RUNS = 5
+STABILITY_STARTS = 3
 #: Candidates whose stability is within this margin of the best count as tied: the smallest
 #: of them is chosen (fewer topics are easier to read).
 TIE_MARGIN = 0.01
@@ -107,11 +109,12 @@ def candidate_ks(n: int, k_max: int = K_MAX, min_mean_size: int = MIN_MEAN_TOPIC
 
 
 def choose_k(x, candidates=None, runs: int = STABILITY_RUNS, random_state: int = 42,
-             tie_margin: float = TIE_MARGIN) -> tuple[int, list[dict]]:
+             tie_margin: float = TIE_MARGIN, starts: int = STABILITY_STARTS
+             ) -> tuple[int, list[dict]]:
     """Choose the number of topics by stability across seeds.
 
-    For each candidate k, :class:`SphericalKMeans` (one start) is fitted ``runs`` times with
-    different seeds on the embeddings ``x``; the score is the mean pairwise adjusted Rand index
+    For each candidate k, :class:`SphericalKMeans` (best of ``starts`` k-means++ starts) is
+    fitted ``runs`` times with different seeds on the embeddings ``x``; the score is the mean pairwise adjusted Rand index
     between those partitions (1 = every seed finds the same topics; 0 = chance agreement).
     The k with the best score is chosen; candidates within ``tie_margin`` of the best are
     tied and the smallest of them wins.
@@ -129,7 +132,7 @@ def choose_k(x, candidates=None, runs: int = STABILITY_RUNS, random_state: int =
     cands = sorted({int(k) for k in cands if 2 <= k < len(x)}) or [2]
     rows = []
     for k in cands:
-        labels = [SphericalKMeans(n_clusters=k, n_init=1, random_state=random_state * 1000 + r)
+        labels = [SphericalKMeans(n_clusters=k, n_init=starts, random_state=random_state * 1000 + r)
                   .fit(x).labels_ for r in range(runs)]
         scores = [adjusted_rand_score(a, b) for a, b in combinations(labels, 2)] or [1.0]
         rows.append({"k": k, "stability": round(float(np.mean(scores)), 4),
