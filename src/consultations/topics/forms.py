@@ -67,7 +67,7 @@ class LemmaForms:
         return min(counter.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
     def display(self, term: str) -> str:
-        """The most frequent written form of a lemma term (the term itself when unseen).
+        """Return the most frequent written form of a lemma term (the term itself when unseen).
 
         A bigram seen as a span takes that span; otherwise each of its words takes its own
         most frequent form.
@@ -91,7 +91,7 @@ class LemmaForms:
         return out
 
     def summary(self) -> dict:
-        """Counts for the run summary."""
+        """Return counts for the run summary."""
         return {"segments_read": self.n_read, "segments_aligned": self.n_aligned,
                 "artefact_lemmas": list(self.artefacts)}
 
@@ -155,7 +155,7 @@ def learn_forms(segments: pd.DataFrame, extra_stop_words=(), max_segments: int =
         seq = []  # (vectorizer token, token index) of content lemmas, in order
         for i, le in enumerate(lemmas):
             seq.extend((t, i) for t in _TOKEN.findall(le) if t not in stop)
-        for (a, i), (b, j) in zip(seq, seq[1:]):
+        for (a, i), (b, j) in zip(seq, seq[1:], strict=False):
             if i != j:
                 big[f"{a} {b}"][" ".join(clean[spans[i][0]:spans[j][1]].lower().split())] += 1
     return LemmaForms(uni, big, artefacts, n_aligned, len(data))

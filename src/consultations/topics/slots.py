@@ -1,4 +1,8 @@
-"""Topic-model parts chosen by corpus size, and the spherical k-means clustering slot.
+"""Topic-model parts chosen by corpus size, the number of topics, and spherical k-means.
+
+The number of topics is chosen by stability across seeds (:func:`choose_k` over
+:func:`candidate_ks`): on the labelled sets of ``benchmarks/topics.py`` it agrees better with
+human themes than the former k = √n/3.
 
 Used by :class:`consultations.topics.model.TopicModel` (and by the baselines of
 :mod:`consultations.topics.evaluate`, so that they get the same parameters).
@@ -31,7 +35,9 @@ def auto_params(n: int, n_topics: int | None = None, min_topic_size: int | None 
     """Choose model sizes from the number of segments ``n``.
 
     Returns:
-        ``k`` (k-means topics), ``min_topic_size`` (HDBSCAN), ``n_neighbors`` and
+        ``k`` (k-means topics: ``n_topics``, else the former rule √n/3, which
+        :class:`~consultations.topics.model.TopicModel` replaces by :func:`choose_k`),
+        ``min_topic_size`` (HDBSCAN), ``n_neighbors`` and
         ``n_components`` (UMAP), ``pca_components``, ``min_df`` (term vectorizer).
 
     """
@@ -114,8 +120,9 @@ def choose_k(x, candidates=None, runs: int = STABILITY_RUNS, random_state: int =
     """Choose the number of topics by stability across seeds.
 
     For each candidate k, :class:`SphericalKMeans` (best of ``starts`` k-means++ starts) is
-    fitted ``runs`` times with different seeds on the embeddings ``x``; the score is the mean pairwise adjusted Rand index
-    between those partitions (1 = every seed finds the same topics; 0 = chance agreement).
+    fitted ``runs`` times with different seeds on the embeddings ``x``; the score is the mean
+    pairwise adjusted Rand index between those partitions (1 = every seed finds the same
+    topics; 0 = chance agreement).
     The k with the best score is chosen; candidates within ``tie_margin`` of the best are
     tied and the smallest of them wins.
 
