@@ -363,6 +363,11 @@ def test_forms_artefacts_and_written_forms():
     assert f.display("service déconcentrer") == "services déconcentrés"
     assert f.display("inconnu") == "inconnu"
     assert f.display_all(["violence", "violence"]) == ["violences"]
+    far = topic_forms.learn_forms(pd.DataFrame({
+        "text": ["La police, la gendarmerie.", "Recevoir toutes ces autres plaintes."],
+        "lemmas": ["le police le gendarmerie", "recevoir tout ce autre plainte"]}))
+    assert far.display("police gendarmerie") == "police gendarmerie"  # no span over a comma
+    assert far.display("recevoir plainte") == "recevoir plaintes"  # nor over 3 words
 
 
 def test_forms_skip_misaligned_and_placeholders():

@@ -30,7 +30,7 @@ import pandas as pd
 
 from consultations.core.textutils import french_stop_words
 
-__all__ = ["ARTEFACT_SHARE", "MAX_SEGMENTS", "LemmaForms", "learn_forms"]
+__all__ = ["ARTEFACT_SHARE", "MAX_SEGMENTS", "MAX_SPAN_GAP", "LemmaForms", "learn_forms"]
 
 #: A non-stop-word lemma is an artefact when at least this share of its occurrences are
 #: written as a stop word (« lui » for *luire*: 19 of 19 on the sample corpus).
@@ -40,6 +40,11 @@ MAX_SEGMENTS = 20_000
 #: Redaction placeholders of the segment text ([PERSONNE], [FDS-01]…): never a word.
 _PLACEHOLDER = re.compile(r"\[[^\]\s]{2,20}\]")
 _TOKEN = re.compile(r"(?u)\b\w[\w-]+\b")  # the topic vectorizers' token pattern
+#: A two-lemma term is shown as a span of text only when at most this many words (stop words)
+#: sit between its two words and no punctuation does (« garde à vue », not « police, la
+#: gendarmerie »); otherwise each word is shown in its own most frequent form.
+MAX_SPAN_GAP = 2
+_BREAK = re.compile(r"[,;:.!?()«»\"…/]")
 
 
 class LemmaForms:
@@ -156,6 +161,7 @@ def learn_forms(segments: pd.DataFrame, extra_stop_words=(), max_segments: int =
         for i, le in enumerate(lemmas):
             seq.extend((t, i) for t in _TOKEN.findall(le) if t not in stop)
         for (a, i), (b, j) in zip(seq, seq[1:], strict=False):
-            if i != j:
-                big[f"{a} {b}"][" ".join(clean[spans[i][0]:spans[j][1]].lower().split())] += 1
+            span = clean[spans[i][0]:spans[j][1]]
+            if i != j and j - i <= MAX_SPAN_GAP + 1 and not _BREAK.search(span):
+                big[f"{a} {b}"][" ".join(span.lower().split())] += 1
     return LemmaForms(uni, big, artefacts, n_aligned, len(data))
