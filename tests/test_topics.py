@@ -249,10 +249,11 @@ def test_topics_default_beats_baselines_on_grand_debat(shared_datasets):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     frames = bench.load_grand_debat(shared_datasets / "grand-debat-local-decidim-mel")
-    table = bench.quality_table({"commentaires": frames["commentaires"]}, seeds=range(3))
+    table = bench.quality_table({"commentaires": frames["commentaires"]}, seeds=range(3),
+                                with_sqrt=False)
     nmi = table.set_index("method")["nmi"]
-    assert nmi["TopicModel (défaut)"] > nmi["lda"]
-    assert nmi["TopicModel (défaut)"] > nmi["tfidf-kmeans"]
+    assert nmi["TopicModel k auto (stabilité)"] > nmi["lda"]
+    assert nmi["TopicModel k auto (stabilité)"] > nmi["tfidf-kmeans"]
 
 
 def test_topics_places_out_and_short_segments_assigned(segments):
@@ -281,3 +282,144 @@ def test_topics_missing_bertopic_says_what_to_install(segments, monkeypatch):
     monkeypatch.setitem(sys.modules, "bertopic", None)
     with pytest.raises(ImportError, match="bootstrap.py setup"):
         topics.TopicModel(random_state=0).fit(segments)
+
+
+# --- number of topics chosen by stability (issue 10, item 7) ---------------------------------
+def _blobs(n_clusters: int = 4, per: int = 25, noise: float = 0.05, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.eye(8)[:n_clusters]
+    return np.vstack([c + noise * rng.standard_normal((per, 8)) for c in centres])
+
+
+def test_choose_k_picks_the_stable_number_of_clusters():
+    # splitting a cluster is arbitrary (it changes with the seed); four clusters are not
+    k, rows = topic_slots.choose_k(_blobs(4), [8, 4, 5, 6], random_state=0)
+    assert k == 4
+    table = pd.DataFrame(rows)
+    assert list(table.columns) == TABLES["topic_selection"]
+    assert table.loc[table["k"] == 4, "stability"].iloc[0] == pytest.approx(1.0)
+    assert table["chosen"].sum() == 1 and table.loc[table["chosen"], "k"].iloc[0] == 4
+    assert (table.loc[table["k"] != 4, "stability"] < 0.99).all()
+
+
+def test_choose_k_tie_goes_to_fewer_topics():
+    x = np.repeat(np.eye(4), 10, axis=0)  # four points repeated: k=4 and k=5 agree perfectly
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        k, rows = topic_slots.choose_k(x, [5, 4], random_state=0)
+    assert k == 4 and [r["k"] for r in rows] == [4, 5]
+    assert rows[0]["stability"] == rows[1]["stability"] == 1.0
+
+
+def test_candidate_ks_bounded_by_topic_size():
+    assert topic_slots.candidate_ks(90) == [3, 4, 5, 6, 8]
+    assert topic_slots.candidate_ks(100_000)[-1] == topic_slots.K_MAX
+    assert topic_slots.candidate_ks(15) == [2]
+
+
+def test_topics_auto_k_recorded_and_overridden(segments):
+    auto = topics.TopicModel(random_state=0).fit(segments)
+    sel = auto.selection_
+    assert list(sel.columns) == TABLES["topic_selection"]
+    assert auto.summary_["n_topics"] == 3 == int(sel.loc[sel["chosen"], "k"].iloc[0])
+    assert auto.summary_["k_selection"]["candidates"] == sel["k"].tolist()
+    fixed = topics.TopicModel(n_topics=4, random_state=0).fit(segments)
+    assert fixed.selection_.empty and fixed.summary_["n_topics"] == 4
+    out = topics_stage.run_stage({"segments": segments}, None, Settings(seed=0))
+    assert out["topic_selection"]["chosen"].sum() == 1
+    assert out["_summary"]["k_selection"]["chosen_k"] == 3
+
+
+# --- lemma artefacts and written forms ----------------------------------------------------
+FORM_ROWS = [
+    ("Les violences basées sur le genre, il faut en parler avec lui.",
+     "le violence baser sur le genre il falloir en parler avec luire"),
+    ("Ces violences basées sur le genre persistent.",
+     "ce violence baser sur le genre persister"),
+    ("La garde à vue dépasse les délais, cela dure.",
+     "le garde à vue dépasser le délai celer durer"),
+    ("Il lui demande un avocat pendant la garde à vue.",
+     "il luire demander un avocat pendre le garde à vue"),
+    ("On lui a dit que les services déconcentrés manquent de moyens.",
+     "on luire avoir dire que le service déconcentrer manquer de moyen"),
+]
+
+
+def form_segments(repeat: int = 4) -> pd.DataFrame:
+    rows = [{"segment_id": f"W1-T{i:03d}-S01", "text": t, "lemmas": lem,
+             "is_facilitator": False}
+            for i, (t, lem) in enumerate(FORM_ROWS * repeat)]
+    return pd.DataFrame(rows)
+
+
+def test_forms_artefacts_and_written_forms():
+    from consultations.topics import forms as topic_forms
+
+    f = topic_forms.learn_forms(form_segments(1))
+    assert f.n_aligned == len(FORM_ROWS)
+    assert {"luire", "celer", "pendre"} <= set(f.artefacts)  # « lui », « cela », « pendant »
+    assert "violence" not in f.artefacts and "baser" not in f.artefacts
+    assert f.display("violence baser") == "violences basées"
+    assert f.display("garde vue") == "garde à vue"
+    assert f.display("service déconcentrer") == "services déconcentrés"
+    assert f.display("inconnu") == "inconnu"
+    assert f.display_all(["violence", "violence"]) == ["violences"]
+    far = topic_forms.learn_forms(pd.DataFrame({
+        "text": ["La police, la gendarmerie.", "Recevoir toutes ces autres plaintes."],
+        "lemmas": ["le police le gendarmerie", "recevoir tout ce autre plainte"]}))
+    assert far.display("police gendarmerie") == "police gendarmerie"  # no span over a comma
+    assert far.display("recevoir plainte") == "recevoir plaintes"  # nor over 3 words
+
+
+def test_forms_skip_misaligned_and_placeholders():
+    from consultations.topics import forms as topic_forms
+
+    seg = pd.DataFrame({"text": ["[PERSONNE] parle de sécurité.", "Texte modifié ici."],
+                        "lemmas": ["parler de sécurité", "texte"]})
+    f = topic_forms.learn_forms(seg)
+    assert f.n_aligned == 1 and f.display("sécurité") == "sécurité"
+    assert topic_forms.learn_forms(seg.drop(columns="text")).n_aligned == 0
+
+
+def test_topics_terms_in_written_form_without_artefacts(segments):
+    seg = segments.copy()
+    extra = form_segments(6).assign(
+        speaker="OSC-01", stakeholder_group=GROUPS[1][1], group_code="OSC", theme="VBG")
+    seg = pd.concat([seg, extra], ignore_index=True)
+    m = topics.TopicModel(n_topics=4, random_state=1).fit(seg)
+    shown = " ".join(m.topic_info_["terms"]) + " " + " ".join(m.topic_info_["label"])
+    for wrong in ("luire", "celer", "baser", "déconcentrer", "pendre"):
+        assert wrong not in shown.split("; ") and wrong not in shown
+    assert "violences basées" in shown or "basées" in shown
+    lemma_terms = [t for ts in m.lemma_terms_.values() for t in ts]
+    assert "violence" in lemma_terms and "luire" not in lemma_terms
+    assert "luire" in m.summary_["word_forms"]["artefact_lemmas"]
+
+
+# --- topics at scale: fit on a seeded sample, assign the rest ----------------------------
+def test_topics_sampled_fit_assigns_all_and_is_deterministic():
+    from sklearn.metrics import normalized_mutual_info_score
+
+    seg = make_segments(n_per_theme=60)
+    a = topics.TopicModel(n_topics=3, random_state=5, sample_size=100).fit(seg)
+    b = topics.TopicModel(n_topics=3, random_state=5, sample_size=100).fit(seg)
+    assert a.summary_["sample"] == {"sample_size": 100, "n_candidates": 180,
+                                    "n_sampled": 100, "sampled": True}
+    assert len(a.assignments_) == 180 and a.assignments_["topic"].ge(0).all()
+    pd.testing.assert_frame_equal(a.assignments_, b.assignments_)
+    truth = seg.set_index("segment_id").loc[a.assignments_["segment_id"], "theme"]
+    assert normalized_mutual_info_score(truth, a.assignments_["topic"]) > 0.8
+    full = topics.TopicModel(n_topics=3, random_state=5, sample_size=0).fit(seg)
+    assert full.summary_["sample"]["sampled"] is False
+
+
+def test_topic_sample_size_setting(tmp_path):
+    from consultations.core.settings import load_settings
+
+    (tmp_path / "consultations.toml").write_text("[topics]\ntopic_sample_size = 5000\n",
+                                                 encoding="utf-8")
+    assert load_settings(tmp_path).topic_sample_size == 5000
+    (tmp_path / "consultations.toml").write_text("[topics]\ntopic_sample_size = 5\n",
+                                                 encoding="utf-8")
+    with pytest.raises(InputError, match="topic_sample_size"):
+        load_settings(tmp_path)

@@ -119,6 +119,17 @@ def _summary_line(summary: dict) -> str:
     if "n_topics" in top:
         lines.append(f"  thèmes émergents : {top['n_topics']} ({top.get('embedding')}, "
                      f"{top.get('clustering_used') or top.get('clustering')})")
+        sel = top.get("k_selection")
+        if sel:
+            lines.append(f"  nombre de thèmes choisi par stabilité entre graines : k = "
+                         f"{sel['chosen_k']} parmi " + ", ".join(
+                             f"{k} ({s:.2f})".replace(".", ",")
+                             for k, s in zip(sel["candidates"], sel["scores"], strict=True)))
+        sample = top.get("sample") or {}
+        if sample.get("sampled"):
+            lines.append(f"  thèmes appris sur un échantillon de {_n(sample['n_sampled'])} "
+                         f"segments sur {_n(sample['n_candidates'])} (graine fixe), les autres "
+                         "rattachés au thème le plus proche")
     ev = summary["stages"].get("evidence", {})
     if "strength" in ev:
         lines.append("  preuves par thème : " + ", ".join(

@@ -398,6 +398,9 @@ class Settings:
     reduction: str = "default"
     clustering: str = "default"
     n_topics: int | None = None
+    #: Above this many segments, topics are fitted on a seeded sample of this size and the
+    #: other segments assigned to the nearest topic (0: always fit on every segment).
+    topic_sample_size: int = 20_000
     #: Optional folder of a local sentence-transformers model (never downloaded).
     embedding_model_path: str | None = None
     extra: dict = field(default_factory=dict)

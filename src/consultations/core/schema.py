@@ -59,6 +59,8 @@ TABLES: dict[str, list[str]] = {
     # Topic assignment per segment (topic -1 = outlier when not reduced).
     "topic_assignments": ["segment_id", "topic", "topic_label", "probability"],
     "topic_info": ["topic", "label", "count", "terms", "representation"],
+    # Automatic number of topics: one row per candidate k (stability across seeds).
+    "topic_selection": ["k", "stability", "stability_sd", "chosen"],
     # Topic ↔ code crosswalk and topics per stakeholder group.
     "topic_crosswalk": ["topic", "topic_label", "code_id", "shared", "jaccard", "lift",
                         "best_code", "is_new_theme"],

@@ -50,7 +50,8 @@ _INGEST_EXTRA = {"strict", "stage_directions"}
 _TOP = {"seed", "workshops"}
 _SECTIONS = {
     "ingest": {"spacy_model", "engine", "workers", "scheduler", "strict", "stage_directions"},
-    "topics": {"n_topics", "embedding", "reduction", "clustering", "embedding_model_path"},
+    "topics": {"n_topics", "embedding", "reduction", "clustering", "embedding_model_path",
+               "topic_sample_size"},
 }
 
 
@@ -140,6 +141,13 @@ def load_settings(path: str | Path | None, base: Settings | None = None,
             raise InputError(file, _line_of(text, "n_topics", "topics") if file else None,
                              f"n_topics doit être « auto » ou un entier ≥ 2 (lu : {nt!r}).",
                              "écrivez par exemple n_topics = 8.")
+    if "topic_sample_size" in values:
+        ss = values["topic_sample_size"]
+        if not (isinstance(ss, int) and not isinstance(ss, bool) and (ss == 0 or ss >= 100)):
+            raise InputError(file, _line_of(text, "topic_sample_size", "topics") if file else None,
+                             f"topic_sample_size doit être 0 ou un entier ≥ 100 (lu : {ss!r}).",
+                             "écrivez par exemple topic_sample_size = 20000 (0 : jamais "
+                             "d'échantillon).")
     if "embedding_model_path" in values and not values["embedding_model_path"]:
         values["embedding_model_path"] = None
     if "engine" in values and values["engine"] not in ENGINES:
@@ -180,7 +188,8 @@ def settings_as_dict(settings: Settings) -> dict:
         "topics": {"n_topics": settings.n_topics if settings.n_topics else "auto",
                    "embedding": settings.embedding, "reduction": settings.reduction,
                    "clustering": settings.clustering,
-                   "embedding_model_path": settings.embedding_model_path or ""},
+                   "embedding_model_path": settings.embedding_model_path or "",
+                   "topic_sample_size": settings.topic_sample_size},
         **{k: dict(v) for k, v in sorted(settings.extra.items()) if k != "ingest"},
     }
 
@@ -244,6 +253,9 @@ def render_settings(settings: Settings, stage_defaults: Mapping[str, Mapping]) -
         f"reduction = {_toml_value(d['topics']['reduction'])}",
         f"clustering = {_toml_value(d['topics']['clustering'])}",
         f"embedding_model_path = {_toml_value(d['topics']['embedding_model_path'])}",
+        "# Au-delà de ce nombre de segments, les thèmes sont appris sur un échantillon tiré",
+        "# avec la graine, puis chaque autre segment rejoint le thème le plus proche (0 : jamais).",
+        f"topic_sample_size = {_toml_value(d['topics']['topic_sample_size'])}",
     ]
     for section in STAGE_SECTIONS:
         values = {**dict(stage_defaults.get(section, {})), **d.get(section, {})}

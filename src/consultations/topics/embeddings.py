@@ -148,9 +148,13 @@ class TfidfSvdEmbedder:
 
     def fit(self, docs: list[str]) -> TfidfSvdEmbedder:
         """Learn the vocabulary, IDF weights and SVD basis from ``docs`` (lemma strings)."""
+        import hashlib
+
         from sklearn.decomposition import TruncatedSVD
 
         n = len(docs)
+        # the documents fitted on (a sample, or the segments long enough) change the basis
+        self.fit_digest_ = hashlib.sha256("\n".join(docs).encode()).hexdigest()[:16]
         self.vectorizer_ = lemma_vectorizer("tfidf", extra_stop_words=self.extra_stop_words,
                                             min_df=_min_df(n), sublinear_tf=True)
         try:
@@ -174,7 +178,8 @@ class TfidfSvdEmbedder:
     def fingerprint(self) -> str:
         """Parameters that change the embeddings (part of the cache key)."""
         extra = ",".join(sorted(self.extra_stop_words))
-        return f"{self.name}|{self.n_components}|{self.random_state}|{extra}"
+        return (f"{self.name}|{self.n_components}|{self.random_state}|{extra}|"
+                f"{getattr(self, 'fit_digest_', '')}")
 
 
 class SifEmbedder:

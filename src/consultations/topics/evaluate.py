@@ -63,10 +63,19 @@ def topic_diversity(topic_terms: list[list[str]], top_n: int = 10) -> float:
 
 
 def evaluate_topics(labels_true, topics, topic_terms: list[list[str]], docs: list[str]) -> dict:
-    """NMI and ARI of topics against human labels, NPMI coherence and diversity of the terms."""
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    """NMI, AMI and ARI of topics against human labels, NPMI coherence and diversity of terms.
+
+    NMI grows with the number of topics even by chance; AMI (adjusted for chance) does not,
+    so compare numbers of topics on both.
+    """
+    from sklearn.metrics import (
+        adjusted_mutual_info_score,
+        adjusted_rand_score,
+        normalized_mutual_info_score,
+    )
 
     return {"nmi": float(normalized_mutual_info_score(labels_true, topics)),
+            "ami": float(adjusted_mutual_info_score(labels_true, topics)),
             "ari": float(adjusted_rand_score(labels_true, topics)),
             "npmi": npmi_coherence(topic_terms, docs),
             "diversity": topic_diversity(topic_terms),

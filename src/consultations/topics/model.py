@@ -43,11 +43,13 @@ from consultations.topics.embeddings import (
     make_embedder,
     place_stop_words,
 )
-from consultations.topics.slots import SphericalKMeans, auto_params
+from consultations.topics.forms import LemmaForms, learn_forms
+from consultations.topics.slots import SphericalKMeans, auto_params, candidate_ks, choose_k
 
 __all__ = [
     "MIN_CONTENT_LEMMAS",
     "MIN_SEGMENTS",
+    "SAMPLE_SIZE",
     "SphericalKMeans",
     "TopicModel",
     "auto_params",
@@ -64,6 +66,9 @@ MAX_OUTLIER_SHARE = 0.5
 #: the sample corpus (spherical k-means, k = 11): 1 gave a mean best-code Jaccard of 0.305 and
 #: a largest topic of 20 %; 4 gave 0.285 and 18 %; 0 let the empty segments join one topic.
 MIN_CONTENT_LEMMAS = 1
+#: Above this many segments to fit on, topics are fitted on a seeded sample of this size and
+#: the others assigned to the nearest topic centroid (see ``benchmarks/topics.py --scale``).
+SAMPLE_SIZE = 20_000
 
 
 def empty_table(name: str, extra: list[str] | tuple = ()) -> pd.DataFrame:
@@ -71,12 +76,14 @@ def empty_table(name: str, extra: list[str] | tuple = ()) -> pd.DataFrame:
     return pd.DataFrame(columns=[*TABLES.get(name, []), *extra])
 
 
-def _topic_label(terms: list[str], topic: int) -> str:
+def _topic_label(terms: list[str], topic: int, forms: LemmaForms | None = None) -> str:
     """Readable French label from the top three terms (``police · confiance · population``).
 
     A term whose words are all in a term already chosen is skipped, and a two-word term
     replaces the single word it extends: "chef · chef village · village · cadi" reads
-    "chef village · cadi · …" rather than repeating "chef" and "village".
+    "chef village · cadi · …" rather than repeating "chef" and "village". The terms are
+    chosen on lemmas, then shown in their most frequent written form (``forms``):
+    « chefs de village · cadi · … ».
     """
     words: list[str] = []
     for term in (t for t in terms if t):
@@ -86,6 +93,8 @@ def _topic_label(terms: list[str], topic: int) -> str:
         words = [w for w in words if not set(w.split()) <= set(parts)] + [term]
         if len(words) == 3:
             break
+    if forms is not None:
+        words = forms.display_all(words)
     return " · ".join(words) if words else f"thème {topic}"
 
 
@@ -98,8 +107,9 @@ class TopicModel:
         reduction: ``"default"``, ``"umap"``, ``"pca"`` or ``"none"``.
         clustering: ``"default"`` (= ``"kmeans"``) or ``"hdbscan"``.
         representation: second representation, ``"keybert"`` (default) or ``"mmr"``.
-        n_topics: number of topics for k-means (default from corpus size); clamped, with a
-            warning, to what the corpus allows.
+        n_topics: number of topics for k-means; None ("auto") chooses it by stability
+            across seeds (:func:`~consultations.topics.slots.choose_k`, table
+            ``selection_``); clamped, with a warning, to what the corpus allows.
         min_topic_size: HDBSCAN minimum cluster size (default from corpus size).
         seed_words: lists of seed lemmas (one per codebook code) for seeded topic modelling,
             or a mapping ``code_id -> words``.
@@ -111,12 +121,17 @@ class TopicModel:
             assigned to the nearest topic centroid afterwards (0: fit on every segment).
         place_names: lemmas of places left out of the embedding and the topic terms
             (:data:`~consultations.topics.embeddings.MALIAN_PLACES` is always left out).
+        sample_size: above this many segments to fit on, fit on a seeded sample of this size
+            and assign the others to the nearest topic (0 or None: never sample).
 
     Attributes:
         assignments_: ``topic_assignments`` table (one row per modelled segment).
         topic_info_: ``topic_info`` table (one row per topic).
         model_: the fitted BERTopic object (None for the single-topic fallback).
         embeddings_: segment embeddings (rows in ``assignments_`` order).
+        lemma_terms_: top terms of each topic as lemmas (``topic_info_`` shows their written
+            forms, see :mod:`consultations.topics.forms`).
+        forms_: the :class:`~consultations.topics.forms.LemmaForms` learned from the segments.
         summary_: settings used, outliers, fallbacks, seconds per step, cache hits.
 
     """
@@ -124,7 +139,8 @@ class TopicModel:
     def __init__(self, embedding="default", reduction="default", clustering="default",
                  representation="keybert", n_topics=None, min_topic_size=None, seed_words=None,
                  random_state=42, embedding_model_path=None, cache_dir=None,
-                 min_content_lemmas=MIN_CONTENT_LEMMAS, place_names=()):
+                 min_content_lemmas=MIN_CONTENT_LEMMAS, place_names=(),
+                 sample_size=SAMPLE_SIZE):
         self.embedding = embedding
         self.reduction = reduction
         self.clustering = clustering
@@ -137,6 +153,7 @@ class TopicModel:
         self.cache_dir = cache_dir
         self.min_content_lemmas = min_content_lemmas
         self.place_names = place_names
+        self.sample_size = sample_size
 
     # -- slot resolution ---------------------------------------------------------------
     def _embedding_name(self) -> str:
@@ -212,16 +229,20 @@ class TopicModel:
         data = data[data["lemmas"].fillna("").str.strip().str.len() > 0]
         data = data.sort_values("segment_id", kind="stable").reset_index(drop=True)
         self.segments_ = data
+        self.selection_ = pd.DataFrame(columns=TABLES["topic_selection"])
         n = len(data)
         emb_name = self._embedding_name()
         clus = self._clustering_name()
-        self.stop_extra_ = place_stop_words(self.place_names)
+        self.forms_ = learn_forms(data, place_stop_words(self.place_names),
+                                  random_state=self.random_state)
+        self.stop_extra_ = sorted({*place_stop_words(self.place_names), *self.forms_.artefacts})
         self.summary_ = {"embedding": emb_name, "clustering": clus, "n_segments": int(n),
                          "random_state": self.random_state, "fallback": None,
-                         "outlier_strategy": None, "cache_hits": 0, "seconds": timings}
+                         "outlier_strategy": None, "cache_hits": 0, "seconds": timings,
+                         "word_forms": self.forms_.summary()}
         if data["lemmas"].nunique() < MIN_SEGMENTS:
             return self._fit_single_topic(data, n, data["lemmas"].nunique())
-        fit_mask = self._fit_mask(data)
+        fit_mask = self._sample_mask(self._fit_mask(data))
         n_distinct = data.loc[fit_mask, "lemmas"].nunique()
 
         t0 = time.perf_counter()
@@ -236,12 +257,6 @@ class TopicModel:
 
         timings["import_bertopic"] = round(time.perf_counter() - t0, 3)
         p = auto_params(n, self.n_topics, self.min_topic_size)
-        k_max = max(2, n_distinct - 1)
-        if p["k"] > k_max:
-            warn_input(None, None, f"{p['k']} topics requested but only {n_distinct} distinct "
-                       f"segments can be modelled; using {k_max} topics.",
-                       "ask for fewer topics (n_topics).")
-            p["k"] = k_max
         red = self._reduction_name(clus)
 
         t0 = time.perf_counter()
@@ -261,6 +276,22 @@ class TopicModel:
         all_docs = data["lemmas"].astype(str).tolist()
         docs = [d for d, keep in zip(all_docs, fit_mask, strict=True) if keep]
         fit_emb = emb[fit_mask]
+        if not self.n_topics:  # "auto": the most stable number of topics across seeds
+            t0 = time.perf_counter()
+            p["k"], rows = choose_k(fit_emb, candidate_ks(len(fit_emb)),
+                                    random_state=self.random_state)
+            self.selection_ = pd.DataFrame(rows, columns=TABLES["topic_selection"])
+            self.summary_["k_selection"] = {
+                "criterion": "stabilité entre graines (ARI moyen par paires)",
+                "candidates": [r["k"] for r in rows],
+                "scores": [r["stability"] for r in rows], "chosen_k": int(p["k"])}
+            timings["choose_k"] = round(time.perf_counter() - t0, 3)
+        k_max = max(2, n_distinct - 1)
+        if p["k"] > k_max:
+            warn_input(None, None, f"{p['k']} topics requested but only {n_distinct} distinct "
+                       f"segments can be modelled; using {k_max} topics.",
+                       "ask for fewer topics (n_topics).")
+            p["k"] = k_max
         self.vectorizer_ = lemma_vectorizer("count", extra_stop_words=self.stop_extra_,
                                             ngram_range=(1, 2), min_df=p["min_df"])
         topics, model = self._fit_bertopic(docs, fit_emb, embedder, p, red, clus, timings)
@@ -290,6 +321,25 @@ class TopicModel:
         self.model_ = model
         self._tables(np.asarray(topics), model)
         return self
+
+    def _sample_mask(self, fit_mask: np.ndarray) -> np.ndarray:
+        """Above ``sample_size`` segments to fit on, a seeded sample of that size.
+
+        The others are assigned afterwards to the nearest topic centroid, as short segments
+        are (same seed, same sample, same topics).
+        """
+        size = int(self.sample_size or 0)
+        n_fit = int(fit_mask.sum())
+        self.summary_["sample"] = {"sample_size": size, "n_candidates": n_fit,
+                                   "n_sampled": n_fit, "sampled": False}
+        if not size or n_fit <= size:
+            return fit_mask
+        rng = np.random.default_rng(self.random_state)
+        keep = np.sort(rng.choice(np.flatnonzero(fit_mask), size, replace=False))
+        out = np.zeros(len(fit_mask), dtype=bool)
+        out[keep] = True
+        self.summary_["sample"].update(n_sampled=size, sampled=True)
+        return out
 
     def _fit_mask(self, data: pd.DataFrame) -> np.ndarray:
         """Segments long enough to fit on (all of them when too few are long enough)."""
@@ -356,7 +406,7 @@ class TopicModel:
         self.summary_["fallback"] = "single topic (too few segments)"
         terms: list[str] = []
         if n:
-            vec = lemma_vectorizer("count")
+            vec = lemma_vectorizer("count", extra_stop_words=self.stop_extra_)
             try:
                 counts = np.asarray(vec.fit_transform(data["lemmas"]).sum(axis=0)).ravel()
                 vocab = vec.get_feature_names_out()
@@ -366,12 +416,14 @@ class TopicModel:
         self.model_ = None
         self.embedder_ = None
         self.embeddings_ = np.zeros((n, 1), dtype=np.float32)
-        label = _topic_label(terms, 0)
+        self.lemma_terms_ = {0: terms}
+        label = _topic_label(terms, 0, self.forms_)
+        shown = "; ".join(self.forms_.display_all(terms))
         self.assignments_ = pd.DataFrame({"segment_id": data["segment_id"], "topic": 0,
                                           "topic_label": label, "probability": 1.0})
         self.topic_info_ = pd.DataFrame([{
-            "topic": 0, "label": label, "count": n, "terms": "; ".join(terms),
-            "representation": "; ".join(terms),
+            "topic": 0, "label": label, "count": n, "terms": shown,
+            "representation": shown,
             "representative_segments": "; ".join(data["segment_id"].head(3)),
         }]) if n else empty_table("topic_info", ["representative_segments"])
         return self
@@ -381,6 +433,7 @@ class TopicModel:
         ids = sorted(set(topics.tolist()))
         aspect = next(iter(self._representation_model()))
         centroids, labels, rows = {}, {}, []
+        self.lemma_terms_ = {}
         used: dict[str, int] = {}
         for t in ids:
             members = np.flatnonzero(topics == t)
@@ -389,7 +442,8 @@ class TopicModel:
             centroids[t] = c
             terms = [w for w, _ in (model.get_topic(t) or []) if w]
             second = [w for w, _ in (model.topic_aspects_.get(aspect, {}).get(t, [])) if w]
-            label = _topic_label(terms, t) if t != -1 else "hors thème"
+            self.lemma_terms_[int(t)] = terms
+            label = _topic_label(terms, t, self.forms_) if t != -1 else "hors thème"
             if label in used:
                 used[label] += 1
                 label = f"{label} ({used[label]})"
@@ -399,7 +453,8 @@ class TopicModel:
             sims = emb[members] @ c
             order = members[np.lexsort((data["segment_id"].to_numpy()[members], -sims))]
             rows.append({"topic": int(t), "label": label, "count": int(len(members)),
-                         "terms": "; ".join(terms), "representation": "; ".join(second),
+                         "terms": "; ".join(self.forms_.display_all(terms)),
+                         "representation": "; ".join(self.forms_.display_all(second)),
                          "representative_segments": "; ".join(data["segment_id"].iloc[order[:3]])})
         self.topic_centroids_ = centroids
         prob = np.einsum("ij,ij->i", emb, np.vstack([centroids[t] for t in topics]))

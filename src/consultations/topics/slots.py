@@ -1,4 +1,8 @@
-"""Topic-model parts chosen by corpus size, and the spherical k-means clustering slot.
+"""Topic-model parts chosen by corpus size, the number of topics, and spherical k-means.
+
+The number of topics is chosen by stability across seeds (:func:`choose_k` over
+:func:`candidate_ks`): on the labelled sets of ``benchmarks/topics.py`` it agrees better with
+human themes than the former k = √n/3.
 
 Used by :class:`consultations.topics.model.TopicModel` (and by the baselines of
 :mod:`consultations.topics.evaluate`, so that they get the same parameters).
@@ -10,14 +14,30 @@ import math
 
 import numpy as np
 
-__all__ = ["SphericalKMeans", "auto_params"]
+__all__ = ["K_MAX", "MIN_MEAN_TOPIC_SIZE", "STABILITY_RUNS", "STABILITY_STARTS",
+           "TIE_MARGIN", "SphericalKMeans",
+           "auto_params", "candidate_ks", "choose_k"]
+
+#: Most topics the automatic choice considers (a reader names forty themes at most).
+K_MAX = 40
+#: The automatic choice keeps k ≤ segments / this: a topic needs about this many segments on
+#: average for a reader to name it.
+MIN_MEAN_TOPIC_SIZE = 10
+#: Spherical k-means fits (different seeds) per candidate k, and k-means++ starts per fit.
+STABILITY_RUNS = 5
+STABILITY_STARTS = 3
+#: Candidates whose stability is within this margin of the best count as tied: the smallest
+#: of them is chosen (fewer topics are easier to read).
+TIE_MARGIN = 0.01
 
 
 def auto_params(n: int, n_topics: int | None = None, min_topic_size: int | None = None) -> dict:
     """Choose model sizes from the number of segments ``n``.
 
     Returns:
-        ``k`` (k-means topics), ``min_topic_size`` (HDBSCAN), ``n_neighbors`` and
+        ``k`` (k-means topics: ``n_topics``, else the former rule √n/3, which
+        :class:`~consultations.topics.model.TopicModel` replaces by :func:`choose_k`),
+        ``min_topic_size`` (HDBSCAN), ``n_neighbors`` and
         ``n_components`` (UMAP), ``pca_components``, ``min_df`` (term vectorizer).
 
     """
@@ -81,3 +101,51 @@ class SphericalKMeans:
     def predict(self, x) -> np.ndarray:
         """Nearest centroid by cosine."""
         return (self._unit(np.asarray(x, dtype=np.float64)) @ self.cluster_centers_.T).argmax(1)
+
+
+def candidate_ks(n: int, k_max: int = K_MAX, min_mean_size: int = MIN_MEAN_TOPIC_SIZE) -> list[int]:
+    """Candidate numbers of topics for ``n`` segments: a roughly geometric grid from 3.
+
+    The grid (3, 4, 5, 6, 8, 10, 12, 15, 18, 22, 27, 33, 40) is cut at
+    ``min(k_max, n // min_mean_size)``; at least ``[2]``.
+    """
+    top = min(k_max, n // max(1, min_mean_size))
+    grid = [k for k in (3, 4, 5, 6, 8, 10, 12, 15, 18, 22, 27, 33, 40) if k <= top]
+    return grid or [2]
+
+
+def choose_k(x, candidates=None, runs: int = STABILITY_RUNS, random_state: int = 42,
+             tie_margin: float = TIE_MARGIN, starts: int = STABILITY_STARTS
+             ) -> tuple[int, list[dict]]:
+    """Choose the number of topics by stability across seeds.
+
+    For each candidate k, :class:`SphericalKMeans` (best of ``starts`` k-means++ starts) is
+    fitted ``runs`` times with different seeds on the embeddings ``x``; the score is the mean
+    pairwise adjusted Rand index between those partitions (1 = every seed finds the same
+    topics; 0 = chance agreement).
+    The k with the best score is chosen; candidates within ``tie_margin`` of the best are
+    tied and the smallest of them wins.
+
+    Returns:
+        The chosen k and one row per candidate: ``k, stability, stability_sd, chosen``.
+
+    """
+    from itertools import combinations
+
+    from sklearn.metrics import adjusted_rand_score
+
+    x = np.asarray(x, dtype=np.float64)
+    cands = list(candidates) if candidates is not None else candidate_ks(len(x))
+    cands = sorted({int(k) for k in cands if 2 <= k < len(x)}) or [2]
+    rows = []
+    for k in cands:
+        labels = [SphericalKMeans(n_clusters=k, n_init=starts, random_state=random_state * 1000 + r)
+                  .fit(x).labels_ for r in range(runs)]
+        scores = [adjusted_rand_score(a, b) for a, b in combinations(labels, 2)] or [1.0]
+        rows.append({"k": k, "stability": round(float(np.mean(scores)), 4),
+                     "stability_sd": round(float(np.std(scores)), 4)})
+    best = max(r["stability"] for r in rows)
+    chosen = min(r["k"] for r in rows if r["stability"] >= best - tie_margin)
+    for r in rows:
+        r["chosen"] = r["k"] == chosen
+    return chosen, rows

@@ -8,7 +8,7 @@ import pandas as pd
 
 from consultations.core.errors import warn_input
 from consultations.core.schema import check_columns
-from consultations.topics.model import TopicModel
+from consultations.topics.model import SAMPLE_SIZE, TopicModel
 from consultations.topics.tables import (
     code_terms,
     crosswalk,
@@ -25,7 +25,8 @@ def run_stage(tables, paths, settings) -> dict:
 
     Returns:
         ``topic_assignments``, ``topic_info``, ``topic_crosswalk``, ``topics_per_group``,
-        ``code_terms`` and ``_summary``.
+        ``code_terms``, ``topic_selection`` (candidates of the automatic number of topics
+        and their stability; empty when ``n_topics`` is set) and ``_summary``.
 
     """
     t_start = time.perf_counter()
@@ -50,7 +51,9 @@ def run_stage(tables, paths, settings) -> dict:
                        clustering=settings.clustering, n_topics=settings.n_topics,
                        seed_words=seeds, random_state=settings.seed,
                        embedding_model_path=settings.embedding_model_path,
-                       cache_dir=cache, place_names=places).fit(segments)
+                       cache_dir=cache, place_names=places,
+                       sample_size=getattr(settings, "topic_sample_size", SAMPLE_SIZE)
+                       ).fit(segments)
     timings = model.summary_["seconds"]
     t0 = time.perf_counter()
     zs = zero_shot_codes(model, codebook) if codebook is not None else None
@@ -69,4 +72,5 @@ def run_stage(tables, paths, settings) -> dict:
                if not cw.empty else 0}
     return {"topic_assignments": model.assignments_, "topic_info": info,
             "topic_crosswalk": cw, "topics_per_group": tpg, "code_terms": terms,
+            "topic_selection": model.selection_,
             "_summary": summary}

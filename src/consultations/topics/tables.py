@@ -113,7 +113,7 @@ def code_terms(model, codings: pd.DataFrame, codebook: pd.DataFrame | None = Non
     y = pairs["code_id"].map({c: i for i, c in enumerate(codes)}).to_numpy()
     idx = pos[pairs["segment_id"]].to_numpy()
     docs = seg["lemmas"].to_numpy()[idx].tolist()
-    vec = lemma_vectorizer("count", ngram_range=(1, 2))
+    vec = lemma_vectorizer("count", extra_stop_words=model.stop_extra_, ngram_range=(1, 2))
     bt = BERTopic(embedding_model=as_bertopic_backend(model.embedder_),
                   umap_model=BaseDimensionalityReduction(), hdbscan_model=BaseCluster(),
                   vectorizer_model=vec,
@@ -128,7 +128,8 @@ def code_terms(model, codings: pd.DataFrame, codebook: pd.DataFrame | None = Non
         t = pd.Series(topics[y == i]).mode().iloc[0]
         rows.append({"code_id": code, "label": labels.get(code, ""),
                      "n_segments": int((y == i).sum()),
-                     "terms": "; ".join(w for w, _ in (bt.get_topic(int(t)) or []) if w)})
+                     "terms": "; ".join(model.forms_.display_all(
+                         w for w, _ in (bt.get_topic(int(t)) or []) if w))})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -217,7 +218,10 @@ def topics_per_group(model) -> pd.DataFrame:
     if model.model_ is not None:
         tpc = model.model_.topics_per_class(seg["lemmas"].tolist(),
                                             classes=groups["group_code"].tolist())
-        words = {(int(r.Topic), str(r.Class)): r.Words for r in tpc.itertuples()}
+        words = {(int(r.Topic), str(r.Class)):
+                 "; ".join(model.forms_.display_all(w.strip() for w in str(r.Words).split(",")
+                                                    if w.strip()))
+                 for r in tpc.itertuples()}
     counts = (pd.DataFrame({"topic": asg["topic"].to_numpy(), "group_code": groups["group_code"]
                             .to_numpy()}).groupby(["topic", "group_code"]).size())
     labels = model.topic_info_.set_index("topic")["label"]
@@ -229,5 +233,5 @@ def topics_per_group(model) -> pd.DataFrame:
                          "stakeholder_group": names[g], "count": c,
                          "group_segments": int(sizes[g]),
                          "share_of_group": round(c / sizes[g], 6),
-                         "group_terms": str(words.get((int(t), g), "")).replace(", ", "; ")})
+                         "group_terms": words.get((int(t), g), "")})
     return pd.DataFrame(rows, columns=cols)
