@@ -18,8 +18,9 @@ __all__ = ["K_MAX", "MIN_MEAN_TOPIC_SIZE", "STABILITY_RUNS", "STABILITY_STARTS",
            "TIE_MARGIN", "SphericalKMeans",
            "auto_params", "candidate_ks", "choose_k"]
 
-#: Most topics the automatic choice considers (a reader names forty themes at most).
-K_MAX = 40
+#: Most topics the automatic choice considers: a brief with more emergent themes than this
+#: cannot be read (the drafting team names and checks each one); set n_topics to go beyond.
+K_MAX = 20
 #: The automatic choice keeps k ≤ segments / this: a topic needs about this many segments on
 #: average for a reader to name it.
 MIN_MEAN_TOPIC_SIZE = 10
@@ -106,11 +107,11 @@ class SphericalKMeans:
 def candidate_ks(n: int, k_max: int = K_MAX, min_mean_size: int = MIN_MEAN_TOPIC_SIZE) -> list[int]:
     """Candidate numbers of topics for ``n`` segments: a roughly geometric grid from 3.
 
-    The grid (3, 4, 5, 6, 8, 10, 12, 15, 18, 22, 27, 33, 40) is cut at
+    The grid (3, 4, 5, 6, 8, 10, 12, 15, 18, 20, 22, 27, 33, 40) is cut at
     ``min(k_max, n // min_mean_size)``; at least ``[2]``.
     """
     top = min(k_max, n // max(1, min_mean_size))
-    grid = [k for k in (3, 4, 5, 6, 8, 10, 12, 15, 18, 22, 27, 33, 40) if k <= top]
+    grid = [k for k in (3, 4, 5, 6, 8, 10, 12, 15, 18, 20, 22, 27, 33, 40) if k <= top]
     return grid or [2]
 
 
@@ -123,8 +124,9 @@ def choose_k(x, candidates=None, runs: int = STABILITY_RUNS, random_state: int =
     fitted ``runs`` times with different seeds on the embeddings ``x``; the score is the mean
     pairwise adjusted Rand index between those partitions (1 = every seed finds the same
     topics; 0 = chance agreement).
-    The k with the best score is chosen; candidates within ``tie_margin`` of the best are
-    tied and the smallest of them wins.
+    The k with the best score is chosen; candidates within ``tie_margin`` — or within one
+    standard error of the best score, when that is larger (the « one-standard-error » rule:
+    seed-to-seed noise is not a reason for more topics) — are tied and the smallest wins.
 
     Returns:
         The chosen k and one row per candidate: ``k, stability, stability_sd, chosen``.
@@ -144,8 +146,10 @@ def choose_k(x, candidates=None, runs: int = STABILITY_RUNS, random_state: int =
         scores = [adjusted_rand_score(a, b) for a, b in combinations(labels, 2)] or [1.0]
         rows.append({"k": k, "stability": round(float(np.mean(scores)), 4),
                      "stability_sd": round(float(np.std(scores)), 4)})
-    best = max(r["stability"] for r in rows)
-    chosen = min(r["k"] for r in rows if r["stability"] >= best - tie_margin)
+    top = max(rows, key=lambda r: (r["stability"], -r["k"]))
+    n_pairs = max(1, runs * (runs - 1) // 2)
+    margin = max(tie_margin, top["stability_sd"] / np.sqrt(n_pairs))
+    chosen = min(r["k"] for r in rows if r["stability"] >= top["stability"] - margin)
     for r in rows:
         r["chosen"] = r["k"] == chosen
     return chosen, rows
