@@ -150,8 +150,10 @@ def test_run_brief_quotes_and_references_resolve(sample_runs):
     parser = _Quotes()
     parser.feed(html)
     assert parser.quotes
-    # Every quote shown in the brief is one of the evidence tables' quotes.
-    assert {seg_id for seg_id, _ in parser.quotes} <= set(quotes["segment_id"])
+    # Every quote shown in the brief is one of the evidence tables' quotes (by theme, or one
+    # per side of a position question).
+    shown = set(quotes["segment_id"]) | set(cat["position_quotes"]["segment_id"])
+    assert {seg_id for seg_id, _ in parser.quotes} <= shown
     for seg_id, text in parser.quotes:
         body = re.search(r"«\s*(.+?)\s*»", re.sub(r"\s+", " ", text))
         assert body and seg_id in segments.index, (seg_id, text)
@@ -198,3 +200,23 @@ def test_run_cli_stage_runs_its_upstream_stages(sample_data_dir, tmp_path, capsy
     paths = get_paths(data, tmp_path / "out")
     assert {"segments", "codings"} <= set(Catalog(paths))
     assert "topic_assignments" not in Catalog(paths)  # downstream stages are not run
+
+
+def test_run_brief_states_group_positions_from_the_tables(sample_runs):
+    """Who holds what, in the brief, is exactly the group_positions table's majorities."""
+    from consultations.core.typography import plain
+
+    paths = sample_runs[0]["paths"]
+    cat = Catalog(paths)
+    gp, summ = cat["group_positions"], cat["position_summary"]
+    assert set(summ["question"]) == {"CLS", "MIL", "RACK"}
+    html = plain(re.sub(r"<[^>]+>", " ", (paths.reports / "brief.html").read_text("utf-8")))
+    html = re.sub(r"\s+", " ", html)
+    for q, sub in gp[~gp["small_group"].astype(bool)].groupby("question"):
+        for option, holders in sub.groupby("majority"):
+            if option in {"partagé", "non exprimé", "à vérifier"}:
+                continue
+            groups = ", ".join(sorted(holders["group_code"]))
+            assert f"({option}) — majorité de : {groups} ;" in html, (q, option, groups)
+    # a group never holds two options of one question
+    assert not gp.groupby(["question", "group_code"])["majority"].nunique().gt(1).any()
