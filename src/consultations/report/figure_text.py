@@ -18,7 +18,7 @@ def _rid(cluster_id) -> str:
 
 
 _DATA_LABELS = {"code_id": "Code", "label": "Thème", "group_code": "Groupe",
-                "rate_pct": "% des segments du groupe", "mark": "Écart significatif",
+                "rate_pct": "% des intervenants du groupe", "mark": "Écart significatif",
                 "consensus_index": "Indice de consensus", "classification": "Classement",
                 "term": "Terme", "log_odds": "Score de spécificité", "rank": "Rang",
                 "topic": "N° de thème", "topic_label": "Thème émergent",

@@ -149,8 +149,12 @@ def fig_code_group_heatmap(code_group_counts: pd.DataFrame,
     import numpy as np
 
     df = code_group_counts.copy()
-    factor = _pct_factor(df["rate_segments"])
-    df["rate_pct"] = pd.to_numeric(df["rate_segments"], errors="coerce").fillna(0) * factor
+    # The unit is the speaker: the share of a group's participants who raised the theme (the
+    # significance marks come from the speaker-level test); segments when not available.
+    rate = "rate_speakers" if "rate_speakers" in df and df["rate_speakers"].notna().any() \
+        else "rate_segments"
+    factor = _pct_factor(df[rate])
+    df["rate_pct"] = pd.to_numeric(df[rate], errors="coerce").fillna(0) * factor
     df["mark"] = ""
     if code_group_residuals is not None and not code_group_residuals.empty:
         sig = code_group_residuals[code_group_residuals["significant"].fillna(False).astype(bool)]
@@ -192,9 +196,12 @@ def fig_code_group_heatmap(code_group_counts: pd.DataFrame,
     for s in ax.spines.values():
         s.set_visible(False)
     ax.set_xlabel("Groupe d'acteurs")
-    ax.set_title("Part des segments de chaque groupe consacrée au thème (%)")
+    ax.set_title("Part des intervenants de chaque groupe qui évoquent le thème (%)"
+                 if rate == "rate_speakers" else
+                 "Part des segments de chaque groupe consacrée au thème (%)")
     cb = fig.colorbar(im, ax=ax, shrink=0.8, pad=0.02)
-    cb.set_label("% des segments du groupe")
+    cb.set_label("% des intervenants du groupe" if rate == "rate_speakers"
+                 else "% des segments du groupe")
     data = (df[["code_id", "label", "group_code", "rate_pct", "mark"]]
             .sort_values(["code_id", "group_code"]).reset_index(drop=True))
     return fig, data
@@ -385,7 +392,8 @@ def fig_rec_clusters(rec_clusters: pd.DataFrame, top: int = 12):
 #: Name → (title used as caption, tables used, function).
 FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "heatmap_codes_groupes": (
-        "Fréquence des thèmes par groupe d'acteurs (% des segments du groupe ; cellules "
+        "Fréquence des thèmes par groupe d'acteurs (% des intervenants du groupe qui les "
+        "évoquent ; cellules "
         "encadrées : écart significatif, + sur-représenté, − sous-représenté)",
         ("code_group_counts", "code_group_residuals")),
     "carte_consensus": ("Carte du consensus : part de chaque groupe par thème",
