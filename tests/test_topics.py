@@ -172,7 +172,7 @@ def test_topics_too_few_segments_single_topic(segments):
     with pytest.warns(InputWarning, match="un seul thème"):
         m = topics.TopicModel().fit(few)
     assert m.assignments_["topic"].eq(0).all() and len(m.topic_info_) == 1
-    assert m.summary_["fallback"].startswith("single topic")
+    assert m.summary_["fallback"].startswith("un seul thème")
 
 
 def test_topics_identical_segments_single_topic(segments):

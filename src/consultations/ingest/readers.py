@@ -133,7 +133,7 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
                                  "réenregistrez le fichier en UTF-8 depuis votre éditeur.") from exc
             _check_not_binary(text, path, data)
             _warn_nul(text, path)
-            return DecodedFile(text, f"{name} (BOM)", "byte-order mark removed")
+            return DecodedFile(text, f"{name} (BOM)", "marque d'ordre des octets (BOM) retirée")
     if b"\x00" in data:
         even = data[0::2].count(0)
         odd = data[1::2].count(0)
@@ -148,7 +148,7 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
             try:
                 text = data.decode(codec)
                 _check_not_binary(text, path, data)
-                return DecodedFile(text, codec, "UTF-16 without byte-order mark")
+                return DecodedFile(text, codec, "UTF-16 sans marque d'ordre des octets")
             except UnicodeDecodeError:
                 pass
         if data.count(0) > max(2, 0.001 * len(data)):
@@ -192,7 +192,7 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
         text = str(best)
         if _plausible(text):
             _check_not_binary(text, path, data)
-            return DecodedFile(text, best.encoding, "encoding guessed by charset-normalizer")
+            return DecodedFile(text, best.encoding, "encodage deviné par charset-normalizer")
     raise InputError(path, None, "octets indécodables : le fichier n'est dans aucun encodage "
                      "reconnu (UTF-8, UTF-16, Windows-1252, Latin-1).",
                      "réenregistrez le fichier en UTF-8 depuis votre éditeur.")
@@ -278,7 +278,7 @@ def read_text_file(path: str | Path) -> DecodedFile:
             raise InputError(path, None, "le document est vide (aucun paragraphe de texte).",
                              "écrivez la transcription en paragraphes, un par tour de parole.")
         extra = _docx_header_chars(document)
-        note = "lines are paragraph numbers"
+        note = "les lignes sont des numéros de paragraphe"
         if counts["tables"]:
             note += (f"; {counts['tables']} tableau(x) lu(s) dans l'ordre du document (une ligne "
                      "par rangée : « intervenant : propos » quand la rangée a cette forme)")
@@ -691,8 +691,8 @@ def read_recommendations(path: str | Path, source: str | None = None,
                       xnote if suffix != ".csv" else "",
                       f"ligne(s) de titre {', '.join(map(str, titles))} ignorée(s)"
                       if titles else "",
-                      f"column {rows[0][1][col]!r} kept; other columns, header and "
-                      "separators counted as headers"] if x)}
+                      f"colonne {rows[0][1][col]!r} gardée ; autres colonnes, en-tête et "
+                      "séparateurs comptés comme en-têtes"] if x)}
         return recs, report
     dec = read_text_file(path)
     recs, counts = parse_recommendation_lines(dec.text, source)
@@ -700,6 +700,6 @@ def read_recommendations(path: str | Path, source: str | None = None,
               "chars_read": len(dec.text), "chars_speech": counts["speech"],
               "chars_stage_directions": 0, "chars_headers": counts["header"],
               "chars_dropped": len(dec.text) - counts["speech"] - counts["header"],
-              "note": "; ".join(x for x in [dec.note, "headers = title lines, item numbers, "
-                                            "line breaks and blank lines"] if x)}
+              "note": "; ".join(x for x in [dec.note, "en-têtes = lignes de titre, numéros, "
+                                            "sauts de ligne et lignes vides"] if x)}
     return recs, report

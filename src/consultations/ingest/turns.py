@@ -390,9 +390,10 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
         "chars_speech": acc["speech"], "chars_stage_directions": acc["sd"],
         "chars_headers": headers, "chars_dropped": dropped,
         "note": "; ".join(x for x in [
-            note, f"headers = {acc['header']} header-line + {acc['label']} label/timestamp + "
-            f"{acc['newline']} line-break + {acc['blank']} blank/indent"
-            + (f" + {acc['markup']} Markdown markup" if markdown else "") + " characters",
+            note, f"caractères d'en-tête = {acc['header']} (lignes d'en-tête) + "
+            f"{acc['label']} (libellés/horodatages) + {acc['newline']} (sauts de ligne) + "
+            f"{acc['blank']} (blancs/retraits)"
+            + (f" + {acc['markup']} (balisage Markdown)" if markdown else ""),
         ] if x),
     }
     df = pd.DataFrame(turns, columns=[
@@ -583,8 +584,8 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
         reports.append({"file": name, "kind": "metadata", "encoding": dec.encoding,
                         "chars_read": len(dec.text), "chars_speech": 0,
                         "chars_stage_directions": 0, "chars_headers": len(dec.text),
-                        "chars_dropped": 0, "note": "metadata table (all characters "
-                        "counted as headers)"})
+                        "chars_dropped": 0, "note": "tableau de métadonnées (tous les "
+                        "caractères comptés comme en-têtes)"})
         encodings[name] = dec.encoding
     for w in workshops.itertuples(index=False):
         path = tdir / w.file

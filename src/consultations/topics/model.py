@@ -302,8 +302,9 @@ class TopicModel:
         outliers = float(np.mean(np.asarray(topics) == -1))
         self.summary_["outlier_share_before"] = round(outliers, 4)
         if clus == "hdbscan" and (outliers > MAX_OUTLIER_SHARE or len(set(topics) - {-1}) < 2):
-            self.summary_["fallback"] = (f"HDBSCAN left {outliers:.0%} outliers: k-means "
-                                         f"(k={p['k']}) with PCA instead")
+            self.summary_["fallback"] = (f"HDBSCAN laissait {outliers:.0%} de segments hors "
+                                         f"thème : k-means (k={p['k']}) avec ACP à la "
+                                         "place")
             clus, red = "kmeans", "pca"
             topics, model = self._fit_bertopic(docs, fit_emb, embedder, p, red, clus, timings)
         elif outliers > 0:
@@ -409,7 +410,7 @@ class TopicModel:
                    "seul thème.",
                    "ajoutez des transcriptions, ou vérifiez que les segments n'ont pas "
                    "tous été écartés.")
-        self.summary_["fallback"] = "single topic (too few segments)"
+        self.summary_["fallback"] = "un seul thème (trop peu de segments)"
         terms: list[str] = []
         if n:
             vec = lemma_vectorizer("count", extra_stop_words=self.stop_extra_)
