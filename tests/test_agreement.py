@@ -120,9 +120,9 @@ def test_agreement_subset_file_validates_ids_with_file_and_row(tmp_path, tiny_se
     assert ids == ["W1-T002-S01", "W1-T003-S01"] and f.read_bytes() == before
     msgs = [w.message for w in caught if isinstance(w.message, InputWarning)]
     assert [(m.line, m.path) for m in msgs] == [(3, str(f)), (5, str(f))]
-    assert "unknown segment 'W9-T001-S01'" in msgs[0].message and "duplicate" in msgs[1].message
+    assert "segment inconnu « W9-T001-S01 »" in msgs[0].message and "doublon" in msgs[1].message
     f.write_text("segment\nW1-T002-S01\n", encoding="utf-8")
-    with pytest.raises(InputError, match="no segment_id column"):
+    with pytest.raises(InputError, match="pas de colonne segment_id"):
         read_double_coding_subset(f, tiny_segments)
 
 

@@ -224,14 +224,14 @@ def test_code_manual_bad_rows_warn_with_file_and_row(tmp_path, tiny_segments, co
             if isinstance(w.message, InputWarning)]
     assert len(codings) == 1
     assert [m[0] for m in msgs] == [3, 4, 5, 6]
-    assert "unknown segment" in msgs[0][1] and "unknown code" in msgs[1][1]
-    assert "empty coder" in msgs[2][1] and "duplicate" in msgs[3][1]
+    assert "segment inconnu" in msgs[0][1] and "code inconnu" in msgs[1][1]
+    assert "coder vide" in msgs[2][1] and "doublon" in msgs[3][1]
     assert all(str(f) == w.message.path for w in caught if isinstance(w.message, InputWarning))
 
 
 def test_code_manual_wrong_columns_is_an_error(tmp_path, tiny_segments, codebook):
     f = _write(tmp_path / "bad.csv", "segment,code,codeur\nW1-T003-S01,RACK,A\n")
-    with pytest.raises(InputError, match="wrong columns") as err:
+    with pytest.raises(InputError, match="colonnes incorrectes") as err:
         read_manual_codes([f], tiny_segments, codebook)
     assert err.value.line == 1
 

@@ -49,13 +49,13 @@ def test_codebook_parses_lines_and_hierarchy():
 
 
 @pytest.mark.parametrize("mutation, line, needle", [
-    (lambda s: s.replace("id: CONF.X", "id: CONF"), 11, "duplicate code id"),
-    (lambda s: s.replace("parent: CONF", "parent: NOPE"), 12, "unknown parent"),
-    (lambda s: s.replace("definition: Un enfant.", "definition: ''"), 15, "empty 'definition'"),
-    (lambda s: s.replace("{LEMMA: perdre}", "{LEMMA: {NOTANOP: perdre}}"), 17, "does not compile"),
-    (lambda s: s.replace("{LEMMA: perdre}", "{POS: VERB}"), 17, "not available"),
+    (lambda s: s.replace("id: CONF.X", "id: CONF"), 11, "identifiant de code « CONF » en double"),
+    (lambda s: s.replace("parent: CONF", "parent: NOPE"), 12, "parent inconnu"),
+    (lambda s: s.replace("definition: Un enfant.", "definition: ''"), 15, "« definition » vide"),
+    (lambda s: s.replace("{LEMMA: perdre}", "{LEMMA: {NOTANOP: perdre}}"), 17, "ne compile pas"),
+    (lambda s: s.replace("{LEMMA: perdre}", "{POS: VERB}"), 17, "indisponible"),
     (lambda s: s.replace("axis: A1\n    definition: La", "axis: A9\n    definition: La"), 8,
-     "unknown axis"),
+     "axe inconnu"),
 ])
 def test_codebook_errors_give_yaml_line(mutation, line, needle):
     with pytest.raises(InputError) as err:
@@ -68,7 +68,7 @@ def test_codebook_errors_give_yaml_line(mutation, line, needle):
 def test_codebook_detects_cycles():
     text = GOOD.replace("    axis: A1\n    definition: La confiance.",
                         "    parent: CONF.X\n    axis: A1\n    definition: La confiance.")
-    with pytest.raises(InputError, match="parent cycle"):
+    with pytest.raises(InputError, match="cycle de parents"):
         parse_codebook(text, "cb.yaml")
 
 
@@ -110,14 +110,15 @@ def test_codebook_unless_unknown_code_gives_line_and_lists_every_problem():
                         "    keywords: [confiance]\n    unless: [NOPE]\n")
     with pytest.raises(InputError) as err:
         parse_codebook(text, "cb.yaml")
-    assert err.value.line == 11 and "unknown code(s) in 'unless': ['NOPE']" in str(err.value)
+    assert err.value.line == 11
+    assert "code(s) inconnu(s) dans « unless » : ['NOPE']" in str(err.value)
     with pytest.raises(InputError) as err:
         parse_codebook(text + "ignore:\n  - [{LEMMA: {NOTANOP: je}}]\n", "cb.yaml")
-    assert "2 problem(s)" in str(err.value) and "line 20: ignore pattern 1" in str(err.value)
+    assert "2 problème(s)" in str(err.value) and "ligne 20 : motif ignore 1" in str(err.value)
 
 
 def test_codebook_bad_ignore_pattern_gives_line():
     text = GOOD + "ignore:\n  - name: x\n    pattern: [{LEMMA: {NOTANOP: je}}]\n"
     with pytest.raises(InputError) as err:
         parse_codebook(text, "cb.yaml")
-    assert err.value.line == 19 and "ignore pattern 1" in str(err.value)
+    assert err.value.line == 19 and "motif ignore 1" in str(err.value)

@@ -267,18 +267,18 @@ def _expect(corpus, exc_text, line=None, path_end=None):
 
 def test_ingest_empty_file(corpus):
     (corpus / "transcripts" / "w3.txt").write_bytes(b"")
-    _expect(corpus, "empty", path_end="w3.txt")
+    _expect(corpus, "vide", path_end="w3.txt")
 
 
 def test_ingest_binary_file(corpus):
     (corpus / "transcripts" / "w3.txt").write_bytes(bytes(range(256)) * 8)
-    _expect(corpus, "binary", path_end="w3.txt")
+    _expect(corpus, "binaire", path_end="w3.txt")
 
 
 def test_ingest_undecodable_bytes_names_line(corpus):
     data = W1.encode("utf-8").replace("systémique".encode(), b"syst\xe9mique")
     (corpus / "transcripts" / "w1.txt").write_bytes(data)
-    _expect(corpus, "undecodable", line=8, path_end="w1.txt")
+    _expect(corpus, "indécodables", line=8, path_end="w1.txt")
 
 
 def test_ingest_unknown_label(corpus):
@@ -289,7 +289,7 @@ def test_ingest_unknown_label(corpus):
     paths = get_paths(corpus, corpus.parent / "reports")
     with pytest.raises(InputError) as info:
         ingest.run_stage({}, paths, Settings(extra={"ingest": {"strict": True}}))
-    assert "matches no participant" in str(info.value) and info.value.line == 10
+    assert "ne correspond à aucun participant" in str(info.value) and info.value.line == 10
     assert str(info.value.path).endswith("w1.txt") and "participants.csv" in info.value.hint
     res, warns = run(corpus)
     w = [x for x in warns if x.path.endswith("w1.txt") and x.line == 10]
@@ -311,31 +311,31 @@ def test_ingest_participant_unknown_workshop_warns(corpus):
 def test_ingest_duplicate_workshop_id(corpus):
     p = corpus / "transcripts" / "workshops.csv"
     p.write_text(WORKSHOPS + "W1,Doublon,2020-01-01,Bamako,w1.txt,\n", encoding="utf-8")
-    _expect(corpus, "duplicate workshop id", line=6, path_end="workshops.csv")
+    _expect(corpus, "en double (déjà ligne", line=6, path_end="workshops.csv")
 
 
 def test_ingest_missing_transcript(corpus):
     (corpus / "transcripts" / "w4.md").unlink()
-    err = _expect(corpus, "does not exist", line=5, path_end="workshops.csv")
+    err = _expect(corpus, "n'existe pas", line=5, path_end="workshops.csv")
     assert "w4.md" in err.message
 
 
 def test_ingest_transcript_without_turns(corpus):
     (corpus / "transcripts" / "w4.md").write_text("# Titre\n\nDu texte sans orateur.\n",
                                                  encoding="utf-8")
-    _expect(corpus, "no speaker turn", path_end="w4.md")
+    _expect(corpus, "aucun tour de parole", path_end="w4.md")
 
 
 def test_ingest_malformed_csv_row(corpus):
     p = corpus / "transcripts" / "participants.csv"
     p.write_text(PARTICIPANTS + "W1,Trop,de,champs,ici,vraiment\n", encoding="utf-8")
-    _expect(corpus, "malformed CSV row", line=14, path_end="participants.csv")
+    _expect(corpus, "ligne CSV mal formée", line=14, path_end="participants.csv")
 
 
 def test_ingest_unparseable_date(corpus):
     p = corpus / "transcripts" / "workshops.csv"
     p.write_text(WORKSHOPS.replace("2019-07-25", "l'an dernier"), encoding="utf-8")
-    _expect(corpus, "unparseable date", line=2, path_end="workshops.csv")
+    _expect(corpus, "illisible", line=2, path_end="workshops.csv")
 
 
 def test_ingest_decode_encodings():

@@ -230,7 +230,7 @@ def test_mixed_encodings_still_reported_with_line():
     data = (FRENCH * 3).encode("utf-8") + "Une ligne en Windows : été\n".encode("cp1252")
     with pytest.raises(InputError) as e:
         readers.decode_bytes(data, "x.txt")
-    assert e.value.line == 7 and "mixed" in str(e.value)
+    assert e.value.line == 7 and "mélangés" in str(e.value)
 
 
 def test_nul_byte_warned_and_removed_from_speech():

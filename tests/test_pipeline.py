@@ -138,7 +138,7 @@ def test_pipeline_unwritable_output_fails_before_work(tmp_path, fake_stages, mon
     paths = _paths(tmp_path)
     blocker = tmp_path / "blocked"
     blocker.write_text("a file, not a folder")
-    with pytest.raises(InputError, match="not writable"):
+    with pytest.raises(InputError, match="pas accessible en écriture"):
         pipeline.run_pipeline(get_paths(paths.data, blocker / "reports"), Settings(),
                               progress=lambda m: None)
     assert fake_stages["a"] == 0

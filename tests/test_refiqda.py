@@ -132,7 +132,7 @@ def test_refiqda_validate_codebook_reports_first_error_with_line(codebook, broke
     with pytest.raises(InputError) as exc:
         refiqda_common.validate_codebook(bad, "codebook.qdc")
     assert exc.value.line == 4  # the first <Code> element
-    assert needle in exc.value.message and "schema" in exc.value.message
+    assert needle in exc.value.message and "schéma" in exc.value.message
 
 
 def test_refiqda_validate_codebook_accepts_standard_example_with_sets():
@@ -324,7 +324,7 @@ def test_refiqda_import_maps_foreign_selections_by_overlap(tmp_path, tiny_segmen
     with pytest.warns(InputWarning) as record:
         back = refiqda_import.import_qdpx(path, tiny_segments, codebook, version="1.2")
     messages = " ".join(str(w.message) for w in record)
-    assert "Thème inconnu" in messages and "cover no segment" in messages
+    assert "Thème inconnu" in messages and "couvrent aucun segment" in messages
     got = set(back[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
     assert got == {("W1-T002-S01", "MOY", "Mariam"), ("W1-T002-S02", "MOY", "Mariam")}
     assert back.attrs["report"]["unknown_codes"] == ["Thème inconnu"]
@@ -352,7 +352,7 @@ def test_refiqda_import_matches_codes_by_description_identifier(tmp_path, tiny_s
 def test_refiqda_import_rejects_a_file_that_is_not_a_zip(tmp_path, tiny_segments, codebook):
     path = tmp_path / "projet.qdpx"
     path.write_text("ceci n'est pas une archive", encoding="utf-8")
-    with pytest.raises(InputError, match="not a REFI-QDA project archive") as exc:
+    with pytest.raises(InputError, match="pas une archive de projet REFI-QDA") as exc:
         refiqda_import.import_qdpx(path, tiny_segments, codebook)
     assert exc.value.path == str(path)
 
@@ -360,7 +360,7 @@ def test_refiqda_import_rejects_a_file_that_is_not_a_zip(tmp_path, tiny_segments
 def test_refiqda_import_rejects_an_archive_without_project_qde(qdpx, tmp_path, tiny_segments,
                                                               codebook):
     out = _rezip(qdpx, tmp_path / "sans.qdpx", {"project.qde": None})
-    with pytest.raises(InputError, match="no project.qde"):
+    with pytest.raises(InputError, match="pas de project.qde"):
         refiqda_import.import_qdpx(out, tiny_segments, codebook)
 
 
@@ -380,7 +380,7 @@ def test_refiqda_import_reports_the_first_schema_error_with_its_line(qdpx, tmp_p
 def test_refiqda_import_rejects_malformed_xml_with_its_line(qdpx, tmp_path, tiny_segments,
                                                            codebook):
     out = _rezip(qdpx, tmp_path / "bad.qdpx", {"project.qde": b"<?xml version='1.0'?>\n<a>\n"})
-    with pytest.raises(InputError, match="well-formed") as exc:
+    with pytest.raises(InputError, match="mal formé") as exc:
         refiqda_import.import_qdpx(out, tiny_segments, codebook)
     assert exc.value.line == 3
 
@@ -391,7 +391,7 @@ def test_refiqda_import_rejects_positions_outside_the_source(qdpx, tmp_path, tin
     bad = re.sub(rb'endPosition="\d+"', b'endPosition="99999"', qde, count=1)
     line = bad[:bad.index(b'endPosition="99999"')].count(b"\n") + 1
     out = _rezip(qdpx, tmp_path / "bad.qdpx", {"project.qde": bad})
-    with pytest.raises(InputError, match="outside its source") as exc:
+    with pytest.raises(InputError, match="sort de sa source") as exc:
         refiqda_import.import_qdpx(out, tiny_segments, codebook)
     assert exc.value.line == line
 

@@ -169,10 +169,10 @@ def test_topics_run_stage_guided_with_cache(segments, tmp_path):
 
 def test_topics_too_few_segments_single_topic(segments):
     few = segments.head(4)
-    with pytest.warns(InputWarning, match="single topic"):
+    with pytest.warns(InputWarning, match="un seul thème"):
         m = topics.TopicModel().fit(few)
     assert m.assignments_["topic"].eq(0).all() and len(m.topic_info_) == 1
-    assert m.summary_["fallback"].startswith("single topic")
+    assert m.summary_["fallback"].startswith("un seul thème")
 
 
 def test_topics_identical_segments_single_topic(segments):
@@ -184,7 +184,7 @@ def test_topics_identical_segments_single_topic(segments):
 
 def test_topics_too_many_topics_clamped(segments):
     small = segments.head(12)
-    with pytest.warns(InputWarning, match="using 11 topics"):
+    with pytest.warns(InputWarning, match="11 thèmes retenus"):
         m = topics.TopicModel(n_topics=50).fit(small)
     assert m.summary_["params"]["k"] == 11
 
@@ -205,14 +205,14 @@ def test_topics_embedding_folder_errors(segments, tmp_path, kind):
     if kind == "junk":
         folder.mkdir()
         (folder / "config.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(InputError, match="embedding model"):
+    with pytest.raises(InputError, match="modèle de plongement"):
         topics.TopicModel(embedding=f"st:{folder}").fit(segments)
 
 
 def test_topics_unknown_slot_names(segments):
-    with pytest.raises(ValueError, match="unknown clustering"):
+    with pytest.raises(ValueError, match="partitionnement inconnu"):
         topics.TopicModel(clustering="dbscan").fit(segments)
-    with pytest.raises(ValueError, match="unknown embedding"):
+    with pytest.raises(ValueError, match="plongement inconnu"):
         topics.TopicModel(embedding="word2vec").fit(segments)
 
 

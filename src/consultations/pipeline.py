@@ -244,8 +244,9 @@ def check_writable(folder: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise InputError(folder, None, f"the output folder is not writable ({exc.strerror}).",
-                         "choose another folder with --out, or fix its permissions.") from exc
+        raise InputError(folder, None, f"le dossier des résultats n'est pas accessible en écriture "
+                         f"({exc.strerror}).",
+                         "choisissez un autre dossier avec --out, ou corrigez ses droits.") from exc
 
 
 def _load_state(paths: Paths) -> dict:

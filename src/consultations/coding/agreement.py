@@ -373,12 +373,13 @@ def read_double_coding_subset(path: str | Path, segments: pd.DataFrame) -> list[
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except Exception as exc:
-        raise InputError(path, None, f"cannot read the double-coding subset ({exc})",
-                         "save it as a UTF-8 CSV with a segment_id column.") from exc
+        raise InputError(path, None, f"sous-ensemble de double codage illisible ({exc})",
+                         "enregistrez-le en CSV UTF-8 avec une colonne segment_id.") from exc
     df.columns = [str(c).strip().lower() for c in df.columns]
     if "segment_id" not in df.columns:
-        raise InputError(path, 1, f"no segment_id column (columns: {list(df.columns)})",
-                         "the header must contain segment_id, one double-coded segment a row.")
+        raise InputError(path, 1, f"pas de colonne segment_id (colonnes : {list(df.columns)})",
+                         "l'en-tête doit contenir segment_id, un segment doublement codé "
+                         "par ligne.")
     known = set(segments["segment_id"])
     seen: dict[str, int] = {}
     for i, raw in enumerate(df["segment_id"]):
@@ -386,11 +387,12 @@ def read_double_coding_subset(path: str | Path, segments: pd.DataFrame) -> list[
         if not seg:
             continue
         if seg not in known:
-            warn_input(path, line, f"unknown segment '{seg}': left out of the agreement units",
-                       "check the ID against the segments table (IDs change when a transcript "
-                       "is edited).")
+            warn_input(path, line, f"segment inconnu « {seg} » : laissé hors des unités d'accord",
+                       "vérifiez l'identifiant dans la table segments (les identifiants "
+                       "changent quand une transcription est modifiée).")
         elif seg in seen:
-            warn_input(path, line, f"duplicate of line {seen[seg]} ('{seg}'): counted once")
+            warn_input(path, line, f"doublon de la ligne {seen[seg]} (« {seg} ») : compté une "
+                       "fois")
         else:
             seen[seg] = line
     return sorted(seen)

@@ -166,18 +166,18 @@ def _check_pattern(pattern, where: str) -> str | None:
 
     if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict)
                                                                for t in pattern):
-        return f"{where}: a pattern must be a non-empty list of token dicts, e.g. " \
-               "[{LEMMA: milice}, {LEMMA: armé}]"
+        return f"{where} : un motif doit être une liste non vide de dictionnaires de " \
+               "jetons, par exemple [{LEMMA: milice}, {LEMMA: armé}]"
     bad = sorted({k for t in pattern for k in t if k.upper() not in ALLOWED_PATTERN_ATTRS})
     if bad:
-        return (f"{where}: attribute(s) {bad} are not available (segments carry lemmas only); "
-                f"use {sorted(_STRING_ATTRS | {'OP'})}")
+        return (f"{where} : attribut(s) {bad} indisponible(s) (les segments ne portent que "
+                f"les lemmes) ; utilisez {sorted(_STRING_ATTRS | {'OP'})}")
     matcher = Matcher(_blank_vocab(), validate=True)
     try:
         matcher.add("P", [normalise_pattern(pattern)])
     except Exception as exc:  # spaCy raises ValueError/MatchPatternError
         first = str(exc).strip().splitlines()
-        return f"{where}: the pattern does not compile ({' '.join(first[:3])[:300]})"
+        return f"{where} : le motif ne compile pas ({' '.join(first[:3])[:300]})"
     return None
 
 
@@ -208,16 +208,19 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(path, mark.line + 1 if mark else None,
-                         f"the codebook is not valid YAML ({getattr(exc, 'problem', exc)})",
-                         "check indentation and quotes around text containing ':'.") from exc
+                         f"la grille de codage n'est pas du YAML valide "
+                         f"({getattr(exc, 'problem', exc)})",
+                         "vérifiez l'indentation et les guillemets autour des textes qui "
+                         "contiennent « : ».") from exc
     if not isinstance(data, dict) or root is None:
-        raise InputError(path, 1, "the codebook must be a mapping with 'version', 'axes' and "
-                         "'codes'", "see data/coded/codebook.yaml in the sample for the layout.")
+        raise InputError(path, 1, "la grille de codage doit être un dictionnaire avec « version », "
+                         "« axes » et « codes »",
+                         "voir data/coded/codebook.yaml de l'exemple pour la disposition.")
     top = _mapping(root)
     errors: list[tuple[int, str]] = []
     version = data.get("version")
     if version in (None, ""):
-        errors.append((1, "missing 'version' (e.g. version: \"2020.1\")"))
+        errors.append((1, "« version » manquante (ex. version: \"2020.1\")"))
     axes_rows = []
     axis_ids: set[str] = set()
     axes_node = top.get("axes", (1, None))[1]
@@ -225,17 +228,17 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
         node = axes_node.value[i] if axes_node is not None else None
         ln = _line(node) if node is not None else 1
         if not isinstance(item, dict) or not item.get("id") or not item.get("label"):
-            errors.append((ln, "each axis needs an 'id' and a French 'label'"))
+            errors.append((ln, "chaque axe demande un « id » et un « label » en français"))
             continue
         aid = str(item["id"]).strip()
         if aid in axis_ids:
-            errors.append((ln, f"duplicate axis id '{aid}'"))
+            errors.append((ln, f"identifiant d'axe « {aid} » en double"))
         axis_ids.add(aid)
         axes_rows.append({"axis": aid, "axis_label": str(item["label"]).strip(), "line": ln})
     codes = data.get("codes")
     codes_node = top.get("codes", (1, None))[1]
     if not isinstance(codes, list) or not codes:
-        errors.append((top.get("codes", (1, None))[0], "'codes' must be a non-empty list"))
+        errors.append((top.get("codes", (1, None))[0], "« codes » doit être une liste non vide"))
         codes = []
     rows = []
     seen: dict[str, int] = {}
@@ -248,30 +251,32 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
             return _keys.get(key, (_ln, None))[0]
 
         if not isinstance(item, dict):
-            errors.append((ln, "each code must be a mapping with at least id, label, definition"))
+            errors.append((ln, "chaque code doit être un dictionnaire avec au moins id, "
+                                "label, definition"))
             continue
         cid = str(item.get("id") or "").strip()
         if not cid:
-            errors.append((ln, "a code without 'id'"))
+            errors.append((ln, "un code sans « id »"))
             continue
         if cid in seen:
-            errors.append((kline("id"), f"duplicate code id '{cid}' (first defined line "
-                                        f"{seen[cid]})"))
+            errors.append((kline("id"), f"identifiant de code « {cid} » en double (déjà "
+                                        f"ligne {seen[cid]})"))
             continue
         seen[cid] = kline("id")
         for field in ("label", "definition"):
             if not str(item.get(field) or "").strip():
-                errors.append((kline(field), f"code '{cid}': empty '{field}'"))
+                errors.append((kline(field), f"code « {cid} » : « {field} » vide"))
         axis = str(item.get("axis") or "").strip()
         if axis and axis_ids and axis not in axis_ids:
-            errors.append((kline("axis"), f"code '{cid}': unknown axis '{axis}' (axes: "
+            errors.append((kline("axis"), f"code « {cid} » : axe inconnu « {axis} » (axes : "
                                           f"{sorted(axis_ids)})"))
         keywords = [str(k).strip() for k in as_list(item.get("keywords")) if str(k).strip()]
         for kw in keywords:
             if not keyword_tokens(kw):
-                errors.append((kline("keywords"), f"code '{cid}': keyword '{kw}' has no word"))
+                errors.append((kline("keywords"), f"code « {cid} » : le mot-clé « {kw} » "
+                                                  "ne contient aucun mot"))
         patterns = _parse_patterns(item.get("patterns"), keys.get("patterns", (ln, None))[1],
-                                   kline("patterns"), cid, f"code '{cid}', pattern", errors)
+                                   kline("patterns"), cid, f"code « {cid} », motif", errors)
         rows.append({
             "code_id": cid,
             "label": str(item.get("label") or "").strip(),
@@ -293,21 +298,22 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
     ids = {r["code_id"] for r in rows}
     for r in rows:
         if r["parent"] and r["parent"] not in ids:
-            errors.append((r["_parent_line"], f"code '{r['code_id']}': unknown parent "
-                                              f"'{r['parent']}'"))
+            errors.append((r["_parent_line"], f"code « {r['code_id']} » : parent inconnu "
+                                              f"« {r['parent']} »"))
     for r in rows:
         bad = [u for u in r["unless"].split("; ") if u and u not in ids]
         if bad:
-            errors.append((r["_unless_line"], f"code '{r['code_id']}': unknown code(s) in "
-                                              f"'unless': {bad}"))
+            errors.append((r["_unless_line"], f"code « {r['code_id']} » : code(s) inconnu(s) "
+                                              f"dans « unless » : {bad}"))
     ign_line, ign_node = top.get("ignore", (1, None))
     ignore = _parse_patterns(data.get("ignore"), ign_node, ign_line, "ignore",
-                             "ignore pattern", errors)
+                             "motif ignore", errors)
     stance = data.get("stance") or {}
     if not isinstance(stance, dict) or not all(
             isinstance(stance.get(k, []), list) for k in ("against_before", "against_after")):
-        errors.append((top.get("stance", (1, None))[0], "'stance' must be a mapping with "
-                       "lists 'against_before', 'against_after' and an integer 'window'"))
+        errors.append((top.get("stance", (1, None))[0], "« stance » doit être un dictionnaire avec "
+                       "les listes « against_before », « against_after » et un entier "
+                       "« window »"))
         stance = {}
     parents = {r["code_id"]: r["parent"] for r in rows if r["parent"] in ids}
     reported: set[str] = set()
@@ -319,13 +325,13 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
         if cur in chain and r["code_id"] == cur and cur not in reported:
             cycle = chain[chain.index(cur):] + [cur]
             reported.update(cycle)
-            errors.append((r["_parent_line"], "parent cycle: " + " → ".join(cycle)))
+            errors.append((r["_parent_line"], "cycle de parents : " + " → ".join(cycle)))
     if errors:
         errors.sort(key=lambda e: e[0])
-        listing = "\n".join(f"  line {ln}: {msg}" for ln, msg in errors)
+        listing = "\n".join(f"  ligne {ln} : {msg}" for ln, msg in errors)
         raise InputError(path, errors[0][0],
-                         f"{len(errors)} problem(s) in the codebook:\n{listing}",
-                         "fix the lines above in codebook.yaml and run again.")
+                         f"{len(errors)} problème(s) dans la grille de codage :\n{listing}",
+                         "corrigez les lignes ci-dessus dans codebook.yaml et relancez.")
     table = pd.DataFrame(rows).drop(columns=["_parent_line", "_unless_line"]) if rows \
         else pd.DataFrame(
         columns=TABLES["codebook"] + CODEBOOK_EXTRA_COLUMNS)
@@ -352,8 +358,9 @@ def load_codebook(path: str | Path) -> dict:
     """Read and validate ``codebook.yaml`` (see :func:`parse_codebook`)."""
     path = Path(path)
     if not path.exists():
-        raise InputError(path, None, "the codebook file is missing",
-                         "create data/coded/codebook.yaml (copy the sample's and adapt it).")
+        raise InputError(path, None, "le fichier de la grille de codage est absent",
+                         "créez data/coded/codebook.yaml (copiez celui de l'exemple et "
+                         "adaptez-le).")
     text = path.read_bytes().decode("utf-8-sig")
     return parse_codebook(text, path)
 

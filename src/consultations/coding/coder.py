@@ -389,20 +389,21 @@ def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.Da
         try:
             df = _read_table(path)
         except Exception as exc:
-            raise InputError(path, None, f"cannot read the manual coding file ({exc})",
-                             "save it as UTF-8 CSV or XLSX with a header row.") from exc
+            raise InputError(path, None, f"fichier de codage manuel illisible ({exc})",
+                             "enregistrez-le en CSV UTF-8 ou en XLSX avec une ligne "
+                             "d'en-tête.") from exc
         df.columns = [str(c).strip().lower() for c in df.columns]
         missing = [c for c in ("code_id", "coder") if c not in df.columns]
         if not ({"segment_id", "turn_id"} & set(df.columns)):
-            missing.insert(0, "segment_id or turn_id")
+            missing.insert(0, "segment_id ou turn_id")
         unknown = [c for c in df.columns if c not in allowed]
         if missing or unknown:
-            what = (f"missing column(s) {missing}" if missing else "") + \
-                   ("; " if missing and unknown else "") + \
-                   (f"unknown column(s) {unknown}" if unknown else "")
-            raise InputError(path, 1, f"wrong columns: {what}",
-                             "the header must be segment_id (or turn_id), code_id, coder and "
-                             "optionally note.")
+            what = (f"colonne(s) manquante(s) {missing}" if missing else "") + \
+                   (" ; " if missing and unknown else "") + \
+                   (f"colonne(s) inconnue(s) {unknown}" if unknown else "")
+            raise InputError(path, 1, f"colonnes incorrectes : {what}",
+                             "l'en-tête doit être segment_id (ou turn_id), code_id, coder et, "
+                             "au besoin, note.")
         for i, rec in enumerate(df.to_dict("records")):
             line = i + 2
             seg = str(rec.get("segment_id", "")).strip()
@@ -413,7 +414,8 @@ def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.Da
             if not any([seg, turn, code, coder, note]):
                 continue
             if not coder:
-                warn_input(path, line, "empty coder: row skipped", "write who coded it.")
+                warn_input(path, line, "coder vide : ligne ignorée",
+                           "indiquez qui a codé.")
                 continue
             targets = None
             if anchors is not None and (seg or turn):
@@ -428,40 +430,43 @@ def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.Da
                 pass  # re-anchored to the text the row was first applied to
             elif seg:
                 if seg not in seg_ids:
-                    warn_input(path, line, f"unknown segment '{seg}': row skipped",
-                               "check the ID against the segments table.")
+                    warn_input(path, line, f"segment inconnu « {seg} » : ligne ignorée",
+                               "vérifiez l'identifiant dans la table segments.")
                     continue
                 if turn and not seg.startswith(turn + "-"):
-                    warn_input(path, line, f"segment '{seg}' is not in turn '{turn}': row "
-                               "skipped", "give only one of segment_id / turn_id.")
+                    warn_input(path, line, f"le segment « {seg} » n'est pas dans le tour "
+                               f"« {turn} » : ligne ignorée",
+                               "indiquez soit segment_id, soit turn_id.")
                     continue
                 targets, unit = [seg], "segment"
             elif turn:
                 if turn not in turn_segs:
-                    warn_input(path, line, f"unknown turn '{turn}': row skipped",
-                               "check the ID against the turns table.")
+                    warn_input(path, line, f"tour inconnu « {turn} » : ligne ignorée",
+                               "vérifiez l'identifiant dans la table turns.")
                     continue
                 targets, unit = turn_segs[turn], f"tour {turn}"
             else:
-                warn_input(path, line, "no segment_id nor turn_id: row skipped")
+                warn_input(path, line, "ni segment_id ni turn_id : ligne ignorée",
+                           "remplissez segment_id ou turn_id.")
                 continue
             if fold(code) in NO_CODE_MARKERS:
                 cover += [(s, coder) for s in targets]
                 continue
             if not code:
-                warn_input(path, line, "empty code_id: row skipped",
-                           "write AUCUN to mark a segment coded with no code.")
+                warn_input(path, line, "code_id vide : ligne ignorée",
+                           "écrivez AUCUN pour marquer un segment codé sans code.")
                 continue
             if code not in codes:
                 if fold(code) in folded_codes:
                     code = folded_codes[fold(code)]
                 else:
-                    warn_input(path, line, f"unknown code '{code}': row skipped",
-                               "use a code id of codebook.yaml.")
+                    warn_input(path, line, f"code inconnu « {code} » : ligne ignorée",
+                               "utilisez un identifiant de code de codebook.yaml.")
                     continue
             key = (tuple(targets), code, coder)
             if key in seen:
-                warn_input(path, line, f"duplicate of {seen[key]} ({code}, {coder}): row skipped")
+                warn_input(path, line, f"doublon de {seen[key]} ({code}, {coder}) : ligne "
+                           "ignorée")
                 continue
             seen[key] = f"{rel}:{line}"
             for s in targets:

@@ -66,7 +66,8 @@ class Engine:
 
     def __post_init__(self):
         if self.kind not in ENGINES:
-            raise ValueError(f"unknown engine {self.kind!r}: choose one of {', '.join(ENGINES)}")
+            raise ValueError(f"moteur inconnu {self.kind!r} : choisissez parmi "
+                             f"{', '.join(ENGINES)}")
 
     @property
     def n_workers(self) -> int:
@@ -145,8 +146,8 @@ class Engine:
             from distributed import Client, LocalCluster, as_completed
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise RuntimeError(
-                "the 'dask' engine needs dask.distributed: install it with "
-                "pip install \"consultations[dask]\" (or choose engine = \"local\")."
+                "le moteur « dask » a besoin de dask.distributed : installez-le avec "
+                "pip install \"consultations[dask]\" (ou choisissez engine = \"local\")."
             ) from exc
         cluster = None
         if self.scheduler:

@@ -11,7 +11,7 @@ __all__ = ["InputError", "InputWarning", "warn_input", "format_location"]
 def format_location(path: str | Path | None, line: int | None = None) -> str:
     """Render ``file:line`` (or just the file) for messages."""
     if path is None:
-        return "<input>"
+        return "<entrée>"
     return f"{path}:{line}" if line else str(path)
 
 

@@ -121,8 +121,8 @@ def check_columns(df: pd.DataFrame, table: str, where: str = "") -> None:
     missing = [c for c in TABLES[table] if c not in df.columns]
     if missing:
         raise ValueError(
-            f"{where or table}: the '{table}' table lacks the column(s) {missing}; "
-            f"expected at least {TABLES[table]}."
+            f"{where or table} : il manque à la table « {table} » la ou les colonnes "
+            f"{missing} ; attendu au moins {TABLES[table]}."
         )
 
 

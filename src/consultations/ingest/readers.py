@@ -99,10 +99,10 @@ def _plausible(text: str) -> bool:
 def _check_not_binary(text: str, path, data: bytes) -> None:
     controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\r\n\f")
     if controls > max(2, 0.01 * len(text)):
-        raise InputError(path, None, f"this looks like a binary file ({controls} control "
-                         "characters), not a text transcript.",
-                         "export it as .txt (UTF-8), .md or .docx, or remove it from the "
-                         "folder / workshops.csv.")
+        raise InputError(path, None, f"ce fichier semble binaire ({controls} caractères de "
+                         "contrôle) : ce n'est pas une transcription texte.",
+                         "exportez-le en .txt (UTF-8), .md ou .docx, ou retirez-le du "
+                         "dossier et de workshops.csv.")
 
 
 def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
@@ -120,20 +120,20 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
 
     """
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise InputError(path, None, "the file is empty.",
-                         "write the text into it, or remove it from workshops.csv.")
+        raise InputError(path, None, "le fichier est vide.",
+                         "écrivez-y le texte, ou retirez-le de workshops.csv.")
     for bom, codec, name in _BOMS:
         if data.startswith(bom):
             try:
                 text = data[len(bom):].decode(codec.replace("-sig", ""))
             except UnicodeDecodeError as exc:
                 raise InputError(path, _line_of(data, exc.start),
-                                 f"the file starts with a {name} byte-order mark but byte "
-                                 f"{exc.start} is not valid {name}.",
-                                 "re-save the file as UTF-8 from your editor.") from exc
+                                 f"le fichier commence par une marque d'ordre des octets (BOM) "
+                                 f"{name}, mais l'octet {exc.start} n'est pas du {name} valide.",
+                                 "réenregistrez le fichier en UTF-8 depuis votre éditeur.") from exc
             _check_not_binary(text, path, data)
             _warn_nul(text, path)
-            return DecodedFile(text, f"{name} (BOM)", "byte-order mark removed")
+            return DecodedFile(text, f"{name} (BOM)", "marque d'ordre des octets (BOM) retirée")
     if b"\x00" in data:
         even = data[0::2].count(0)
         odd = data[1::2].count(0)
@@ -148,14 +148,14 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
             try:
                 text = data.decode(codec)
                 _check_not_binary(text, path, data)
-                return DecodedFile(text, codec, "UTF-16 without byte-order mark")
+                return DecodedFile(text, codec, "UTF-16 sans marque d'ordre des octets")
             except UnicodeDecodeError:
                 pass
         if data.count(0) > max(2, 0.001 * len(data)):
             raise InputError(path, _line_of(data, data.index(b"\x00")),
-                             "this looks like a binary file (it contains NUL bytes), not a "
-                             "text transcript.",
-                             "export it as .txt (UTF-8), .md or .docx, or remove it.")
+                             "ce fichier semble binaire (il contient des octets NUL) : ce "
+                             "n'est pas une transcription texte.",
+                             "exportez-le en .txt (UTF-8), .md ou .docx, ou retirez-le.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -169,12 +169,12 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
         # Most non-ASCII characters are well-formed UTF-8 (é, ’, …) and a few bytes are
         # not: a file saved partly in another encoding.
         raise InputError(path, _line_of(data, first_bad),
-                         f"undecodable bytes: byte {first_bad} "
-                         f"({data[first_bad:first_bad + 1]!r}) is not valid UTF-8, while "
-                         f"the rest of the file is UTF-8 ({valid} UTF-8 character(s), "
-                         f"{invalid} other byte(s): mixed encodings).",
-                         "open the file in an editor, fix the character on that line and "
-                         "re-save it as UTF-8.")
+                         f"octets indécodables : l'octet {first_bad} "
+                         f"({data[first_bad:first_bad + 1]!r}) n'est pas de l'UTF-8 valide, "
+                         f"alors que le reste du fichier est en UTF-8 ({valid} caractère(s) "
+                         f"UTF-8, {invalid} autre(s) octet(s) : encodages mélangés).",
+                         "ouvrez le fichier dans un éditeur, corrigez le caractère de cette "
+                         "ligne et réenregistrez-le en UTF-8.")
     # Single-byte Western encodings: cp1252 is a superset of Latin-1's printable range.
     try:
         text = data.decode("cp1252")
@@ -192,10 +192,10 @@ def decode_bytes(data: bytes, path: str | Path | None = None) -> DecodedFile:
         text = str(best)
         if _plausible(text):
             _check_not_binary(text, path, data)
-            return DecodedFile(text, best.encoding, "encoding guessed by charset-normalizer")
-    raise InputError(path, None, "undecodable bytes: the file is in no encoding we recognise "
-                     "(UTF-8, UTF-16, Windows-1252, Latin-1).",
-                     "re-save the file as UTF-8 from your editor.")
+            return DecodedFile(text, best.encoding, "encodage deviné par charset-normalizer")
+    raise InputError(path, None, "octets indécodables : le fichier n'est dans aucun encodage "
+                     "reconnu (UTF-8, UTF-16, Windows-1252, Latin-1).",
+                     "réenregistrez le fichier en UTF-8 depuis votre éditeur.")
 
 
 _UTF8_SEQ = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|"
@@ -252,8 +252,8 @@ def read_text_file(path: str | Path) -> DecodedFile:
     r"""Read a transcript or list: ``.txt``/``.md`` decoded, ``.docx`` paragraphs joined by \n."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, None, "the file does not exist.",
-                         "check the file name in workshops.csv (paths are relative to "
+        raise InputError(path, None, "le fichier n'existe pas.",
+                         "vérifiez le nom du fichier dans workshops.csv (chemins relatifs à "
                          "data/transcripts/).")
     if path.suffix.lower() == ".docx":
         import zipfile
@@ -266,18 +266,19 @@ def read_text_file(path: str | Path) -> DecodedFile:
             document = docx.Document(str(path))
         except (zipfile.BadZipFile, KeyError, ValueError, Exception) as exc:
             if path.stat().st_size == 0:
-                raise InputError(path, None, "the file is empty.",
-                                 "write the text into it, or remove it from workshops.csv."
+                raise InputError(path, None, "le fichier est vide.",
+                                 "écrivez-y le texte, ou retirez-le de workshops.csv."
                                  ) from exc
-            raise InputError(path, None, f"this .docx file cannot be opened ({exc}).",
-                             "open it in Word/LibreOffice and save it again as .docx.") from exc
+            raise InputError(path, None, f"ce fichier .docx ne peut pas être ouvert ({exc}).",
+                             "ouvrez-le dans Word ou LibreOffice et réenregistrez-le en "
+                             ".docx.") from exc
         lines, counts = docx_lines(document)
         text = "\n".join(lines)
         if not text.strip():
-            raise InputError(path, None, "the document is empty (no paragraph text).",
-                             "write the transcript as paragraphs, one per turn.")
+            raise InputError(path, None, "le document est vide (aucun paragraphe de texte).",
+                             "écrivez la transcription en paragraphes, un par tour de parole.")
         extra = _docx_header_chars(document)
-        note = "lines are paragraph numbers"
+        note = "les lignes sont des numéros de paragraphe"
         if counts["tables"]:
             note += (f"; {counts['tables']} tableau(x) lu(s) dans l'ordre du document (une ligne "
                      "par rangée : « intervenant : propos » quand la rangée a cette forme)")
@@ -427,8 +428,8 @@ def read_csv_rows(path: str | Path, required: Sequence[str],
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, None, "the file does not exist.",
-                         f"create it with the columns {','.join(required)}.")
+        raise InputError(path, None, "le fichier n'existe pas.",
+                         f"créez-le avec les colonnes {','.join(required)}.")
     dec = decode_bytes(cio.read_bytes(path), path)
     first = dec.text.split("\n", 1)[0]
     delim = ";" if first.count(";") > first.count(",") else ","
@@ -436,12 +437,14 @@ def read_csv_rows(path: str | Path, required: Sequence[str],
     try:
         header = next(reader)
     except StopIteration as exc:  # pragma: no cover - empty handled by decode_bytes
-        raise InputError(path, 1, "no header row.", "") from exc
+        raise InputError(path, 1, "ligne d'en-tête absente.",
+                         f"la première ligne doit nommer les colonnes "
+                         f"{','.join(required)}.") from exc
     header = [fold(h).replace(" ", "_") for h in header]
     missing = [c for c in required if c not in header]
     if missing:
-        raise InputError(path, 1, f"missing column(s) {missing}; found {header}.",
-                         f"the first row must name the columns {','.join(required)}.")
+        raise InputError(path, 1, f"colonne(s) manquante(s) {missing} ; trouvé : {header}.",
+                         f"la première ligne doit nommer les colonnes {','.join(required)}.")
     rows = []
     line = reader.line_num
     while True:
@@ -451,16 +454,16 @@ def read_csv_rows(path: str | Path, required: Sequence[str],
         except StopIteration:
             break
         except csv.Error as exc:
-            raise InputError(path, reader.line_num, f"malformed CSV row ({exc}).",
-                             "check the quotes on that line.") from exc
+            raise InputError(path, reader.line_num, f"ligne CSV mal formée ({exc}).",
+                             "vérifiez les guillemets de cette ligne.") from exc
         line = reader.line_num
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
-            raise InputError(path, start, f"malformed CSV row: {len(values)} fields, expected "
-                             f"{len(header)} ({','.join(header)}).",
-                             "put double quotes around values that contain a comma, or fix "
-                             "the missing/extra fields.")
+            raise InputError(path, start, f"ligne CSV mal formée : {len(values)} champs, "
+                             f"{len(header)} attendus ({','.join(header)}).",
+                             "mettez entre guillemets doubles les valeurs qui contiennent une "
+                             "virgule, ou corrigez les champs manquants ou en trop.")
         rows.append((start, {h: v.strip() for h, v in zip(header, values, strict=False)}))
     return rows, dec
 
@@ -501,8 +504,8 @@ def parse_date(value: str, path=None, line: int | None = None) -> str:
             return date(*parts).isoformat()
         except ValueError:
             pass
-    raise InputError(path, line, f"unparseable date {value!r}.",
-                     "write dates as YYYY-MM-DD (e.g. 2020-03-04).")
+    raise InputError(path, line, f"date {value!r} illisible.",
+                     "écrivez les dates AAAA-MM-JJ (ex. 2020-03-04).")
 
 
 # --------------------------------------------------------------------------- recommendations
@@ -547,9 +550,9 @@ def parse_recommendation_lines(text: str, source: str = "<list>") -> tuple[pd.Da
         counts["speech"] += len(content) - (m.end() if m else 0)
         prev_blank = False
     if not items:
-        raise InputError(source, None, "no numbered recommendation found.",
-                         "number the items '1. …' or '1) …', one per line (a .csv/.xlsx list "
-                         "needs one recommendation per row).")
+        raise InputError(source, None, "aucune recommandation numérotée trouvée.",
+                         "numérotez les éléments « 1. … » ou « 1) … », un par ligne (une liste "
+                         ".csv/.xlsx demande une recommandation par ligne).")
     recs = pd.DataFrame([{"rec_n": it["rec_n"],
                           "text": normalise_text(" ".join(it["parts"]), markdown=True),
                           "line_start": it["line_start"], "line_end": it["line_end"]}
@@ -578,8 +581,8 @@ def _xlsx_rows(path: Path) -> tuple[list[tuple[int, list[str]]], str, set[int]]:
     try:
         wb = openpyxl.load_workbook(path, data_only=True)
     except Exception as exc:
-        raise InputError(path, None, f"this workbook cannot be opened ({exc}).",
-                         "save it again as .xlsx.") from exc
+        raise InputError(path, None, f"ce classeur ne peut pas être ouvert ({exc}).",
+                         "réenregistrez-le en .xlsx.") from exc
     sheets = []
     for ws in wb.worksheets:
         rows = []
@@ -633,8 +636,8 @@ def read_recommendations(path: str | Path, source: str | None = None,
     source = source or path.name
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise InputError(path, None, "the recommendations file does not exist.",
-                         "check recommendations_file in workshops.csv.")
+        raise InputError(path, None, "le fichier de recommandations n'existe pas.",
+                         "vérifiez la colonne recommendations_file de workshops.csv.")
     if suffix in (".csv", ".xlsx", ".xlsm"):
         rows: list[tuple[int, list[str]]] = []
         merged_rows: set[int] = set()
@@ -654,7 +657,8 @@ def read_recommendations(path: str | Path, source: str | None = None,
             chars_read = sum(len(v) for _, r in rows for v in r)
         rows = [(ln, r) for ln, r in rows if any(v.strip() for v in r)]
         if not rows:
-            raise InputError(path, None, "the file is empty.", "one recommendation per row.")
+            raise InputError(path, None, "le fichier est vide.",
+                             "une recommandation par ligne.")
         # Title rows above the header (« Recommandations de l'atelier 4 », often merged
         # across columns): the header is the first row naming the recommendation column.
         hdr = next((i for i, (ln, r) in enumerate(rows[:10]) if ln not in merged_rows
@@ -668,15 +672,16 @@ def read_recommendations(path: str | Path, source: str | None = None,
         for ln, r in rows[1:]:
             if col >= len(r) or not r[col].strip():
                 if suffix == ".csv" and len(r) != len(header):
-                    raise InputError(path, ln, f"malformed CSV row: {len(r)} fields, expected "
-                                     f"{len(header)}.", "check commas and quotes.")
+                    raise InputError(path, ln, f"ligne CSV mal formée : {len(r)} champs, "
+                                     f"{len(header)} attendus.",
+                                     "vérifiez les virgules et les guillemets.")
                 continue
             speech += len(r[col])
             out.append({"rec_n": len(out) + 1, "text": normalise_text(r[col]),
                         "line_start": ln, "line_end": ln})
         if not out:
-            raise InputError(path, None, "no recommendation rows.",
-                             "one recommendation per row, under a 'recommandation' header.")
+            raise InputError(path, None, "aucune ligne de recommandation.",
+                             "une recommandation par ligne, sous un en-tête « recommandation ».")
         recs = pd.DataFrame(out)
         report = {"file": source, "kind": "recommendations", "encoding": encoding,
                   "chars_read": chars_read, "chars_speech": speech,
@@ -686,8 +691,8 @@ def read_recommendations(path: str | Path, source: str | None = None,
                       xnote if suffix != ".csv" else "",
                       f"ligne(s) de titre {', '.join(map(str, titles))} ignorée(s)"
                       if titles else "",
-                      f"column {rows[0][1][col]!r} kept; other columns, header and "
-                      "separators counted as headers"] if x)}
+                      f"colonne {rows[0][1][col]!r} gardée ; autres colonnes, en-tête et "
+                      "séparateurs comptés comme en-têtes"] if x)}
         return recs, report
     dec = read_text_file(path)
     recs, counts = parse_recommendation_lines(dec.text, source)
@@ -695,6 +700,6 @@ def read_recommendations(path: str | Path, source: str | None = None,
               "chars_read": len(dec.text), "chars_speech": counts["speech"],
               "chars_stage_directions": 0, "chars_headers": counts["header"],
               "chars_dropped": len(dec.text) - counts["speech"] - counts["header"],
-              "note": "; ".join(x for x in [dec.note, "headers = title lines, item numbers, "
-                                            "line breaks and blank lines"] if x)}
+              "note": "; ".join(x for x in [dec.note, "en-têtes = lignes de titre, numéros, "
+                                            "sauts de ligne et lignes vides"] if x)}
     return recs, report

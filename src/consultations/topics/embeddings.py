@@ -207,10 +207,10 @@ class SifEmbedder:
                                                            "attribute_ruler", "lemmatizer", "ner",
                                                            "senter"])
             except OSError as exc:
-                raise InputError(None, None, f"the spaCy model '{self.model}' is not installed "
-                                 "(the 'sif' embedding needs its word vectors).",
-                                 f"install it (python -m spacy download {self.model}) or use "
-                                 "embedding='tfidf-svd'.") from exc
+                raise InputError(None, None, f"le modèle spaCy « {self.model} » n'est pas installé "
+                                 "(le plongement « sif » a besoin de ses vecteurs de mots).",
+                                 f"installez-le (python -m spacy download {self.model}) ou "
+                                 "utilisez embedding='tfidf-svd'.") from exc
         vocab = self._nlp.vocab
         dim = vocab.vectors.shape[1]
         out = np.zeros((len(words), dim), dtype=np.float32)
@@ -305,25 +305,29 @@ class SentenceTransformerEmbedder:
     def fit(self, docs: list[str]) -> SentenceTransformerEmbedder:
         """Load the model from the folder (nothing is learned)."""
         folder = Path(self.folder).expanduser()
-        hint = ("give the path of a folder holding a sentence-transformers model (for example "
-                "one saved with SentenceTransformer.save), or use embedding='tfidf-svd'.")
+        hint = ("indiquez le chemin d'un dossier contenant un modèle sentence-transformers (par "
+                "exemple enregistré avec SentenceTransformer.save), ou utilisez "
+                "embedding='tfidf-svd'.")
         if not folder.is_dir():
-            raise InputError(folder, None, "the embedding model folder does not exist.", hint)
+            raise InputError(folder, None, "le dossier du modèle de plongement n'existe pas.",
+                             hint)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise InputError(folder, None, "sentence-transformers, needed to load a local "
-                             "embedding model, is not installed (an opt-in extra: the default "
-                             "install has no torch).",
-                             "install the extra with `CONSULTATIONS_EXTRAS=transformers python3 "
-                             "bootstrap.py setup` (or `pip install -e '.[transformers]'`, which "
-                             "pins torch==2.13.0), or use embedding='tfidf-svd'.") from exc
+            raise InputError(folder, None, "sentence-transformers, nécessaire pour charger un "
+                             "modèle de plongement local, n'est pas installé (option "
+                             "facultative : l'installation par défaut n'a pas torch).",
+                             "installez l'option avec `CONSULTATIONS_EXTRAS=transformers "
+                             "python3 bootstrap.py setup` (ou `pip install -e "
+                             "'.[transformers]'`, qui fixe torch==2.13.0), ou utilisez "
+                             "embedding='tfidf-svd'.") from exc
         try:
             self.model_ = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any loading failure is the user's folder
-            raise InputError(folder, None, f"the embedding model could not be loaded ({exc}).",
+            raise InputError(folder, None, f"le modèle de plongement n'a pas pu être chargé "
+                             f"({exc}).",
                              hint) from exc
         return self
 
@@ -353,8 +357,8 @@ def make_embedder(name: str, random_state: int = 42, extra_stop_words=()):
         return SifEmbedder()
     if name == "concat":
         return ConcatEmbedder(random_state=random_state)
-    raise ValueError(f"unknown embedding '{name}'; choose among {list(EMBEDDINGS)} or "
-                     "'st:<local model folder>'.")
+    raise ValueError(f"plongement inconnu « {name} » ; choisissez parmi {list(EMBEDDINGS)} ou "
+                     "« st:<dossier du modèle local> ».")
 
 
 def cached_embeddings(embedder, docs: list[str], cache_dir: Path | None) -> tuple[np.ndarray, bool]:

@@ -109,7 +109,7 @@ def baseline_topics(docs: list[str], method: str, n_topics: int, random_state: i
         km = KMeans(n_clusters=n_topics, n_init=10, random_state=random_state).fit(x)
         labels, weights = km.labels_, km.cluster_centers_
     else:
-        raise ValueError(f"unknown baseline '{method}'; use 'lda' or 'tfidf-kmeans'.")
+        raise ValueError(f"référence inconnue « {method} » ; utilisez « lda » ou « tfidf-kmeans ».")
     vocab = vec.get_feature_names_out()
     terms = [[vocab[i] for i in np.argsort(-w, kind="stable")[:top_n]] for w in weights]
     return np.asarray(labels), terms

@@ -164,14 +164,16 @@ class TopicModel:
     def _clustering_name(self) -> str:
         name = "kmeans" if self.clustering in ("default", None) else self.clustering
         if name not in ("kmeans", "hdbscan"):
-            raise ValueError(f"unknown clustering '{name}'; choose 'kmeans' or 'hdbscan'.")
+            raise ValueError(f"partitionnement inconnu « {name} » ; choisissez « kmeans » ou "
+                             "« hdbscan ».")
         return name
 
     def _reduction_name(self, clustering: str) -> str:
         if self.reduction in ("default", None):
             return "none" if clustering == "kmeans" else "umap"
         if self.reduction not in ("umap", "pca", "none"):
-            raise ValueError(f"unknown reduction '{self.reduction}'; choose umap, pca or none.")
+            raise ValueError(f"réduction inconnue « {self.reduction} » ; choisissez umap, pca "
+                             "ou none.")
         return self.reduction
 
     def _reducer(self, name: str, p: dict, dim: int):
@@ -206,7 +208,8 @@ class TopicModel:
             from bertopic.representation import MaximalMarginalRelevance
 
             return {"MMR": MaximalMarginalRelevance(diversity=0.3, top_n_words=10)}
-        raise ValueError(f"unknown representation '{self.representation}'; use keybert or mmr.")
+        raise ValueError(f"représentation inconnue « {self.representation} » ; utilisez "
+                         "keybert ou mmr.")
 
     def _seed_list(self) -> list[list[str]] | None:
         seeds = self.seed_words
@@ -221,7 +224,8 @@ class TopicModel:
         """Fit topics on the segments (facilitators and empty segments left out)."""
         missing = [c for c in ("segment_id", "lemmas") if c not in segments.columns]
         if missing:
-            raise ValueError(f"segments: missing column(s) {missing} needed to model topics.")
+            raise ValueError(f"segments : colonne(s) manquante(s) {missing}, nécessaire(s) "
+                             "aux thèmes.")
         timings: dict[str, float] = {}
         data = segments
         if "is_facilitator" in data.columns:
@@ -288,9 +292,9 @@ class TopicModel:
             timings["choose_k"] = round(time.perf_counter() - t0, 3)
         k_max = max(2, n_distinct - 1)
         if p["k"] > k_max:
-            warn_input(None, None, f"{p['k']} topics requested but only {n_distinct} distinct "
-                       f"segments can be modelled; using {k_max} topics.",
-                       "ask for fewer topics (n_topics).")
+            warn_input(None, None, f"{p['k']} thèmes demandés mais seulement {n_distinct} segments "
+                       f"distincts à modéliser : {k_max} thèmes retenus.",
+                       "demandez moins de thèmes (n_topics).")
             p["k"] = k_max
         self.vectorizer_ = lemma_vectorizer("count", extra_stop_words=self.stop_extra_,
                                             ngram_range=(1, 2), min_df=p["min_df"])
@@ -298,8 +302,9 @@ class TopicModel:
         outliers = float(np.mean(np.asarray(topics) == -1))
         self.summary_["outlier_share_before"] = round(outliers, 4)
         if clus == "hdbscan" and (outliers > MAX_OUTLIER_SHARE or len(set(topics) - {-1}) < 2):
-            self.summary_["fallback"] = (f"HDBSCAN left {outliers:.0%} outliers: k-means "
-                                         f"(k={p['k']}) with PCA instead")
+            self.summary_["fallback"] = (f"HDBSCAN laissait {outliers:.0%} de segments hors "
+                                         f"thème : k-means (k={p['k']}) avec ACP à la "
+                                         "place")
             clus, red = "kmeans", "pca"
             topics, model = self._fit_bertopic(docs, fit_emb, embedder, p, red, clus, timings)
         elif outliers > 0:
@@ -400,10 +405,12 @@ class TopicModel:
         return list(topics), model
 
     def _fit_single_topic(self, data: pd.DataFrame, n: int, n_distinct: int) -> TopicModel:
-        warn_input(None, None, f"only {n_distinct} distinct segment(s) to model (at least "
-                   f"{MIN_SEGMENTS} are needed): every segment is put in a single topic.",
-                   "add transcripts, or check that segments were not all left out.")
-        self.summary_["fallback"] = "single topic (too few segments)"
+        warn_input(None, None, f"seulement {n_distinct} segment(s) distinct(s) à modéliser (il en "
+                   f"faut au moins {MIN_SEGMENTS}) : tous les segments sont placés dans un "
+                   "seul thème.",
+                   "ajoutez des transcriptions, ou vérifiez que les segments n'ont pas "
+                   "tous été écartés.")
+        self.summary_["fallback"] = "un seul thème (trop peu de segments)"
         terms: list[str] = []
         if n:
             vec = lemma_vectorizer("count", extra_stop_words=self.stop_extra_)

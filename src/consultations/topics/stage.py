@@ -41,8 +41,9 @@ def run_stage(tables, paths, settings) -> dict:
         if sub["is_facilitator"].fillna(False).astype(bool).all():
             continue
         if not (sub["lemmas"].fillna("").str.strip() != "").any():
-            warn_input(None, None, f"the group {g} has no segment with words to model; it is "
-                       "left out of the topics.", "check its transcripts and participants rows.")
+            warn_input(None, None, f"le groupe {g} n'a aucun segment avec des mots à modéliser : "
+                       "il est laissé hors des thèmes.",
+                       "vérifiez ses transcriptions et ses lignes de participants.csv.")
     cache = paths.interim / "embeddings" if paths is not None else None
     workshops = tables["workshops"] if "workshops" in tables else None
     places = (tuple(workshops["location"].dropna().astype(str))
