@@ -12,9 +12,11 @@ commission de la République »).
 from __future__ import annotations
 
 import shutil
+import subprocess
+import zipfile
 from pathlib import Path
 
-__all__ = ["ORDINARY", "ORDINARY_SENTENCE", "WORKSHOPS", "build_privacy_corpus"]
+__all__ = ["ORDINARY", "ORDINARY_SENTENCE", "WORKSHOPS", "build_privacy_corpus", "output_text"]
 
 WORKSHOPS = ("ATL1", "ATL2", "ATL3")
 
@@ -133,3 +135,19 @@ def build_privacy_corpus(sample: Path, dst: Path) -> Path:
         prow.append(f'{wid},"{lab}",{grp},"{role}",{gender}')
     pp.write_text("\n".join(prow) + "\n", encoding="utf-8")
     return dst
+
+
+def output_text(path: Path) -> str:
+    """All text a reader of this output could see (zip members, PDF text, plain files)."""
+    if path.suffix == ".png":
+        return ""
+    if path.suffix in {".docx", ".xlsx", ".qdpx"}:
+        with zipfile.ZipFile(path) as zf:
+            return " ".join(zf.read(n).decode("utf-8", "ignore") for n in zf.namelist())
+    if path.suffix == ".pdf":
+        if not shutil.which("pdftotext"):
+            return ""
+        out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"],
+                             capture_output=True, check=True)
+        return out.stdout.decode("utf-8")
+    return path.read_text(encoding="utf-8", errors="ignore")

@@ -12,37 +12,24 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import stat
-import subprocess
 import warnings
-import zipfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from privacy_corpus import ORDINARY, ORDINARY_SENTENCE, SECRETS, build_privacy_corpus
+from privacy_corpus import (
+    ORDINARY,
+    ORDINARY_SENTENCE,
+    SECRETS,
+    build_privacy_corpus,
+    output_text,
+)
 
 from consultations.core.config import Settings, get_paths
 from consultations.core.textutils import fold
 from consultations.pipeline import Catalog, run_pipeline
 
 pytestmark = pytest.mark.slow
-
-
-def _texts_of(path: Path) -> str:
-    if path.suffix == ".png":
-        return ""
-    if path.suffix in {".docx", ".xlsx", ".qdpx"}:
-        with zipfile.ZipFile(path) as zf:
-            return " ".join(zf.read(n).decode("utf-8", "ignore") for n in zf.namelist())
-    if path.suffix == ".pdf":
-        if not shutil.which("pdftotext"):
-            return ""
-        out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"],
-                             capture_output=True, check=True)
-        return out.stdout.decode("utf-8")
-    return path.read_text(encoding="utf-8", errors="ignore")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +40,7 @@ def privacy_run(sample_data_dir, tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = run_pipeline(paths, Settings(), progress=lambda m: None)
-    outputs = {p.relative_to(paths.reports).as_posix(): fold(html.unescape(_texts_of(p)))
+    outputs = {p.relative_to(paths.reports).as_posix(): fold(html.unescape(output_text(p)))
                for p in sorted(paths.reports.rglob("*")) if p.is_file()}
     return {"paths": paths, "summary": summary, "outputs": outputs, "catalog": Catalog(paths)}
 

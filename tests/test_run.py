@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from privacy_corpus import output_text
 
 from consultations.cli import main as cli_main
 from consultations.core import io as cio
@@ -54,22 +53,6 @@ def sample_runs(sample_data_dir, tmp_path_factory):
     return runs
 
 
-def _texts_of(path: Path) -> str:
-    """All text a reader of this output could see (zip members, PDF text, plain files)."""
-    if path.suffix == ".png":
-        return ""
-    if path.suffix in {".docx", ".xlsx", ".qdpx"}:
-        with zipfile.ZipFile(path) as zf:
-            return " ".join(zf.read(n).decode("utf-8", "ignore") for n in zf.namelist())
-    if path.suffix == ".pdf":
-        if not shutil.which("pdftotext"):
-            return ""
-        out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"],
-                             capture_output=True, check=True)
-        return out.stdout.decode("utf-8")
-    return path.read_text(encoding="utf-8", errors="ignore")
-
-
 def _name_forms(sample_data_dir: Path) -> set[str]:
     labels = pd.read_csv(sample_data_dir / "transcripts" / "participants.csv")["speaker"]
     forms = set()
@@ -103,7 +86,7 @@ def test_run_reports_carry_no_name_phone_or_email(sample_runs, sample_data_dir):
     files = [p for p in sorted(reports.rglob("*")) if p.is_file()]
     assert len(files) >= len(OUTPUTS)
     for path in files:
-        text = _texts_of(path)
+        text = output_text(path)
         folded = fold(text)
         digits = re.sub(r"\D", "", text)
         for phone in phones:

@@ -400,41 +400,42 @@ def _perm_chi2(x: np.ndarray, perms: np.ndarray, n_g: int, total: np.ndarray) ->
     return (s1 + s0).sum(axis=1)
 
 
-def _interpret_speakers(row, cells: pd.DataFrame, names: pd.Series) -> str:
+def _interpretation(row, sentences: list[str]) -> str:
+    """Read the test in French: not tested, no difference, or the groups that differ."""
     if pd.isna(row.p_adj):
         return "Pas de test (voir l'avertissement)."
     p = ("p ajusté < 0,001" if row.p_adj < 0.001 else f"p ajusté = {fr_num(row.p_adj, 3)}")
     if not row.significant:
         return f"Pas de différence significative entre les groupes ({p})."
+    parts = sentences or ["Les groupes diffèrent globalement, sans groupe isolé au-delà de "
+                          "±1,96."]
+    return " ".join(parts) + f" ({p}, V de Cramér = {fr_num(row.cramers_v, 2)})."
+
+
+def _significant_cells(cells: pd.DataFrame):
+    return cells[cells["significant"]].sort_values("residual", ascending=False).itertuples()
+
+
+def _interpret_speakers(row, cells: pd.DataFrame, names: pd.Series) -> str:
     parts = []
-    for c in cells[cells["significant"]].sort_values("residual", ascending=False).itertuples():
+    for c in _significant_cells(cells):
         more = "plus" if c.residual > 0 else "moins"
         share = c.observed / c.group_speakers if c.group_speakers else 0
         parts.append(f"Les intervenants du groupe {names.get(c.group_code, c.group_code)} "
                      f"({c.group_code}) évoquent ce thème {more} souvent que ceux des autres "
                      f"groupes ({c.observed} sur {c.group_speakers}, {fr_num(100 * share, 0)} %"
                      f" ; résidu ajusté {fr_num(c.residual, sign=True)}).")
-    if not parts:
-        parts.append("Les groupes diffèrent globalement, sans groupe isolé au-delà de ±1,96.")
-    return " ".join(parts) + f" ({p}, V de Cramér = {fr_num(row.cramers_v, 2)})."
+    return _interpretation(row, parts)
 
 
 def _interpret(row, cells: pd.DataFrame, names: pd.Series, alpha: float) -> str:
-    if pd.isna(row.p_adj):
-        return "Pas de test (voir l'avertissement)."
-    p = ("p ajusté < 0,001" if row.p_adj < 0.001 else f"p ajusté = {fr_num(row.p_adj, 3)}")
-    if not row.significant:
-        return f"Pas de différence significative entre les groupes ({p})."
     parts = []
-    for c in cells[cells["significant"]].sort_values("residual", ascending=False).itertuples():
+    for c in _significant_cells(cells):
         more = "plus" if c.residual > 0 else "moins"
         parts.append(f"Le groupe {names.get(c.group_code, c.group_code)} ({c.group_code}) "
                      f"évoque ce thème {more} souvent que les autres (résidu ajusté "
                      f"{fr_num(c.residual, sign=True)}).")
-    if not parts:
-        parts.append("Les groupes diffèrent globalement, sans cellule isolée au-delà de "
-                     "±1,96.")
-    return " ".join(parts) + f" ({p}, V de Cramér = {fr_num(row.cramers_v, 2)})."
+    return _interpretation(row, parts)
 
 
 def topic_group_counts(segments: pd.DataFrame, topic_assignments: pd.DataFrame,
