@@ -223,7 +223,6 @@ def code_group_tests(counts: pd.DataFrame, *, alpha: float = 0.05, z_cell: float
     from scipy import stats
     from scipy.stats.contingency import association, expected_freq
     from statsmodels.stats.contingency_tables import Table
-    from statsmodels.stats.multitest import multipletests
 
     tests, resid = [], []
     for code_id, sub in counts.groupby("code_id", sort=True):
@@ -273,14 +272,7 @@ def code_group_tests(counts: pd.DataFrame, *, alpha: float = 0.05, z_cell: float
     tests = pd.DataFrame(tests)
     resid = pd.DataFrame(resid, columns=["code_id", "group_code", "observed", "expected",
                                          "residual"])
-    tested = tests["p_value"].notna()
-    if tested.any():
-        _, p_adj, _, _ = multipletests(tests.loc[tested, "p_value"].to_numpy(), alpha=alpha,
-                                       method="fdr_bh")
-        tests.loc[tested, "p_adj"] = p_adj
-    tests["significant"] = (tests["p_adj"] < alpha).fillna(False).astype(bool)
-    sig_codes = set(tests.loc[tests["significant"], "code_id"])
-    resid["significant"] = resid["code_id"].isin(sig_codes) & (resid["residual"].abs() >= z_cell)
+    tests, resid = _correct(tests, resid, alpha, z_cell)
     names = counts.drop_duplicates("group_code").set_index("group_code")["stakeholder_group"]
     tests["interpretation"] = [
         _interpret(r, resid[resid["code_id"] == r.code_id], names, alpha)
@@ -309,7 +301,6 @@ def speaker_group_tests(segments: pd.DataFrame, presence: pd.DataFrame, codebook
     """
     from scipy.stats.contingency import association, expected_freq
     from statsmodels.stats.contingency_tables import Table
-    from statsmodels.stats.multitest import multipletests
 
     segs = participant_segments(segments)
     people = segs.groupby("speaker").agg(group_code=("group_code", "first"))
@@ -368,15 +359,8 @@ def speaker_group_tests(segments: pd.DataFrame, presence: pd.DataFrame, codebook
     tests = pd.DataFrame(tests)
     resid = pd.DataFrame(resid, columns=["code_id", "group_code", "observed", "expected",
                                          "residual", "group_speakers"])
-    tested = tests["p_value"].notna()
     resid.insert(5, "significant", False)
-    if tested.any():
-        _, p_adj, _, _ = multipletests(tests.loc[tested, "p_value"].to_numpy(), alpha=alpha,
-                                       method="fdr_bh")
-        tests.loc[tested, "p_adj"] = p_adj
-    tests["significant"] = (tests["p_adj"] < alpha).fillna(False).astype(bool)
-    sig_codes = set(tests.loc[tests["significant"], "code_id"])
-    resid["significant"] = resid["code_id"].isin(sig_codes) & (resid["residual"].abs() >= z_cell)
+    tests, resid = _correct(tests, resid, alpha, z_cell)
     tests["interpretation"] = [
         _interpret_speakers(r, resid[resid["code_id"] == r.code_id], names)
         for r in tests.itertuples()]
@@ -398,6 +382,22 @@ def _perm_chi2(x: np.ndarray, perms: np.ndarray, n_g: int, total: np.ndarray) ->
         s1 = np.where(e1 > 0, (present - e1) ** 2 / e1, 0.0)
         s0 = np.where(e0 > 0, ((total[None, :] - present) - e0) ** 2 / e0, 0.0)
     return (s1 + s0).sum(axis=1)
+
+
+def _correct(tests: pd.DataFrame, resid: pd.DataFrame, alpha: float, z_cell: float
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Benjamini–Hochberg over the tested codes; significant cells of significant codes."""
+    from statsmodels.stats.multitest import multipletests
+
+    tested = tests["p_value"].notna()
+    if tested.any():
+        _, p_adj, _, _ = multipletests(tests.loc[tested, "p_value"].to_numpy(), alpha=alpha,
+                                       method="fdr_bh")
+        tests.loc[tested, "p_adj"] = p_adj
+    tests["significant"] = (tests["p_adj"] < alpha).fillna(False).astype(bool)
+    sig_codes = set(tests.loc[tests["significant"], "code_id"])
+    resid["significant"] = resid["code_id"].isin(sig_codes) & (resid["residual"].abs() >= z_cell)
+    return tests, resid
 
 
 def _interpretation(row, sentences: list[str]) -> str:
