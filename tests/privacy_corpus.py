@@ -89,7 +89,7 @@ def build_privacy_corpus(sample: Path, dst: Path) -> Path:
 
     t = dst / "transcripts"
     shutil.copytree(sample / "transcripts", t)
-    shutil.copytree(sample / "coded", dst / "coded")
+    shutil.copytree(sample / "coded", dst / "coded", ignore=shutil.ignore_patterns(".anchors"))
     # ATL1: speech and recommendations.
     p = t / "atelier1_fds.txt"
     text = p.read_bytes().decode("utf-8-sig")

@@ -47,7 +47,9 @@ def edited(sample_data_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("anchors")
     data = root / "data"
     for sub in ("transcripts", "coded"):
-        shutil.copytree(sample_data_dir / sub, data / sub)
+        # the sample as committed: no anchor store left by an earlier run on data/
+        shutil.copytree(sample_data_dir / sub, data / sub,
+                        ignore=shutil.ignore_patterns(".anchors"))
     # Workshop 1 only, few bootstrap resamples: the test is about anchors, not agreement.
     wfile = data / "transcripts" / "workshops.csv"
     wfile.write_text("".join(wfile.read_text(encoding="utf-8").splitlines(True)[:2]),

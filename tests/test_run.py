@@ -37,7 +37,7 @@ OUTPUTS = ["brief.docx", "brief.html", "brief.pdf", "evidence_tables.xlsx", "cod
 
 def _copy_sample(src: Path, dst: Path) -> Path:
     for sub in ("transcripts", "coded"):
-        shutil.copytree(src / sub, dst / sub)
+        shutil.copytree(src / sub, dst / sub, ignore=shutil.ignore_patterns(".anchors"))
     return dst
 
 

@@ -176,7 +176,8 @@ def test_settings_file_drives_cli_api_and_notebook_alike(tmp_path, sample_data_d
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     data = tmp_path / "data"
-    shutil.copytree(sample_data_dir, data, ignore=shutil.ignore_patterns("interim", "private"))
+    shutil.copytree(sample_data_dir, data,
+                    ignore=shutil.ignore_patterns("interim", "private", ".anchors"))
     (data / "consultations.toml").write_text("[topics]\nn_topics = 4\n", encoding="utf-8")
     out = tmp_path / "reports"
     p = cs.open(data, out)
