@@ -22,30 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["NOT_MEASURED", "SALIENCE", "consensus_table", "position_children"]
+__all__ = ["NOT_MEASURED", "SALIENCE", "consensus_table"]
 
-
-
-def position_children(codebook: pd.DataFrame) -> dict[str, list[str]]:
-    """Return ``parent -> [position child codes]`` for codes that mark opposing positions.
-
-    A code is a position when the codebook says so: a non-empty ``position`` (or ``stance``)
-    column, or an ``opposes`` column naming the opposing code. Siblings that are positions
-    under the same parent are taken as mutually opposed options.
-    """
-    cb = codebook
-    marker = pd.Series(False, index=cb.index)
-    for col in ("position", "stance", "opposes"):
-        if col in cb.columns:
-            marker |= cb[col].notna() & (cb[col].astype(str).str.strip() != "") & \
-                ~cb[col].astype(str).str.strip().str.lower().isin({"false", "none", "nan", "0"})
-    out: dict[str, list[str]] = {}
-    if "parent" not in cb.columns:
-        return out
-    for code, parent in zip(cb.loc[marker, "code_id"], cb.loc[marker, "parent"], strict=True):
-        if pd.notna(parent) and str(parent).strip():
-            out.setdefault(str(parent), []).append(str(code))
-    return {p: sorted(c) for p, c in sorted(out.items()) if len(c) >= 2}
 
 
 SALIENCE = ("tous les groupes", "majorité des groupes", "minorité des groupes",

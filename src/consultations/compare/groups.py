@@ -32,7 +32,7 @@ Rules (the defaults are in :data:`DEFAULTS`; override them with ``settings.extra
   Consensus index = ∏ over groups of (n + 1) / (N + 2)
   (Pol.is' group-informed consensus, Laplace-smoothed). Classes: *contesté* (the code has
   position child codes and two groups hold opposing positions, see
-  :func:`~consultations.compare.consensus.position_children`), else *consensus* (every group
+  :func:`~consultations.compare.positions.position_questions`), else *consensus* (every group
    raises it, at
   least two groups), *majorité* (more than half), *spécifique à un groupe* (exactly one),
   *minorité* (several but at most half), *non évoqué* (none).
@@ -46,6 +46,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from consultations.coding.stance import DEFAULT_THRESHOLD
 from consultations.compare.consensus import consensus_table
 from consultations.compare.positions import group_positions, position_summary, speaker_positions
 from consultations.core.errors import warn_input
@@ -72,7 +73,7 @@ DEFAULTS: dict = {
     "rel_share": 0.5,       # … and ≥ ½ × the code's overall share …
     "min_speakers": 2,      # … and ≥ 2 of its speakers use it
     "min_group_speakers": 3,  # smaller groups: shown, never tested, never in a headline
-    "stance_min_confidence": 0.6,  # automatic stances below: « à vérifier »
+    "stance_min_confidence": DEFAULT_THRESHOLD,  # automatic stances below: « à vérifier »
     "min_speakers_position": 2,    # a group majority needs ≥ 2 speakers …
     "position_margin": 1,          # … and this many more than the next option
     "prior_scale": 1.0,     # Dirichlet prior = corpus counts × prior_scale

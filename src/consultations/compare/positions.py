@@ -5,7 +5,8 @@ A *position question* is a parent code whose children carry a ``position`` in th
 apart in every output: *salience* (who raises a theme: :mod:`consultations.compare.consensus`)
 and *agreement* (whether the stances of those who took a position agree: this module).
 
-Rules (defaults in :data:`DEFAULTS`, override them in the settings file's ``[compare]``):
+Rules (defaults in :data:`consultations.compare.groups.DEFAULTS`, override them in the
+settings file's ``[compare]``):
 
 - **Evidence per segment.** A review decision (« accepter »/« recoder ») or a manual coding of an
   option code states that option, verified, confidence 1 (source ``revue`` / ``manuel``; two
@@ -42,15 +43,8 @@ import pandas as pd
 
 from consultations.core.schema import participant_segments
 
-__all__ = ["DEFAULTS", "POSITION_CLASSES", "group_positions", "position_questions",
+__all__ = ["POSITION_CLASSES", "group_positions", "position_questions",
            "position_summary", "speaker_positions"]
-
-DEFAULTS: dict = {
-    "stance_min_confidence": 0.7,   # below: automatic stance « à vérifier »
-    "min_speakers_position": 2,     # a group majority needs at least this many speakers …
-    "position_margin": 1,           # … and this many more than the next option
-    "min_group_speakers": 3,        # smaller groups are shown, never drive a claim
-}
 
 POSITION_CLASSES = ("contesté", "consensus", "position d'un seul groupe", "partagé",
                     "à vérifier", "non exprimé")
@@ -71,11 +65,6 @@ def position_questions(codebook: pd.DataFrame) -> dict[str, list[str]]:
         if isinstance(parent, str) and parent.strip():
             out.setdefault(parent.strip(), []).append(str(code))
     return {p: sorted(c) for p, c in sorted(out.items()) if len(c) >= 2}
-
-
-def _opposite(options: list[str], code: str) -> str:
-    others = [o for o in options if o != code]
-    return others[0] if len(others) == 1 else code
 
 
 def _human_evidence(codings: pd.DataFrame, questions: dict[str, list[str]]) -> pd.DataFrame:
@@ -126,15 +115,12 @@ def _automatic_evidence(segments: pd.DataFrame, codings: pd.DataFrame,
     r["question"] = r["code_id"].map(opt_q)
     r = r[[(s, q) not in human_keys for s, q in zip(r["segment_id"], r["question"],
                                                       strict=True)]]
-    # The detector reads the sentence from scratch: give it the option the keywords named
-    # (before the rule coder's own flip on a stance cue).
-    ev = r["evidence"] if "evidence" in r else pd.Series("", index=r.index)
-    flipped = ev.astype(str).str.contains("position inversée", regex=False)
-    r["code_id"] = [_opposite(questions[q], c) if f else c for c, q, f in
-                    zip(r["code_id"], r["question"], flipped, strict=True)]
-    if "matched_text" not in r:
-        r["matched_text"] = ""
-    cand = r[["segment_id", "code_id", "matched_text"]].drop_duplicates(
+    # The detector reads the sentence from scratch; given the rule's evidence it takes back
+    # the rule coder's own flip on a stance cue (« → position inversée »).
+    for col in ("matched_text", "evidence"):
+        if col not in r:
+            r[col] = ""
+    cand = r[["segment_id", "code_id", "matched_text", "evidence"]].drop_duplicates(
         ["segment_id", "code_id"])
     det = detect_stances(segments, cand, questions, cues)
     if det.empty:
@@ -148,7 +134,7 @@ def _automatic_evidence(segments: pd.DataFrame, codings: pd.DataFrame,
 
 
 def speaker_positions(segments: pd.DataFrame, codings: pd.DataFrame, codebook: pd.DataFrame,
-                      *, cues: dict | None = None, min_confidence: float = 0.7
+                      *, cues: dict | None = None, min_confidence: float | None = None
                       ) -> pd.DataFrame:
     """Give each participant a stance on each position question (rules in the module doc).
 
@@ -157,13 +143,17 @@ def speaker_positions(segments: pd.DataFrame, codings: pd.DataFrame, codebook: p
         codings: the final codings (sources rule, manual, review).
         codebook: for the position questions.
         cues: the codebook's ``stance`` section (extra cue words), passed to the detector.
-        min_confidence: automatic stances below this are « à vérifier ».
+        min_confidence: automatic stances below this are « à vérifier » (default: the
+            detector's :data:`~consultations.coding.stance.DEFAULT_THRESHOLD`).
 
     Returns:
         ``positions`` (contract columns, then ``group_code, status, form, cue, history,
         evidence_segment_id``).
 
     """
+    from consultations.coding.stance import DEFAULT_THRESHOLD
+
+    min_confidence = DEFAULT_THRESHOLD if min_confidence is None else min_confidence
     questions = position_questions(codebook)
     segs = participant_segments(segments)
     if not questions or segs.empty:

@@ -35,6 +35,7 @@ __all__ = [
     "redact_field",
     "redact_file_label",
     "split_label",
+    "pseudonym_key",
     "pseudonymise",
 ]
 
@@ -684,11 +685,15 @@ def pseudonymise(turns: pd.DataFrame, speakers: pd.DataFrame, docs: Sequence | N
         gender=genders, is_facilitator=facil, text=texts, _clean=list(turns["_map"]),
         _redactions=red, _map=newmaps,
     )
+    return out, pseudonym_key(speakers)
+
+
+def pseudonym_key(speakers: pd.DataFrame) -> pd.DataFrame:
+    """Return the private pseudonym key of participants with pseudonyms (never exported)."""
     cols = ["pseudonym", "workshop_id", "speaker", "stakeholder_group", "group_code", "role",
             "gender", "person_key"]
     if "person_id" in speakers.columns:
         cols.append("person_id")
     key = speakers[[c for c in cols if c in speakers.columns]].rename(
         columns={"speaker": "label"})
-    key = key.sort_values(["pseudonym", "workshop_id"], kind="mergesort").reset_index(drop=True)
-    return out, key
+    return key.sort_values(["pseudonym", "workshop_id"], kind="mergesort").reset_index(drop=True)

@@ -148,7 +148,7 @@ def position_lines(tables, question: str) -> list[str]:
     split = sorted(g.loc[g["majority"] == "partagé", "group_code"])
     if split:
         lines.append(f"Groupes partagés (pas de majorité nette) : {join_cell(split)}")
-    unc = p = pos[(pos["question"] == question) & (pos["status"] == "à vérifier")] \
+    unc = pos[(pos["question"] == question) & (pos["status"] == "à vérifier")] \
         if len(pos) else pos
     if len(unc):
         lines.append(f"À vérifier ({plural(len(unc), 'position')} détectée(s) sans confiance "
