@@ -283,7 +283,7 @@ def test_export_pdf_text_has_french_accents(runs):
     folder, _ = runs[0]
     text = subprocess.run(["pdftotext", str(folder / "brief.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
-    assert "Stratégie nationale de police de proximité" in text
+    assert "Synthèse de la consultation" in text
     assert "Par axe de la stratégie" in text
     assert "«" in text
 
@@ -318,7 +318,7 @@ def test_export_html_renders_in_headless_chromium(runs, tmp_path):
     assert any("CHECK-DONE 5" in ln for ln in console), proc.stderr[-2000:]
     errors = [ln for ln in console if "CHECK-DONE" not in ln]
     assert errors == []
-    assert "Stratégie nationale de police de proximité" in proc.stdout
+    assert "Synthèse de la consultation" in proc.stdout
 
 
 def _export_only_pipeline(tmp_path, tables, monkeypatch):

@@ -215,7 +215,7 @@ def test_publication_docx_language_quote_style_and_properties(out):
     assert "python-docx" not in core
     assert "<dc:creator>consultations</dc:creator>" in core
     assert "<dc:language>fr-FR</dc:language>" in core
-    assert "<dc:title>Stratégie nationale de police de proximité</dc:title>" in core
+    assert "<dc:title>Synthèse de la consultation</dc:title>" in core
 
 
 # --------------------------------------------------------------------------- HTML

@@ -203,3 +203,47 @@ def test_settings_file_drives_cli_api_and_notebook_alike(tmp_path, sample_data_d
     assert summary["stages"]["ingest"]["cached"] and summary["stages"]["code"]["cached"]
     assert not summary["stages"]["topics"]["cached"]
     assert (cs.open(data, out, n_topics=3).table("topic_info")["topic"] >= 0).sum() == 3
+
+
+def test_settings_unknown_stage_key_names_file_and_line(tmp_path):
+    (tmp_path / "data").mkdir()
+    f = tmp_path / "data" / "consultations.toml"
+    f.write_text("seed = 3\n[compare]\nmin_group_speaker = 4\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        cs.open(tmp_path / "data", tmp_path / "out")
+    assert exc.value.line == 3 and "min_group_speaker" in str(exc.value)
+    assert "min_group_speakers" in str(exc.value)  # the hint lists the real keys
+    f.write_text("[compare]\nmin_group_speakers = 4\n[report]\ntitle = \"Plan\"\n",
+                 encoding="utf-8")
+    p = cs.open(tmp_path / "data", tmp_path / "out")
+    assert p.settings.extra["report"]["title"] == "Plan"
+
+
+def test_report_title_and_pseudonym_example_come_from_settings_and_data(tmp_path):
+    import io
+    import zipfile
+
+    from fixtures_export import make_tables
+    from openpyxl import load_workbook
+
+    from consultations.report.brief import build_brief
+    from consultations.report.brief_docx import render_docx
+    from consultations.report.workbook import render_workbook
+
+    tables = make_tables()
+    s = load_settings(None).with_(extra={"report": {"title": "Plan d'action communal",
+                                                    "subtitle": "Note de synthèse"}})
+    blocks = build_brief(tables, [], s)
+    assert blocks[0].kind == "title" and blocks[0].text == "Plan d'action communal"
+    assert blocks[1].text == "Note de synthèse"
+    text = " ".join(b.text for b in blocks)
+    assert not any("Stratégie nationale" in b.text for b in blocks[:3])
+    speakers = sorted(tables["segments"].loc[~tables["segments"]["is_facilitator"]
+                                             .astype(bool), "speaker"].unique())
+    assert f"par exemple {speakers[0]}" in text
+    footer = zipfile.ZipFile(io.BytesIO(render_docx(blocks, {}))).read("word/footer1.xml")
+    assert "Plan d’action communal".encode() in footer or b"Plan d'action communal" in footer
+    wb = load_workbook(io.BytesIO(render_workbook(tables, title="Plan d'action communal")[0]))
+    assert wb["Lisez-moi"]["A1"].value.endswith("Plan d'action communal")
+    default = build_brief(tables, [], Settings())
+    assert default[0].text == "Synthèse de la consultation"  # generic, not Mali's strategy

@@ -51,9 +51,22 @@ def _stage_defaults() -> dict[str, dict]:
     from consultations.coding import stage as coding_stage
     from consultations.compare import groups, recommendations
     from consultations.evidence import grades
+    from consultations.report.brief_blocks import REPORT_DEFAULTS
 
     return {"coding": coding_stage.DEFAULTS, "compare": groups.DEFAULTS,
-            "recommendations": recommendations.DEFAULTS, "evidence": grades.DEFAULTS}
+            "recommendations": recommendations.DEFAULTS, "evidence": grades.DEFAULTS,
+            "report": REPORT_DEFAULTS}
+
+
+def _known_keys() -> dict[str, set[str]]:
+    """Keys each stage section of the settings file may hold."""
+    from consultations.coding import learn
+    from consultations.compare import endorsements
+
+    known = {k: set(v) for k, v in _stage_defaults().items()}
+    known["coding"] |= {f"learn_{k}" for k in learn.DEFAULTS}
+    known["recommendations"] |= set(endorsements.DEFAULTS)
+    return known
 
 
 class Project:
@@ -82,7 +95,8 @@ class Project:
                              "(option --data, ou cs.open(\"mon_dossier\")).")
         self.settings_file = Path(settings_file) if settings_file else \
             self.paths.data / SETTINGS_FILE
-        self.settings: Settings = load_settings(self.settings_file, **overrides)
+        self.settings: Settings = load_settings(self.settings_file, known=_known_keys(),
+                                                **overrides)
 
     def __repr__(self) -> str:
         return f"Project(data={str(self.paths.data)!r}, reports={str(self.paths.reports)!r})"

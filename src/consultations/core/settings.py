@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from consultations.core.config import Settings
@@ -72,13 +72,15 @@ def _line_of(text: str, key: str, section: str | None = None) -> int | None:
 
 
 def load_settings(path: str | Path | None, base: Settings | None = None,
-                  **overrides) -> Settings:
+                  known: Mapping[str, Iterable[str]] | None = None, **overrides) -> Settings:
     """Read a settings file into :class:`Settings` (defaults when ``path`` is missing).
 
     Args:
         path: ``consultations.toml`` (or a data folder holding one); ``None`` or a missing
             file gives the defaults.
         base: settings to start from (default :class:`Settings()`).
+        known: stage section → its documented keys; a key of the file outside them is an
+            error (sections not listed are not checked).
         **overrides: values that win over the file (flags, API arguments); ``None`` values
             are ignored. Stage sections can be overridden with a dict (``compare={...}``).
 
@@ -119,6 +121,13 @@ def load_settings(path: str | Path | None, base: Settings | None = None,
                     else:
                         values[k] = v
             elif key in STAGE_SECTIONS and isinstance(val, Mapping):
+                allowed = set((known or {}).get(key, ()))
+                for k in val:
+                    if allowed and k not in allowed:
+                        raise InputError(file, _line_of(text, k, key),
+                                         f"réglage inconnu « {k} » dans [{key}].",
+                                         "réglages possibles : "
+                                         f"{', '.join(sorted(allowed))}.")
                 extra[key] = {**extra.get(key, {}), **dict(val)}
             else:
                 raise InputError(file, _line_of(text, key, key) or _line_of(text, key),

@@ -33,9 +33,11 @@ from consultations.report.brief_blocks import (
     join_cell,
     participant_rows,
     plural,
+    pseudonym_example,
     quote_reference,
     rec_id_list,
     rec_ref,
+    report_setting,
     scrub,
     short,
     strength_rank,
@@ -57,8 +59,6 @@ __all__ = [
     "quote_reference",  # re-exported: workbook.py imports it from here
 ]
 
-TITLE = "Stratégie nationale de police de proximité"
-SUBTITLE = "Synthèse des ateliers de consultation — note à l'équipe de rédaction"
 MAX_THEMES = 8
 MAX_QUOTES = 3
 
@@ -79,13 +79,14 @@ def _corpus_paragraph(tables) -> Block:
     n_groups = part["group_code"].nunique() if len(part) else 0
     n_words = int(pd.to_numeric(part.get("n_words", pd.Series(dtype=float))).sum()) \
         if len(part) else 0
+    example = pseudonym_example(tables)
     text = (f"Cette note rend compte de {plural(n_ws, 'atelier')} de consultation{period}. "
             f"Elle repose sur {plural(len(segs), 'segment')} de parole transcrits, dont "
             f"{fr_int(len(part))} prononcés par {plural(n_spk, 'intervenant')} de "
             f"{plural(n_groups, 'groupe')} d'acteurs (hors facilitation, soit "
             f"{plural(n_words, 'mot')}). Les intervenants sont désignés par un pseudonyme "
-            "(groupe et numéro, par exemple FDS-03) ; chaque citation renvoie à son segment, "
-            "à son fichier et à sa ligne (annexe B).")
+            f"(groupe et numéro{', par exemple ' + example if example else ''}) ; chaque "
+            "citation renvoie à son segment, à son fichier et à sa ligne (annexe B).")
     return Block("paragraph", text)
 
 
@@ -403,8 +404,8 @@ def build_brief(tables: Mapping[str, pd.DataFrame], figures: list[dict] | None =
     meta = (f"Ateliers de consultation, {fr_date(dates[0])} – {fr_date(dates[-1])}"
             if dates else "Ateliers de consultation")
     blocks = [
-        Block("title", TITLE),
-        Block("paragraph", SUBTITLE, lead=""),
+        Block("title", report_setting(settings, "title")),
+        Block("paragraph", report_setting(settings, "subtitle"), lead=""),
         Block("paragraph", f"{meta} · grille de codage version {version} · données "
                            f"pseudonymisées"),
         Block("toc"),

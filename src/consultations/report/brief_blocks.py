@@ -20,6 +20,7 @@ from consultations.core.textutils import as_list
 
 __all__ = [
     "ALPHA",
+    "REPORT_DEFAULTS",
     "Block",
     "codebook_version",
     "column_widths",
@@ -30,7 +31,9 @@ __all__ = [
     "fr_p",
     "fr_p_eq",
     "fr_pct",
+    "pseudonym_example",
     "quote_reference",
+    "report_setting",
     "scrub",
 ]
 
@@ -251,6 +254,32 @@ def participant_rows(tables) -> pd.DataFrame:
     """Return the segments without facilitators (as every comparison does)."""
     segs = get_table(tables, "segments")
     return participant_segments(segs) if "is_facilitator" in segs else segs
+
+
+#: Documented defaults of the settings file's ``[report]`` section.
+REPORT_DEFAULTS: dict = {
+    # Title of the brief (page footer, document properties, first page, workbook).
+    "title": "Synthèse de la consultation",
+    "subtitle": "Synthèse des ateliers de consultation — note à l'équipe de rédaction",
+    # Country or region code of the French used in the PDF (hyphenation, quotes): "ML", "FR"…
+    "region": "",
+}
+
+
+def report_setting(settings, key: str) -> str:
+    """Return ``[report] key`` of the run's settings (its documented default when unset)."""
+    extra = getattr(settings, "extra", None) or {}
+    value = (extra.get("report") or {}).get(key, REPORT_DEFAULTS[key])
+    return str(value if value is not None else REPORT_DEFAULTS[key]).strip()
+
+
+def pseudonym_example(tables) -> str:
+    """Return a participant pseudonym of this corpus to show as an example (or ``""``)."""
+    part = participant_rows(tables)
+    if not len(part) or "speaker" not in part:
+        return ""
+    names = sorted(str(s) for s in part["speaker"].dropna().unique() if str(s))
+    return names[0] if names else ""
 
 
 def source_text(tables_used) -> str:

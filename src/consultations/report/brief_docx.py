@@ -69,7 +69,7 @@ def _lang(rpr) -> None:
     rpr.append(_el("w:lang", val="fr-FR", eastAsia="fr-FR", bidi="ar-SA"))
 
 
-def _setup(doc) -> None:
+def _setup(doc, title: str) -> None:
     from docx.enum.style import WD_STYLE_TYPE
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
@@ -81,7 +81,7 @@ def _setup(doc) -> None:
         section.top_margin = section.bottom_margin = Mm(20)
         footer = section.footer.paragraphs[0]
         footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        footer.add_run("Stratégie nationale de police de proximité — page\u00a0")
+        footer.add_run(f"{fr_typo(title)} — page\u00a0")
         _field(footer, "PAGE", "1")
         footer.add_run("\u00a0/\u00a0")
         _field(footer, "NUMPAGES", "1")
@@ -252,7 +252,7 @@ def render_docx(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]],
     from docx.shared import Mm, Pt
 
     doc = Document()
-    _setup(doc)
+    _setup(doc, next((b.text for b in blocks if b.kind == "title"), "Note"))
     _properties(doc, blocks, when)
     new_page = False  # a page break waits for the next heading (no blank page)
     for b in blocks:

@@ -30,10 +30,10 @@ TEMPLATE = r"""
   footer: context [
     #set align(center)
     #set text(size: 8pt, fill: muted, font: "DejaVu Sans")
-    Stratégie nationale de police de proximité — page #counter(page).display() /
+    #data.title — page #counter(page).display() /
     #counter(page).final().first()
   ])
-#set text(lang: "fr", region: "ML", font: "Libertinus Serif", size: 10.5pt)
+#set text(lang: "fr", region: data.region, font: "Libertinus Serif", size: 10.5pt)
 #set par(justify: true, leading: 0.62em, spacing: 0.95em)
 #show heading: set text(font: "DejaVu Sans", fill: accent)
 #show heading.where(level: 1): it => { v(0.6em); text(size: 14pt, it); v(0.2em) }
@@ -102,7 +102,7 @@ def _typo(value):
     return value
 
 
-def _payload(blocks: list[Block], files: Mapping[str, str]) -> dict:
+def _payload(blocks: list[Block], files: Mapping[str, str], region: str = "") -> dict:
     out = []
     first_par = True
     for b in blocks:
@@ -127,7 +127,7 @@ def _payload(blocks: list[Block], files: Mapping[str, str]) -> dict:
             d["file"] = files[b.name]
         out.append(d)
     title = next((b.text for b in blocks if b.kind == "title"), "Note")
-    return {"title": fr_typo(title), "blocks": out}
+    return {"title": fr_typo(title), "region": region.upper() or None, "blocks": out}
 
 
 def _font_paths() -> list[str]:
@@ -136,12 +136,14 @@ def _font_paths() -> list[str]:
     return [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
 
 
-def render_pdf(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]]) -> bytes:
+def render_pdf(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]],
+               region: str = "") -> bytes:
     """Render blocks to PDF bytes with Typst.
 
     Args:
         blocks: the brief (see :func:`consultations.report.brief.build_brief`).
         figures: figure name → {"png": path, "svg": path}; the SVG is used.
+        region: ISO 3166 code of the French variety (``"ML"``, ``"FR"``; empty: none).
 
     Raises:
         RuntimeError: when the ``typst`` package is missing or the compilation fails (the
@@ -160,7 +162,7 @@ def render_pdf(blocks: list[Block], figures: Mapping[str, Mapping[str, Path]]) -
             dst = tmp / f"{name}.svg"
             shutil.copyfile(f["svg"], dst)
             files[name] = dst.name
-        payload = _payload(blocks, files)
+        payload = _payload(blocks, files, region)
         (tmp / "brief.json").write_text(json.dumps(payload, ensure_ascii=False),
                                         encoding="utf-8")
         (tmp / "brief.typ").write_text(TEMPLATE, encoding="utf-8")

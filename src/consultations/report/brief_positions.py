@@ -63,10 +63,11 @@ def caveats(tables) -> list[Block]:
         human = set(map(tuple, human.to_numpy()))
         allp = set(map(tuple, pairs[["segment_id", "code_id"]].to_numpy()))
         auto = len(allp - human)
+        rest = ("; les autres ont été codés ou confirmés par un codeur." if auto < len(allp)
+                else "; aucun n'a encore été codé ni confirmé par un codeur.")
         items.append(("Codage", f"{fr_pct(auto / len(allp) if allp else 0)} des "
                                 f"{fr_int(len(allp))} couples segment-thème viennent du seul "
-                                "codage automatique (règles) ; les autres ont été codés ou "
-                                "confirmés par un codeur."))
+                                f"codage automatique {rest}"))
     rq = get_table(tables, "rule_quality")
     if len(rq):
         held = rq[(rq["split"] == "test") & (rq["reference"] == "consensus")

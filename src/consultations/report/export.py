@@ -23,6 +23,7 @@ import pandas as pd
 from consultations.core import io as cio
 from consultations.core.errors import InputError, warn_input
 from consultations.report.brief import brief_quotes, brief_text, build_brief, codebook_version
+from consultations.report.brief_blocks import report_setting
 from consultations.report.brief_glossary import add_glossary
 
 __all__ = ["EMPTY_INPUT", "OUTPUTS", "export_all", "freeze_zip", "privacy_check", "run_stage",
@@ -155,12 +156,13 @@ def export_all(tables: Mapping[str, pd.DataFrame], folder: Path, settings=None,
     def pdf():
         from consultations.report.brief_pdf import render_pdf
 
-        return render_pdf(blocks, fig_files)
+        return render_pdf(blocks, fig_files, report_setting(settings, "region"))
 
     def xlsx():
         from consultations.report.workbook import render_workbook
 
-        data, _ = render_workbook(tables, version, when)
+        data, _ = render_workbook(tables, version, when,
+                                  title=report_setting(settings, "title"))
         return freeze_zip(data, when)
 
     _write(folder / "brief.docx", docx, written, failures, "brief.docx (Word)",

@@ -16,6 +16,7 @@ from datetime import datetime
 import pandas as pd
 
 from consultations.core.typography import NBHY, fr_typo
+from consultations.report.brief_blocks import pseudonym_example
 from consultations.report.sheets import SHEETS
 
 __all__ = ["COLUMN_LABELS", "P_FORMAT", "SHEETS", "print_setup", "render_workbook",
@@ -242,13 +243,15 @@ def print_setup(ws, header_row: bool = True) -> None:
 
 
 def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue",
-                    when: datetime | None = None) -> tuple[bytes, list[str]]:
+                    when: datetime | None = None,
+                    title: str = "") -> tuple[bytes, list[str]]:
     """Build the evidence workbook.
 
     Args:
         tables: the stage tables (missing tables give a sheet that says so).
         version: the codebook version (shown on the first sheet).
         when: the date stored in the file properties (fixed for reproducible files).
+        title: the brief's title (settings ``[report] title``), shown on the first sheet.
 
     Returns:
         ``(xlsx bytes, sheet names)``.
@@ -260,10 +263,12 @@ def render_workbook(tables: Mapping[str, pd.DataFrame], version: str = "inconnue
     wb = Workbook()
     readme = wb.active
     readme.title = "Lisez-moi"
-    readme["A1"] = "Tableaux des éléments probants — stratégie nationale de police de proximité"
+    readme["A1"] = "Tableaux des éléments probants" + (f" — {title}" if title else "")
     readme["A1"].font = Font(bold=True, size=13)
     readme["A2"] = _cell(f"Grille de codage version {version}. Données pseudonymisées : les "
-                         "intervenants sont désignés par leur groupe et un numéro (ex. FDS-03).")
+                         "intervenants sont désignés par leur groupe et un numéro"
+                         + (f" (ex. {example})." if (example := pseudonym_example(tables))
+                            else "."))
     readme["A4"], readme["B4"], readme["C4"] = "Feuille", "Contenu", "Lignes"
     for c in ("A4", "B4", "C4"):
         readme[c].font = Font(bold=True)
