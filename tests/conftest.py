@@ -62,6 +62,7 @@ def tiny_segments() -> pd.DataFrame:
     cols = ["segment_id", "turn_id", "workshop_id", "seg_n", "speaker", "stakeholder_group",
             "group_code", "is_facilitator", "text", "lemmas"]
     df = pd.DataFrame(rows, columns=cols)
+    df.insert(cols.index("is_facilitator") + 1, "is_collective", False)
     df["n_words"] = df["text"].str.split().str.len()
     df["source_file"] = df["workshop_id"].map({"W1": "w1.txt", "W2": "w2.txt"})
     df["line_start"] = range(1, len(df) + 1)

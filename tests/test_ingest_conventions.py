@@ -209,6 +209,44 @@ def test_person_id_and_label_variants_join_one_person():
     assert len(set(redact.assign_pseudonyms(df)["pseudonym"])) == 1
 
 
+def test_collective_labels_are_voices_not_people(tmp_path):
+    """« Plusieurs députés… » and « Un participant » name nobody: numbered apart, never one
+    person across workshops, out of every count of people (participant_segments)."""
+    from consultations.core.schema import participant_segments
+
+    df = _participants([("S1", "Mme Awa SY", "SRC"),
+                        ("S1", "Plusieurs députés du groupe SRC", "SRC"),
+                        ("S1", "Un député du groupe SRC", "SRC"),
+                        ("S2", "Un député du groupe SRC", "SRC"),
+                        ("S2", "M. Ali DIA", "SRC")])
+    out = redact.assign_pseudonyms(df)
+    assert list(out["is_collective"]) == [False, True, True, True, False]
+    assert list(out["pseudonym"]) == ["SRC-01", "SRC-V01", "SRC-V02", "SRC-V03", "SRC-02"]
+    # a later run keeps every pseudonym and numbers a new voice after the highest in use
+    key = out.rename(columns={"speaker": "label"})
+    more = redact.assign_pseudonyms(pd.concat([df, _participants(
+        [("S3", "Plusieurs voix", "SRC")])], ignore_index=True), previous=key)
+    assert list(more["pseudonym"]) == ["SRC-01", "SRC-V01", "SRC-V02", "SRC-V03", "SRC-02",
+                                       "SRC-V04"]
+    # the participants.csv column wins over the wording
+    df["collective"] = ["", "non", "", "", "oui"]
+    flags = redact.assign_pseudonyms(df)["is_collective"].tolist()
+    assert flags == [False, False, True, True, True]
+    segs = pd.DataFrame({"segment_id": ["a", "b", "c"], "is_facilitator": [False, False, True],
+                         "is_collective": [False, True, False]})
+    assert participant_segments(segs)["segment_id"].tolist() == ["a"]
+
+
+def test_participants_collective_column_is_checked(tmp_path):
+    ws = pd.DataFrame({"workshop_id": ["S1"]})
+    p = tmp_path / "participants.csv"
+    p.write_text("workshop_id,speaker,stakeholder_group,collective\n"
+                 "S1,Plusieurs voix,OSC,oui\nS1,Mme Awa SY,OSC,peut-être\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        ingest.read_participants(p, ws)
+    assert exc.value.line == 3 and "collective" in str(exc.value)
+
+
 # --------------------------------------------------------------------------- encodings
 
 FRENCH = ("Le préfet\u00a0: « la sécurité » à Ségou\u00a0; c’est l’État… — déjà\u00a0! "

@@ -54,7 +54,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from consultations.core.schema import truthy
+from consultations.core.schema import participant_segments, truthy
 from consultations.core.textutils import fold
 
 __all__ = ["DEFAULTS", "ENDORSEMENT_COLS", "MATRIX_COLS", "contested_note",
@@ -346,8 +346,10 @@ def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
         return pd.DataFrame(columns=_MATCH_COLS)
     segs = _order(segments)
     segs["seg_order"] = np.arange(len(segs))
-    fac = truthy(segs["is_facilitator"]) if "is_facilitator" in segs else pd.Series(
-        False, index=segs.index)
+    fac = pd.Series(False, index=segs.index)
+    for col in ("is_facilitator", "is_collective"):  # only identified participants endorse
+        if col in segs:
+            fac |= truthy(segs[col])
     turn_text = segs.groupby("turn_id", sort=False)["text"].apply(
         lambda s: " ".join(map(str, s)))
     prev_text = segs.groupby("turn_id", sort=False)["text"].shift(1).fillna("").astype(str)
@@ -458,9 +460,7 @@ def group_matrix(endorsements: pd.DataFrame, segments: pd.DataFrame,
         ``rec_group_matrix`` sorted by ``rec_id, group_code``.
 
     """
-    segs = segments
-    if "is_facilitator" in segs:
-        segs = segs[~truthy(segs["is_facilitator"])]
+    segs = participant_segments(segments)
     present = segs.drop_duplicates(["workshop_id", "group_code"])[
         ["workshop_id", "group_code", "stakeholder_group"]]
     rows = []

@@ -15,18 +15,22 @@ TABLES: dict[str, list[str]] = {
     # workshops.csv, validated; dates as ISO strings (YYYY-MM-DD).
     "workshops": ["workshop_id", "title", "date", "location", "file", "recommendations_file"],
     # One row per speaker label per workshop, without names (names stay in data/private/).
+    # `is_collective`: a label that names no single person (« Plusieurs députés du groupe
+    # UMP », « Un participant »): kept in the corpus, out of every count of people.
     "speakers": ["workshop_id", "speaker", "stakeholder_group", "group_code", "role",
-                 "gender", "is_facilitator"],
+                 "gender", "is_facilitator", "is_collective"],
     # One row per speaker turn. `speaker` is the pseudonym (e.g. FDS-03); `text` is cleaned,
     # redacted speech without stage directions; offsets are into the decoded source text
     # (char_end exclusive), lines are 1-based and inclusive.
     "turns": ["turn_id", "workshop_id", "turn_n", "speaker", "stakeholder_group", "group_code",
-              "role", "gender", "is_facilitator", "timestamp", "text", "stage_directions",
-              "n_words", "source_file", "line_start", "line_end", "char_start", "char_end"],
+              "role", "gender", "is_facilitator", "is_collective", "timestamp", "text",
+              "stage_directions", "n_words", "source_file", "line_start", "line_end",
+              "char_start", "char_end"],
     # One row per sentence segment (spaCy French). `lemmas`: space-joined lower-case lemmas
     # of the alphabetic, non-punctuation tokens, stop words included.
     "segments": ["segment_id", "turn_id", "workshop_id", "seg_n", "speaker",
-                 "stakeholder_group", "group_code", "is_facilitator", "text", "lemmas",
+                 "stakeholder_group", "group_code", "is_facilitator", "is_collective", "text",
+                 "lemmas",
                  "n_words", "source_file", "line_start", "line_end", "char_start", "char_end"],
     # One row per recommendation of a workshop's list.
     "recommendations": ["rec_id", "workshop_id", "rec_n", "text", "source_file", "line_start",
@@ -135,7 +139,14 @@ def truthy(s: pd.Series) -> pd.Series:
 
 
 def participant_segments(segments: pd.DataFrame) -> pd.DataFrame:
-    """Rows of participants only: facilitators are kept in the corpus, out of comparisons."""
-    if "is_facilitator" not in segments:
-        return segments
-    return segments[~truthy(segments["is_facilitator"])]
+    """Rows of identified participants only.
+
+    Facilitators and collective or anonymous voices (``is_collective``: « Plusieurs
+    députés… », « Un participant ») are kept in the corpus, out of every comparison: the unit
+    of evidence is a person.
+    """
+    keep = pd.Series(True, index=segments.index)
+    for col in ("is_facilitator", "is_collective"):
+        if col in segments:
+            keep &= ~truthy(segments[col])
+    return segments if bool(keep.all()) else segments[keep]

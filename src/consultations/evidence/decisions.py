@@ -107,8 +107,13 @@ def participation(segments: pd.DataFrame, speakers: pd.DataFrame | None) -> pd.D
             "gender_unknown", "speakers", "segments", "words", "share_words", "is_facilitation"]
     if segments is None or segments.empty:
         return pd.DataFrame(columns=cols)
-    seg = segments.assign(_fac=segments["is_facilitator"].astype(str).str.lower()
-                          .isin({"true", "1"}))
+    seg = segments
+    if "is_collective" in seg:  # « Plusieurs députés… » is nobody: out of the counts of people
+        seg = seg[~seg["is_collective"].astype(str).str.lower().isin({"true", "1"})]
+        if speakers is not None and "is_collective" in speakers:
+            speakers = speakers[~speakers["is_collective"].astype(str).str.lower()
+                                .isin({"true", "1"})]
+    seg = seg.assign(_fac=seg["is_facilitator"].astype(str).str.lower().isin({"true", "1"}))
     spoke = seg.groupby("group_code").agg(
         stakeholder_group=("stakeholder_group", "first"), speakers=("speaker", "nunique"),
         segments=("segment_id", "size"), words=("n_words", "sum"),

@@ -208,6 +208,34 @@ def first_name_patterns(label: str) -> list[str]:
     return out
 
 
+#: Labels that name no single person: a group speaking at once or an unnamed speaker
+#: (« Plusieurs députés du groupe UMP », « Un participant », « La salle », « Des voix »).
+_COLLECTIVE_RE = re.compile(
+    r"^(?:plusieurs|quelques|de nombreux|de nombreuses|nombreux|nombreuses|divers|diverses|"
+    r"d'autres|d’autres|autres|certains|certaines|tous|toutes|des|les|la salle|l'assistance|"
+    r"l’assistance|le public|voix|une voix|un membre|une membre|"
+    r"(?:un|une)\s+(?:depute|deputee|participant|participante|intervenant|intervenante|"
+    r"membre|representant|representante|delegue|deleguee|elu|elue|senateur|senatrice|"
+    r"personne|voix|auditeur|auditrice|habitant|habitante|citoyen|citoyenne|femme|homme|"
+    r"jeune|militaire|agent|officier))\b")
+_YES = {"oui", "o", "yes", "y", "vrai", "true", "1", "x"}
+
+
+def collective_label(label: str, declared: str = "") -> bool:
+    """Return whether a speaker label names no single person.
+
+    Args:
+        label: the speaker label as written in participants.csv.
+        declared: the optional ``collective`` cell of participants.csv (``oui``/``non``),
+            which wins over the label's wording.
+
+    """
+    d = fold(str(declared or "")).strip()
+    if d and d != "nan":
+        return d in _YES
+    return bool(_COLLECTIVE_RE.match(fold(str(label)).strip()))
+
+
 def person_key(label: str, group_code: str, person_id: str = "") -> str:
     """Return the identity of a participant: ``person_id`` if given, else name part and group.
 
@@ -251,8 +279,16 @@ def assign_pseudonyms(speakers: pd.DataFrame, first_turn: pd.DataFrame | None = 
     df["group_code"] = df["stakeholder_group"].map(groups.code)
     pid = df["person_id"] if "person_id" in df.columns else pd.Series([""] * len(df),
                                                                       index=df.index)
-    df["person_key"] = [person_key(s, c, p) for s, c, p in
-                        zip(df["speaker"], df["group_code"], pid.fillna(""), strict=True)]
+    decl = df["collective"] if "collective" in df.columns else pd.Series([""] * len(df),
+                                                                         index=df.index)
+    df["is_collective"] = [collective_label(s, d) for s, d in
+                           zip(df["speaker"], decl.fillna(""), strict=True)]
+    # A collective or unnamed label is a voice of its own in each workshop, never one person
+    # across workshops (« Un participant » of ATL1 is not « Un participant » of ATL2).
+    df["person_key"] = [
+        f"voix:{w}:{fold(s, space='strip')}|{c}" if coll else person_key(s, c, p)
+        for s, c, p, w, coll in zip(df["speaker"], df["group_code"], pid.fillna(""),
+                                    df["workshop_id"], df["is_collective"], strict=True)]
     big = 10 ** 9
     if first_turn is not None and len(first_turn):
         ft = first_turn.assign(_k=first_turn["speaker"].map(fold))
@@ -277,12 +313,18 @@ def assign_pseudonyms(speakers: pd.DataFrame, first_turn: pd.DataFrame | None = 
                 continue
             pseudo.setdefault(str(k), str(p))
             code, _, num = str(p).rpartition("-")
+            prefix = f"{code}-V" if num[:1] == "V" else f"{code}-"
+            num = num[1:] if num[:1] == "V" else num
             if num.isdigit():
-                counters[code] = max(counters.get(code, 0), int(num))
-    for key, code in zip(order["person_key"], order["group_code"], strict=False):
-        if key not in pseudo or not pseudo[key].startswith(code + "-"):
-            counters[code] = counters.get(code, 0) + 1
-            pseudo[key] = f"{code}-{counters[code]:02d}"
+                counters[prefix] = max(counters.get(prefix, 0), int(num))
+    for key, code, coll in zip(order["person_key"], order["group_code"],
+                               order["is_collective"], strict=False):
+        # Collective voices are numbered apart: « SRC-V01 » is never a person « SRC-01 ».
+        prefix = f"{code}-V" if coll else f"{code}-"
+        if key not in pseudo or not (pseudo[key].startswith(prefix)
+                                     and pseudo[key][len(prefix):].isdigit()):
+            counters[prefix] = counters.get(prefix, 0) + 1
+            pseudo[key] = f"{prefix}{counters[prefix]:02d}"
     df["pseudonym"] = df["person_key"].map(pseudo)
     return df.drop(columns=["_order", "_row", "turn_n"])
 
@@ -664,7 +706,8 @@ def pseudonymise(turns: pd.DataFrame, speakers: pd.DataFrame, docs: Sequence | N
     lookup = {(w, fold(s)): row for w, s, row in zip(
         speakers["workshop_id"], speakers["speaker"], speakers.to_dict("records"), strict=False)}
     idx = names if names is not None else NameIndex.build(speakers)
-    pseudos, groups, codes, roles, genders, facil, texts, red, newmaps = ([] for _ in range(9))
+    pseudos, groups, codes, roles, genders, facil, texts, red, newmaps, coll = (
+        [] for _ in range(10))
     docs = list(docs) if docs is not None else [None] * len(turns)
     for w, label, mt, doc in zip(turns["workshop_id"], turns["speaker"], turns["_map"], docs,
                                  strict=True):
@@ -675,6 +718,7 @@ def pseudonymise(turns: pd.DataFrame, speakers: pd.DataFrame, docs: Sequence | N
         roles.append(redact_field(row.get("role", ""), idx, w))
         genders.append(row.get("gender", ""))
         facil.append(row["stakeholder_group"] == FACILITATION or row["group_code"] == "FAC")
+        coll.append(bool(row.get("is_collective", False)))
         spans = find_redactions(mt.text, idx, doc, workshop=w)
         red.append(spans)
         new = apply_redactions(mt, spans)
@@ -682,8 +726,8 @@ def pseudonymise(turns: pd.DataFrame, speakers: pd.DataFrame, docs: Sequence | N
         texts.append(new.text)
     out = turns.assign(
         speaker=pseudos, stakeholder_group=groups, group_code=codes, role=roles,
-        gender=genders, is_facilitator=facil, text=texts, _clean=list(turns["_map"]),
-        _redactions=red, _map=newmaps,
+        gender=genders, is_facilitator=facil, is_collective=coll, text=texts,
+        _clean=list(turns["_map"]), _redactions=red, _map=newmaps,
     )
     return out, pseudonym_key(speakers)
 

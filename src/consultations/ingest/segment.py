@@ -223,7 +223,9 @@ def segment_turns(turns: pd.DataFrame, nlp=None, *, docs: Sequence | None = None
     line_index.update(line_starts or {})
     rows = []
     cols = ["turn_id", "workshop_id", "speaker", "stakeholder_group", "group_code",
-            "is_facilitator", "source_file", "line_start", "line_end"]
+            "is_facilitator", "is_collective", "source_file", "line_start", "line_end"]
+    if "is_collective" not in turns:
+        turns = turns.assign(is_collective=False)
     rows_in = turns[cols].itertuples(index=False)
     for rec, mt, red, doc in zip(rows_in, maps, reds, docs, strict=True):
         protected = [(a, b) for a, b, _ in red]
@@ -240,7 +242,8 @@ def segment_turns(turns: pd.DataFrame, nlp=None, *, docs: Sequence | None = None
                 ls, le = rec.line_start, rec.line_end
             rows.append((f"{rec.turn_id}-S{k:02d}", rec.turn_id, rec.workshop_id, k,
                          rec.speaker, rec.stakeholder_group, rec.group_code,
-                         bool(rec.is_facilitator), text, _lemmas(doc, a, b, protected),
+                         bool(rec.is_facilitator), bool(rec.is_collective), text,
+                         _lemmas(doc, a, b, protected),
                          n_words, rec.source_file, ls, le, cs, ce))
     seg = pd.DataFrame(rows, columns=TABLES["segments"])
     return seg.sort_values("segment_id", kind="mergesort").reset_index(drop=True)

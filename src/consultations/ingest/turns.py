@@ -124,6 +124,7 @@ def read_participants(path: str | Path, workshops: pd.DataFrame,
     seen: dict[tuple, int] = {}
     out = []
     has_pid = any("person_id" in r for _, r in rows[:1])
+    has_coll = any("collective" in r for _, r in rows[:1])
     for line, r in rows:
         wid, spk, grp = r["workshop_id"], r["speaker"], r["stakeholder_group"]
         if wid not in known:
@@ -151,9 +152,18 @@ def read_participants(path: str | Path, workshops: pd.DataFrame,
                "role": r.get("role", ""), "gender": r.get("gender", ""), "line": line}
         if has_pid:
             row["person_id"] = r.get("person_id", "")
+        if has_coll:
+            c = fold(r.get("collective", "") or "").strip()
+            if c and c not in {"oui", "non", "o", "n", "yes", "no", "1", "0", "x"}:
+                raise InputError(path, line, f"collective vaut {r.get('collective')!r}.",
+                                 "écrivez « oui » (libellé qui ne désigne aucune personne "
+                                 "précise : « Plusieurs participants ») ou « non », ou laissez "
+                                 "vide (reconnu d'après le libellé).")
+            row["collective"] = c
         out.append(row)
     cols = ["workshop_id", "speaker", "stakeholder_group", "role", "gender", "line"]
-    return pd.DataFrame(out, columns=cols + (["person_id"] if has_pid else []))
+    return pd.DataFrame(out, columns=cols + (["person_id"] if has_pid else [])
+                        + (["collective"] if has_coll else []))
 
 
 # --------------------------------------------------------------------------- turn parser
@@ -665,7 +675,8 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
         role=[redact.redact_field(r, names, w) for r, w in
               zip(speakers_full["role"], speakers_full["workshop_id"], strict=True)],
         is_facilitator=[bool(groups.get(g) and groups.get(g).is_facilitation)
-                        for g in speakers_full["stakeholder_group"]])
+                        for g in speakers_full["stakeholder_group"]],
+        is_collective=speakers_full["is_collective"].astype(bool))
         [TABLES["speakers"]].drop_duplicates(["workshop_id", "speaker"])
         .sort_values(["workshop_id", "speaker"], kind="mergesort").reset_index(drop=True))
     report = relabel(pd.DataFrame(reports, columns=TABLES["file_report"]), "file")

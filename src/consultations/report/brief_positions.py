@@ -106,6 +106,15 @@ def caveats(tables) -> list[Block]:
                                         "constat de la synthèse ni aucun écart « significatif »."))
     items.append(("Unité", "l'unité de preuve est l'intervenant : un thème ou une position "
                            "compte les personnes qui l'ont exprimé, pas le nombre de phrases."))
+    segs = get_table(tables, "segments")
+    if len(segs) and "is_collective" in segs:
+        coll = segs[segs["is_collective"].astype(str).str.lower().isin({"true", "1"})]
+        if len(coll):
+            items.append(("Voix collectives", f"{plural(coll['turn_id'].nunique(), 'prise')} "
+                          f"de parole de {plural(coll['speaker'].nunique(), 'libellé')} qui ne "
+                          "désignent personne en particulier (« plusieurs participants », « un "
+                          "participant ») restent dans le corpus mais ne comptent pour aucun "
+                          "intervenant ni aucune position."))
     out.append(Block("bullets", items=tuple(items)))
     return out
 
