@@ -127,7 +127,9 @@ def participation_block(tables, tab_n) -> list[Block]:
     rows = []
     for r in part.itertuples():
         share = "—" if pd.isna(r.share_words) else fr_pct(r.share_words)
-        rows.append((f"{r.group_code} — {scrub(r.stakeholder_group)}", fr_int(r.participants),
+        label = scrub(r.stakeholder_group)
+        rows.append((r.group_code if label == r.group_code else f"{r.group_code} — {label}",
+                     fr_int(r.participants),
                      fr_int(r.women), fr_int(r.men), fr_int(r.speakers), fr_int(r.words),
                      share))
     return [Block("heading", "Qui a été consulté", level=2),
