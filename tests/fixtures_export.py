@@ -199,6 +199,7 @@ def _segments() -> pd.DataFrame:
                 "stakeholder_group": GROUP_LABELS[gcode],
                 "group_code": gcode,
                 "is_facilitator": gcode == "FAC",
+                "is_collective": False,
                 "text": text,
                 "lemmas": text.lower(),
                 "n_words": len(text.split()),
@@ -218,7 +219,8 @@ def make_tables() -> dict[str, pd.DataFrame]:
     seg_codes = [c for *_, c in SPEECH]
     workshops = pd.DataFrame(WORKSHOPS, columns=TABLES["workshops"])
     speakers = (
-        segments[["workshop_id", "speaker", "stakeholder_group", "group_code", "is_facilitator"]]
+        segments[["workshop_id", "speaker", "stakeholder_group", "group_code", "is_facilitator",
+                  "is_collective"]]
         .drop_duplicates()
         .assign(
             role=lambda d: d["group_code"].map({"FAC": "facilitateur"}).fillna("participant"),

@@ -132,7 +132,9 @@ def test_recommendations_run_groups_are_supporters_not_the_room(tiny_segments, c
         ("W1-T004-S01", "W1-T004", "W1", 1, "DEC-02", "Acteurs de la décentralisation", "DEC",
          False, "Je soutiens la recommandation 1, il faut désarmer les milices.",
          "je soutenir le recommandation 1 il falloir désarmer le milice")],
-        columns=list(segs.columns[:10]))
+        columns=["segment_id", "turn_id", "workshop_id", "seg_n", "speaker",
+                 "stakeholder_group", "group_code", "is_facilitator", "text", "lemmas"])
+    extra["is_collective"] = False
     segs = pd.concat([segs, extra], ignore_index=True)
     recs = pd.DataFrame({"rec_id": ["W1-R01", "W1-R02"], "workshop_id": ["W1", "W1"],
                          "rec_n": [1, 2],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["TABLES", "check_columns", "participant_segments", "truthy"]
+__all__ = ["OPTIONAL_COLUMNS", "TABLES", "check_columns", "participant_segments", "truthy"]
 
 TABLES: dict[str, list[str]] = {
     # workshops.csv, validated; dates as ISO strings (YYYY-MM-DD).
@@ -120,9 +120,13 @@ TABLES: dict[str, list[str]] = {
 }
 
 
+#: Columns a table may lack (tables made before they existed, or by hand): read as false.
+OPTIONAL_COLUMNS = {"is_collective"}
+
+
 def check_columns(df: pd.DataFrame, table: str, where: str = "") -> None:
     """Raise a clear error when ``df`` lacks a column the contract requires for ``table``."""
-    missing = [c for c in TABLES[table] if c not in df.columns]
+    missing = [c for c in TABLES[table] if c not in df.columns and c not in OPTIONAL_COLUMNS]
     if missing:
         raise ValueError(
             f"{where or table} : il manque à la table « {table} » la ou les colonnes "
