@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import warnings
 import re
+import warnings
 import zipfile
 
 import pandas as pd

@@ -11,14 +11,14 @@ standard (QDA-XML 1.0):
 - :func:`project_to_qdpx`: a ``.qdpx`` zip with ``project.qde`` and one plain-text source per
   workshop in ``sources/`` (lower case, as section 8.1 of the REFI-QDA project exchange
   standard names the folder; ZIP member names are case-sensitive and ATLAS.ti rejects
-  ``Sources/``; the import accepts both). The source text is rebuilt from the pseudonymised segments: an
-  optional header, then one paragraph per turn, ``FDS-03 : segment segment …``, paragraphs
+  ``Sources/``; the import accepts both). The source text is rebuilt from the pseudonymised
+  segments: an optional header, then one paragraph per turn, ``FDS-03 : segment segment …``, paragraphs
   separated by a blank line, ``\n`` line ends, UTF-8 without BOM. Positions are Unicode code
   points (Python string indices), as the standard says. Speakers are cases (variables
   « Groupe d'acteurs » and « Atelier »), linked to their turns by uncoded selections named
   after the ``turn_id``; each such selection carries a description (« Tour … de … ») so that
-  a tool which turns uncoded selections into annotations (QualCoder) creates no empty one. Each (segment, coder) with codings is one ``PlainTextSelection``
-  named after the ``segment_id``, created by that coder, holding one ``Coding`` per code.
+  a tool which turns uncoded selections into annotations (QualCoder) creates no empty one.
+  Each (segment, coder) with codings is one ``PlainTextSelection`` named after the ``segment_id``, created by that coder, holding one ``Coding`` per code.
   Bytes are deterministic: uuid5 GUIDs, dates from the workshops, fixed zip timestamps.
 - :func:`~consultations.interop.refiqda_common.validate_project` /
   :func:`~consultations.interop.refiqda_common.validate_codebook`: XSD validation of everything we
@@ -177,7 +177,7 @@ def write_codebook_qdc(codebook: pd.DataFrame, version: str, path: str | Path) -
 
 
 def turn_description(turn_id: str, speaker: str) -> str:
-    """Description of an uncoded turn selection (French; never empty)."""
+    """Return the description of an uncoded turn selection (French; never empty)."""
     return f"Tour de parole {turn_id} de {speaker} (sélection sans codage : lien vers le cas)"
 
 
