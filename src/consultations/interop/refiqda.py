@@ -12,13 +12,14 @@ standard (QDA-XML 1.0):
   workshop in ``sources/`` (lower case, as section 8.1 of the REFI-QDA project exchange
   standard names the folder; ZIP member names are case-sensitive and ATLAS.ti rejects
   ``Sources/``; the import accepts both). The source text is rebuilt from the pseudonymised
-  segments: an optional header, then one paragraph per turn, ``FDS-03 : segment segment …``, paragraphs
-  separated by a blank line, ``\n`` line ends, UTF-8 without BOM. Positions are Unicode code
+  segments: an optional header, then one paragraph per turn, ``FDS-03 : segment segment …``,
+  paragraphs separated by a blank line, ``\n`` line ends, UTF-8 without BOM. Positions are Unicode code
   points (Python string indices), as the standard says. Speakers are cases (variables
   « Groupe d'acteurs » and « Atelier »), linked to their turns by uncoded selections named
   after the ``turn_id``; each such selection carries a description (« Tour … de … ») so that
   a tool which turns uncoded selections into annotations (QualCoder) creates no empty one.
-  Each (segment, coder) with codings is one ``PlainTextSelection`` named after the ``segment_id``, created by that coder, holding one ``Coding`` per code.
+  Each (segment, coder) with codings is one ``PlainTextSelection`` named after the
+  ``segment_id``, created by that coder, holding one ``Coding`` per code.
   Bytes are deterministic: uuid5 GUIDs, dates from the workshops, fixed zip timestamps.
 - :func:`~consultations.interop.refiqda_common.validate_project` /
   :func:`~consultations.interop.refiqda_common.validate_codebook`: XSD validation of everything we
