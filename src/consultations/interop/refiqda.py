@@ -13,8 +13,8 @@ standard (QDA-XML 1.0):
   standard names the folder; ZIP member names are case-sensitive and ATLAS.ti rejects
   ``Sources/``; the import accepts both). The source text is rebuilt from the pseudonymised
   segments: an optional header, then one paragraph per turn, ``FDS-03 : segment segment …``,
-  paragraphs separated by a blank line, ``\n`` line ends, UTF-8 without BOM. Positions are Unicode code
-  points (Python string indices), as the standard says. Speakers are cases (variables
+  paragraphs separated by a blank line, ``\n`` line ends, UTF-8 without BOM. Positions are
+  Unicode code points (Python string indices), as the standard says. Speakers are cases (variables
   « Groupe d'acteurs » and « Atelier »), linked to their turns by uncoded selections named
   after the ``turn_id``; each such selection carries a description (« Tour … de … ») so that
   a tool which turns uncoded selections into annotations (QualCoder) creates no empty one.
