@@ -265,16 +265,21 @@ class Project:
         self.run(["code"], progress=None)
         cat = Catalog(self.paths)
         from consultations.coding.agreement import SUBSET_FILE, disagreements
+        from consultations.coding.codebook import code_units
 
         quality = cat["rule_quality"] if "rule_quality" in cat else None
         subset = self.paths.coded / SUBSET_FILE
         manual = cat["codings_manual"]
+        coders = cat["coders"] if "coders" in cat else None
+        if coders is not None and len(coders):  # declared double coders only
+            manual = manual[manual["coder"].isin(coders.loc[coders["double_coder"], "coder"])]
         units = (pd.read_csv(subset)["segment_id"].astype(str).tolist() if subset.exists()
                  else sorted(set(manual["segment_id"])))
         return write_agreement_workbook(cat["agreement"],
                                         self.paths.reports / "accord_intercodeurs.xlsx",
                                         quality=quality, disagreements=disagreements(
-                                            manual, cat["segments"], units))
+                                            manual, cat["segments"], units,
+                                            code_units(cat["codebook"])), coders=coders)
 
 
 def _descends(code: str, ancestor: str, parent: dict[str, str]) -> bool:
