@@ -189,6 +189,7 @@ def rewrite_as_qualcoder(src: Path, dst: Path, seed: int = 0) -> dict:
         zf.writestr("sources/", b"")
         for name, data in members.items():
             zf.writestr(f"sources/{name}", data)
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
     Path(dst).write_bytes(buf.getvalue())
     return {"annotations": [a["memo"] for a in annotations], "n_codings": len(code_text),
             "users": list(user_guid)}
