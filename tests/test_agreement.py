@@ -219,3 +219,47 @@ def test_verdicts_and_disagreements_for_analysts(tmp_path):
     assert [ws.cell(r, j).value for r in (2, 3)] == ["fiable", "code à réviser"]
     assert ws.cell(3, j).fill.fgColor.rgb.endswith(VERDICT_FILLS["code à réviser"])
     assert wb["Désaccords"].max_row == 3
+
+
+def test_agreement_workbook_per_code_intervals_verdict_units_and_coders(tmp_path,
+                                                                       tiny_segments, cb_small):
+    """Per code: alpha and kappa with 95 % intervals, verdict, units; coders reported apart."""
+    from openpyxl import load_workbook
+
+    from consultations.coding.agreement import coding_agreement, disagreements
+    from consultations.coding.coders import coders_table
+    from consultations.report.agreement_workbook import write_agreement_workbook
+
+    manual = _cod([("W1-T002-S01", "LOG", "manual", "A"), ("W1-T002-S01", "LOG", "manual", "B"),
+                   ("W1-T002-S02", "LOG", "manual", "A"), ("W1-T003-S01", "RACK", "manual", "A"),
+                   ("W1-T003-S01", "RACK", "manual", "B")])
+    rule = _cod([("W1-T002-S01", "LOG", "rule", "règles")])
+    units = list(tiny_segments["segment_id"])
+    table = coding_agreement(rule, manual, tiny_segments, cb_small, subset=units, n_boot=200)
+    extra = pd.concat([manual, _cod([("W2-T001-S01", "LOG", "manual", "Nouvelle")])])
+    roles = coders_table(extra, None, ["A", "B"], units)
+    dis = disagreements(manual, tiny_segments, units)
+    out = write_agreement_workbook(table, tmp_path / "a.xlsx", disagreements=dis, coders=roles)
+    wb = load_workbook(out)
+    ws = wb["Inter-codeurs"]
+    head = [c.value for c in ws[1]]
+    for col in ("Code", "Unités", "Unité", "Alpha de Krippendorff", "Alpha IC95 bas",
+                "Alpha IC95 haut", "Kappa de Cohen", "Kappa IC95 bas", "Kappa IC95 haut"):
+        assert col in head, col
+    rows = {ws.cell(r, head.index("Code") + 1).value: r for r in range(2, ws.max_row + 1)}
+    assert set(rows) == {"LOG", "RACK", "_ensemble"}
+    j = next(i for i, h in enumerate(head, start=1) if h.startswith("Verdict"))
+    assert ws.cell(rows["RACK"], j).value == "fiable"
+    assert ws.cell(rows["LOG"], j).value == "code à réviser"
+    assert ws.cell(rows["LOG"], j).fill.fgColor.rgb.endswith("FFC7CE")
+    lo, hi = (ws.cell(rows["_ensemble"], head.index(h) + 1).value
+              for h in ("Alpha IC95 bas", "Alpha IC95 haut"))
+    alpha = ws.cell(rows["_ensemble"], head.index("Alpha de Krippendorff") + 1).value
+    assert lo <= alpha <= hi and lo < hi
+    assert ws.cell(rows["LOG"], head.index("Unités") + 1).value == 6
+    dws = wb["Désaccords"]
+    assert [c.value for c in dws[2]][:3] == ["W1-T002-S02", "segment", "LOG"]
+    cws = wb["Codeurs"]
+    got = {cws.cell(r, 1).value: [c.value for c in cws[r]] for r in range(2, cws.max_row + 1)}
+    assert set(got) == {"A", "B", "Nouvelle"}
+    assert "autre codeur" in got["Nouvelle"][-1] and "double codeur" in got["A"][-1]
