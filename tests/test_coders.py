@@ -15,7 +15,7 @@ from consultations.coding.stage import run_stage
 from consultations.core.config import Settings, get_paths
 from consultations.core.errors import InputError, InputWarning
 from consultations.core.schema import TABLES
-from consultations.interop import refiqda
+from consultations.interop import refiqda, refiqda_common
 
 CB = """\
 version: "v-test"
@@ -247,3 +247,15 @@ def test_manual_turn_code_is_recorded_once_when_the_code_unit_is_turn(tmp_path,
     # LOG (unit: turn) once, on the turn's first sentence; RACK (segment) on every sentence.
     assert pairs == [("W1-T002-S01", "LOG"), ("W1-T002-S01", "RACK"), ("W1-T002-S02", "RACK")]
     assert (got.loc[got["code_id"] == "LOG", "evidence"] == "tour W1-T002").all()
+
+
+def test_coders_hint_when_qualcoder_codings_come_back_under_the_tool_user(tmp_path):
+    """QualCoder names new codings after the first user of the imported project."""
+    declared = pd.DataFrame({"coder": ["A"], "double_coder": [True], "description": [""],
+                             "line": [2]})
+    manual = _codings([("S1", "LOG", "A"), ("S2", "LOG", refiqda_common.TOOL_USER)])
+    with pytest.warns(InputWarning) as caught:
+        got = coders.double_coders(manual, declared, tmp_path / "coders.csv")
+    assert got == ["A"]
+    hint = next(w.message.hint for w in caught if "absent(s)" in w.message.message)
+    assert "QualCoder" in hint and "nom de codeur" in hint

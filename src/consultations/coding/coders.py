@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core.errors import InputError, warn_input
+from consultations.interop.refiqda_common import TOOL_USER
 
 __all__ = [
     "CODERS_FILE",
@@ -133,7 +134,11 @@ def double_coders(manual: pd.DataFrame, declared: pd.DataFrame | None,
                    + " ; leurs codages comptent dans l'analyse, pas dans l'accord entre "
                    "codeurs ni comme référence de la qualité des règles",
                    "ajoutez-les à la liste (double_codeur = oui s'ils ont codé tout le "
-                   "sous-ensemble de double codage).")
+                   "sous-ensemble de double codage)."
+                   + (f" « {TOOL_USER} » : QualCoder donne aux nouveaux codages le nom du "
+                      "premier utilisateur du projet importé ; choisissez votre nom de "
+                      "codeur dans ses réglages avant de coder." if TOOL_USER in undeclared
+                      else ""))
     idle = [c for c in double if c not in found.index]
     if idle:
         lines = declared.set_index("coder")["line"]

@@ -44,6 +44,7 @@ from consultations.interop.refiqda_common import (
     AUTO_USER,
     CODEBOOK_NS,
     PROJECT_NS,
+    TOOL_USER,
     as_text,
     code_guid,
     norm_guid,
@@ -70,7 +71,7 @@ __all__ = [
 ]
 
 
-_TOOL_USER = "consultations"
+_TOOL_USER = TOOL_USER
 #: Folder of the source texts inside the archive: « sources » as the standard's text writes it
 #: (section 8.1); QualCoder's export code notes that ATLAS.ti rejects ``Sources/``.
 SOURCES_FOLDER = "sources"
