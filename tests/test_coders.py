@@ -259,3 +259,13 @@ def test_coders_hint_when_qualcoder_codings_come_back_under_the_tool_user(tmp_pa
     assert got == ["A"]
     hint = next(w.message.hint for w in caught if "absent(s)" in w.message.message)
     assert "QualCoder" in hint and "nom de codeur" in hint
+
+
+def test_coders_file_from_a_french_spreadsheet_semicolons_and_cp1252(tmp_path):
+    f = tmp_path / "coders.csv"
+    f.write_bytes("coder;double_codeur;description\r\ncodeuse_A;Oui;relue, corrigée; "
+                  "complète\r\nRémi;non;\r\n".encode("cp1252").replace(b"; compl", b" compl"))
+    got = coders.read_coders(f)
+    assert got["coder"].tolist() == ["codeuse_A", "Rémi"]
+    assert got["double_coder"].tolist() == [True, False]
+    assert got["description"].iloc[0] == "relue, corrigée complète"

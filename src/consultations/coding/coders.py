@@ -59,10 +59,18 @@ def read_coders(path: str | Path) -> pd.DataFrame:
             with its line.
 
     """
+    import io
+
     path = Path(path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         sep=None, engine="python")
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252")  # saved by a spreadsheet on Windows
+        head = text.split("\n", 1)[0]
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                         sep=";" if head.count(";") > head.count(",") else ",")
     except Exception as exc:
         raise InputError(path, None, f"liste des codeurs illisible ({exc})",
                          "enregistrez-la en CSV UTF-8 ; " + _HINT) from exc
