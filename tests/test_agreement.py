@@ -263,3 +263,25 @@ def test_agreement_workbook_per_code_intervals_verdict_units_and_coders(tmp_path
     got = {cws.cell(r, 1).value: [c.value for c in cws[r]] for r in range(2, cws.max_row + 1)}
     assert set(got) == {"A", "B", "Nouvelle"}
     assert "autre codeur" in got["Nouvelle"][-1] and "double codeur" in got["A"][-1]
+
+
+def test_agreement_verdict_note_flags_intervals_that_span_another_verdict(tmp_path):
+    from openpyxl import load_workbook
+
+    from consultations.coding.agreement import verdict_note
+    from consultations.report.agreement_workbook import write_agreement_workbook
+
+    assert verdict_note(0.9, 0.85, 0.95) == ""
+    note = verdict_note(0.85, 0.56, 1.0, 8)
+    assert "« code à réviser »" in note and "(8 unités codées)" in note and "0,56" in note
+    assert "« fiable »" in verdict_note(0.56, -0.01, 1.0) and "\u22120,01" in verdict_note(
+        0.56, -0.01, 1.0)
+    assert verdict_note(float("nan"), 0.1, 0.9) == ""
+    table = pd.DataFrame({"comparison": ["intercodeurs"] * 2, "code_id": ["A", "B"],
+                          "alpha": [0.85, 0.9], "alpha_ci_low": [0.5, 0.86],
+                          "alpha_ci_high": [1.0, 0.94], "n_positive": [6, 40],
+                          "note": ["", ""]})
+    ws = load_workbook(write_agreement_workbook(table, tmp_path / "a.xlsx"))["Inter-codeurs"]
+    head = [c.value for c in ws[1]]
+    col = head.index("Remarque") + 1
+    assert "verdict incertain" in ws.cell(2, col).value and not ws.cell(3, col).value

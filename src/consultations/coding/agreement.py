@@ -42,6 +42,7 @@ __all__ = [
     "VERDICTS",
     "disagreements",
     "verdict",
+    "verdict_note",
     "LEVELS",
     "METHOD_NOTE",
     "MACRO",
@@ -715,6 +716,27 @@ def verdict(alpha: float) -> str:
     if alpha is None or not np.isfinite(alpha):
         return ""
     return VERDICTS[0] if alpha >= 0.80 else VERDICTS[1] if alpha >= 0.667 else VERDICTS[2]
+
+
+def verdict_note(alpha: float, low: float, high: float, n_positive: int | None = None) -> str:
+    """Return a French remark when the 95 % interval of alpha spans another verdict (or "").
+
+    A point estimate above 0.80 with an interval reaching below 0.667 rests on few coded
+    units: the verdict is uncertain and should be confirmed on more coded units.
+    """
+    v = verdict(alpha)
+    if not v or low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    span = {verdict(low), verdict(high)} - {v, ""}
+    if not span:
+        return ""
+    n = f" ({n_positive} unités codées)" if n_positive is not None else ""
+
+    def fr(x: float) -> str:
+        return f"{x:.2f}".replace("-", "\u2212").replace(".", ",")
+
+    return (f"verdict incertain : l'intervalle à 95 % [{fr(low)} ; {fr(high)}] va jusqu'à "
+            f"« {' » / « '.join(sorted(span))} »{n} ; à confirmer sur plus d'unités codées")
 
 
 def disagreements(manual: pd.DataFrame, segments: pd.DataFrame, units: list[str],

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from consultations.coding.agreement import METHOD_NOTE, VERDICTS, human_rows, verdict
+from consultations.coding.agreement import (
+    METHOD_NOTE,
+    VERDICTS,
+    human_rows,
+    verdict,
+    verdict_note,
+)
 
 __all__ = ["write_agreement_workbook"]
 
@@ -66,6 +72,14 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path,
     human = human_rows(table)
     rest = table.drop(human.index)
     human = human.assign(verdict=[verdict(a) for a in human["alpha"]])
+    if {"alpha_ci_low", "alpha_ci_high"} <= set(human.columns):
+        notes = [verdict_note(a, lo, hi, n if pd.notna(n) else None) for a, lo, hi, n in zip(
+            human["alpha"], human["alpha_ci_low"], human["alpha_ci_high"],
+            human.get("n_positive", pd.Series(index=human.index, dtype=float)), strict=True)]
+        old = human["note"].fillna("").astype(str) if "note" in human else pd.Series(
+            "", index=human.index)
+        human = human.assign(note=[("; ".join(x for x in (o, n) if x)) for o, n in
+                                   zip(old, notes, strict=True)])
     sheets = [("Inter-codeurs", human), ("Règles vs humains", rest)]
     if quality is not None and len(quality):
         sheets.append(("Qualité des règles", quality))
