@@ -768,6 +768,15 @@ def make_tables() -> dict[str, pd.DataFrame]:
              "ATL1-T005-S01", "moved", 1.0, True, "Une phrase toujours là.", "atelier1.txt",
              900, 923),
         ], columns=TABLES["coding_anchors"]),
+        "review_conflict_decisions": pd.DataFrame([
+            ("ATL1-T004-S01", "CONF", "Une phrase toujours là.", "AK", "accepter", "2020-03-01",
+             "revue_a_import_2020-03-01.xlsx", 9, False,
+             "remplacée par une revue plus récente (2020-03-09)"),
+            ("ATL1-T004-S01", "CONF", "Une phrase toujours là.", "BD", "rejeter", "2020-03-09",
+             "revue_b_import_2020-03-09.xlsx", 9, True,
+             "décision de la revue la plus récente (2020-03-09), sans désaccord à cette date : "
+             "elle s'applique"),
+        ], columns=TABLES["review_conflict_decisions"]),
     }
 
 

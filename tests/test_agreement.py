@@ -219,3 +219,69 @@ def test_verdicts_and_disagreements_for_analysts(tmp_path):
     assert [ws.cell(r, j).value for r in (2, 3)] == ["fiable", "code à réviser"]
     assert ws.cell(3, j).fill.fgColor.rgb.endswith(VERDICT_FILLS["code à réviser"])
     assert wb["Désaccords"].max_row == 3
+
+
+def test_agreement_workbook_per_code_intervals_verdict_units_and_coders(tmp_path,
+                                                                       tiny_segments, cb_small):
+    """Per code: alpha and kappa with 95 % intervals, verdict, units; coders reported apart."""
+    from openpyxl import load_workbook
+
+    from consultations.coding.agreement import coding_agreement, disagreements
+    from consultations.coding.coders import coders_table
+    from consultations.report.agreement_workbook import write_agreement_workbook
+
+    manual = _cod([("W1-T002-S01", "LOG", "manual", "A"), ("W1-T002-S01", "LOG", "manual", "B"),
+                   ("W1-T002-S02", "LOG", "manual", "A"), ("W1-T003-S01", "RACK", "manual", "A"),
+                   ("W1-T003-S01", "RACK", "manual", "B")])
+    rule = _cod([("W1-T002-S01", "LOG", "rule", "règles")])
+    units = list(tiny_segments["segment_id"])
+    table = coding_agreement(rule, manual, tiny_segments, cb_small, subset=units, n_boot=200)
+    extra = pd.concat([manual, _cod([("W2-T001-S01", "LOG", "manual", "Nouvelle")])])
+    roles = coders_table(extra, None, ["A", "B"], units)
+    dis = disagreements(manual, tiny_segments, units)
+    out = write_agreement_workbook(table, tmp_path / "a.xlsx", disagreements=dis, coders=roles)
+    wb = load_workbook(out)
+    ws = wb["Inter-codeurs"]
+    head = [c.value for c in ws[1]]
+    for col in ("Code", "Unités", "Unité", "Alpha de Krippendorff", "Alpha IC95 bas",
+                "Alpha IC95 haut", "Kappa de Cohen", "Kappa IC95 bas", "Kappa IC95 haut"):
+        assert col in head, col
+    rows = {ws.cell(r, head.index("Code") + 1).value: r for r in range(2, ws.max_row + 1)}
+    assert set(rows) == {"LOG", "RACK", "_ensemble"}
+    j = next(i for i, h in enumerate(head, start=1) if h.startswith("Verdict"))
+    assert ws.cell(rows["RACK"], j).value == "fiable"
+    assert ws.cell(rows["LOG"], j).value == "code à réviser"
+    assert ws.cell(rows["LOG"], j).fill.fgColor.rgb.endswith("FFC7CE")
+    lo, hi = (ws.cell(rows["_ensemble"], head.index(h) + 1).value
+              for h in ("Alpha IC95 bas", "Alpha IC95 haut"))
+    alpha = ws.cell(rows["_ensemble"], head.index("Alpha de Krippendorff") + 1).value
+    assert lo <= alpha <= hi and lo < hi
+    assert ws.cell(rows["LOG"], head.index("Unités") + 1).value == 6
+    dws = wb["Désaccords"]
+    assert [c.value for c in dws[2]][:3] == ["W1-T002-S02", "segment", "LOG"]
+    cws = wb["Codeurs"]
+    got = {cws.cell(r, 1).value: [c.value for c in cws[r]] for r in range(2, cws.max_row + 1)}
+    assert set(got) == {"A", "B", "Nouvelle"}
+    assert "autre codeur" in got["Nouvelle"][-1] and "double codeur" in got["A"][-1]
+
+
+def test_agreement_verdict_note_flags_intervals_that_span_another_verdict(tmp_path):
+    from openpyxl import load_workbook
+
+    from consultations.coding.agreement import verdict_note
+    from consultations.report.agreement_workbook import write_agreement_workbook
+
+    assert verdict_note(0.9, 0.85, 0.95) == ""
+    note = verdict_note(0.85, 0.56, 1.0, 8)
+    assert "« code à réviser »" in note and "(8 unités codées)" in note and "0,56" in note
+    assert "« fiable »" in verdict_note(0.56, -0.01, 1.0) and "\u22120,01" in verdict_note(
+        0.56, -0.01, 1.0)
+    assert verdict_note(float("nan"), 0.1, 0.9) == ""
+    table = pd.DataFrame({"comparison": ["intercodeurs"] * 2, "code_id": ["A", "B"],
+                          "alpha": [0.85, 0.9], "alpha_ci_low": [0.5, 0.86],
+                          "alpha_ci_high": [1.0, 0.94], "n_positive": [6, 40],
+                          "note": ["", ""]})
+    ws = load_workbook(write_agreement_workbook(table, tmp_path / "a.xlsx"))["Inter-codeurs"]
+    head = [c.value for c in ws[1]]
+    col = head.index("Remarque") + 1
+    assert "verdict incertain" in ws.cell(2, col).value and not ws.cell(3, col).value

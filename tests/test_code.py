@@ -310,6 +310,7 @@ def test_code_run_stage_uses_double_coding_subset(tmp_path, tiny_segments):
            "W1-T002-S01,LOG,B\nW2-T001-S01,CLS,B\n")
     _write(paths.coded / "double_coding_subset.csv",
            "segment_id\nW1-T001-S01\nW1-T002-S01\nW1-T003-S01\nW2-T002-S01\nW9-T001-S01\n")
+    _write(paths.coded / "coders.csv", "coder,double_codeur\nA,oui\nB,oui\n")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = run_stage({"segments": tiny_segments}, paths,

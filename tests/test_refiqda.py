@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 import zipfile
 
 import pandas as pd
@@ -161,7 +162,8 @@ def test_refiqda_qdpx_validates_against_project_xsd(qdpx):
     assert names[0] == "project.qde"
     assert sorted(names[1:]) == names[1:] and len(names) == 3
     for src in root.iter("{*}TextSource"):
-        member = "Sources/" + src.get("plainTextPath").removeprefix("internal://")
+        member = refiqda.SOURCES_FOLDER + "/" + src.get("plainTextPath").removeprefix(
+            "internal://")
         assert member in names
 
 
@@ -172,7 +174,8 @@ def test_refiqda_qdpx_positions_point_at_segment_text(qdpx, tiny_segments):
     n_coded = 0
     with zipfile.ZipFile(qdpx) as zf:
         for src in root.iter("{*}TextSource"):
-            raw = zf.read("Sources/" + src.get("plainTextPath").removeprefix("internal://"))
+            raw = zf.read(refiqda.SOURCES_FOLDER + "/"
+                          + src.get("plainTextPath").removeprefix("internal://"))
             assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw
             text = raw.decode("utf-8")
             for sel in src.iter("{*}PlainTextSelection"):
@@ -181,8 +184,10 @@ def test_refiqda_qdpx_positions_point_at_segment_text(qdpx, tiny_segments):
                 if sel.find("{*}Coding") is not None:
                     assert text[a:b] == text_of[name]
                     n_coded += 1
-                else:  # a turn selection, linked to its speaker's case
+                else:  # a turn selection, linked to its speaker's case, never empty
                     assert text[a:b].startswith(f"{speaker_of[name]} : ")
+                    assert sel.find("{*}Description").text == refiqda.turn_description(
+                        name, speaker_of[name])
     assert n_coded == 6  # 7 codings → 6 (segment, coder) selections
 
 
@@ -540,3 +545,63 @@ def test_refiqda_taguette_csv_and_empty_sets_read_with_warning(tmp_path, codeboo
     qdc = refiqda.codebook_to_qdc(codebook, "1").replace(b"</CodeBook>", b"<Sets/></CodeBook>")
     with pytest.warns(UserWarning, match="Sets"):
         validate_codebook(qdc)
+
+
+# --------------------------------------------------------------------------- QualCoder round trip
+
+
+def test_refiqda_archive_folder_is_lower_case_sources_and_import_accepts_both(qdpx, tmp_path,
+                                                                             tiny_segments,
+                                                                             codebook):
+    with zipfile.ZipFile(qdpx) as zf:
+        folders = {n.split("/", 1)[0] for n in zf.namelist() if "/" in n}
+    assert folders == {"sources"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        want = refiqda_import.import_qdpx(qdpx, tiny_segments, codebook)
+        with zipfile.ZipFile(qdpx) as zf:
+            renamed = {n.replace("sources/", "Sources/"): zf.read(n) for n in zf.namelist()}
+        capital = tmp_path / "capital.qdpx"
+        with zipfile.ZipFile(capital, "w") as zf:
+            for name, data in renamed.items():
+                zf.writestr(name, data)
+        got = refiqda_import.import_qdpx(capital, tiny_segments, codebook)
+    pd.testing.assert_frame_equal(got.drop(columns="origin_file"),
+                                  want.drop(columns="origin_file"))
+    assert len(got) == 5  # the 5 human codings of the fixture
+
+
+def test_refiqda_qualcoder_round_trip_keeps_codings_agreement_and_rule_quality(
+        qdpx, tmp_path, tiny_segments, codings, codebook):
+    from qualcoder_style import rewrite_as_qualcoder
+
+    from consultations.coding.agreement import coding_agreement, rule_quality
+
+    out = tmp_path / "qualcoder.qdpx"
+    made = rewrite_as_qualcoder(qdpx, out)
+    # QualCoder's archive: lower-case sources/, text with a BOM, its own GUIDs everywhere.
+    with zipfile.ZipFile(out) as zf:
+        qde = zf.read("project.qde")
+        assert {n.split("/", 1)[0] for n in zf.namelist() if "/" in n} == {"sources"}
+    refiqda_common.validate_project(qde)
+    root = etree.fromstring(qde)
+    ours = {el.get("guid") for el in etree.fromstring(_qde(qdpx)).iter() if el.get("guid")}
+    assert not ours & {el.get("guid") for el in root.iter() if el.get("guid")}
+    # Uncoded turn selections became annotations, none of them empty.
+    n_turns = tiny_segments["turn_id"].nunique()
+    assert len(made["annotations"]) == n_turns and all(made["annotations"])
+    assert all(n.findtext("{*}PlainTextContent") for n in root.iter("{*}Note"))
+    with pytest.warns(InputWarning, match="2 codage"):
+        back = refiqda_import.import_qdpx(out, tiny_segments, codebook)
+    assert back.attrs["report"]["automatic_dropped"] == 2
+    human = codings[codings["source"] == "manual"]
+    key = ["segment_id", "code_id", "coder"]
+    assert set(back[key].itertuples(index=False, name=None)) == set(
+        human[key].itertuples(index=False, name=None))
+    rule = codings[codings["source"] == "rule"]
+    units = list(tiny_segments["segment_id"])
+    before = coding_agreement(rule, human, tiny_segments, codebook, subset=units, n_boot=50)
+    after = coding_agreement(rule, back, tiny_segments, codebook, subset=units, n_boot=50)
+    pd.testing.assert_frame_equal(before, after)
+    pd.testing.assert_frame_equal(rule_quality(rule, human, tiny_segments, codebook, units),
+                                  rule_quality(rule, back, tiny_segments, codebook, units))

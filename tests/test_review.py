@@ -259,3 +259,49 @@ def test_review_agreement_report_writes_french_workbook(project, tiny_segments):
     assert "Unité : le segment" in wb["Méthode"]["A3"].value
     assert wb["Inter-codeurs"]["A1"].value == "Comparaison"
     assert "Alpha de Krippendorff" in [c.value for c in wb["Inter-codeurs"][1]]
+
+
+def test_review_conflicts_sheet_lists_each_decision_which_stands_and_why(project, tmp_path):
+    """« Conflits de revue » in the evidence workbook: who decided what, when, which stands."""
+    import io
+
+    from consultations.core.schema import TABLES
+    from consultations.report.workbook import render_workbook
+
+    exported = review.export_review(Catalog(project), project, date=dt.date(2020, 3, 5))
+    folder = project.coded / "review"
+    folder.mkdir(parents=True)
+    old = _fill(exported, {2: {"décision": "accepter", "relecteur": "AK"},
+                           3: {"décision": "accepter", "relecteur": "AK"}}, tmp_path / "o.xlsx")
+    new = _fill(exported, {2: {"décision": "rejeter", "relecteur": "BD"}}, tmp_path / "n.xlsx")
+    same_day = _fill(exported, {3: {"décision": "rejeter", "relecteur": "CE"}},
+                     tmp_path / "s.xlsx")
+    (folder / "z_import_2020-03-01.xlsx").write_bytes(old.read_bytes())
+    (folder / "a_import_2020-03-09.xlsx").write_bytes(new.read_bytes())
+    (folder / "b_import_2020-03-01.xlsx").write_bytes(same_day.read_bytes())
+    segments = cio.load_table(project, "segments")
+    dec = review.read_review_decisions(project, segments, cio.load_table(project, "codebook"))
+    rows = review.review_conflict_decisions(dec, segments, folder)
+    assert list(rows.columns) == TABLES["review_conflict_decisions"]
+    assert len(rows) == 4  # two conflicting pairs, two decisions each
+    settled = rows[rows["reviewer"].isin(["AK", "BD"]) & (rows["import_date"] != "")]
+    by = {(r.reviewer, r.import_date): r for r in rows.itertuples()}
+    assert by[("BD", "2020-03-09")].stands and "la plus récente" in by[("BD", "2020-03-09")].why
+    assert not by[("AK", "2020-03-01")].stands
+    assert any("remplacée" in r.why for r in settled.itertuples())
+    # Row 3: AK and CE disagree on the same (latest) date: unresolved, nothing stands.
+    unresolved = rows[rows["reviewer"] == "CE"].iloc[0]
+    pair = rows[(rows["segment_id"] == unresolved["segment_id"])
+                & (rows["code_id"] == unresolved["code_id"])]
+    assert not pair["stands"].any() and pair["why"].str.contains("non résolu").all()
+    text = dict(zip(segments["segment_id"], segments["text"], strict=True))
+    assert (rows["text"] == rows["segment_id"].map(text)).all()
+    data, names = render_workbook({"review_conflict_decisions": rows})
+    assert "Conflits de revue" in names
+    ws = load_workbook(io.BytesIO(data))["Conflits de revue"]
+    header = [c.value for c in ws[1]]
+    assert {"Segment", "Code", "Relecteur", "Décision", "Date d'import de la revue",
+            "Décision retenue"} <= set(header)
+    col = header.index("Relecteur")
+    assert sorted(ws.cell(r, col + 1).value for r in range(2, ws.max_row + 1)) == [
+        "AK", "AK", "BD", "CE"]

@@ -203,3 +203,30 @@ def test_run_brief_states_group_positions_from_the_tables(sample_runs):
             assert f"({option}) — majorité de : {groups} ;" in html, (q, option, groups)
     # a group never holds two options of one question
     assert not gp.groupby(["question", "group_code"])["majority"].nunique().gt(1).any()
+
+
+def test_run_qualcoder_round_trip_of_project_qdpx_changes_nothing(sample_runs, tmp_path):
+    """project.qdpx → QualCoder (import, export unchanged) → coded/qdpx/: same results."""
+    from qualcoder_style import rewrite_as_qualcoder
+
+    src = sample_runs[0]["paths"]
+    data = tmp_path / "data"
+    shutil.copytree(src.data, data)
+    paths = get_paths(data, tmp_path / "reports")
+    made = rewrite_as_qualcoder(src.reports / "project.qdpx",
+                                paths.coded / "qdpx" / "retour_qualcoder.qdpx")
+    assert made["annotations"] and all(made["annotations"])  # no empty annotation
+    summary = run_pipeline(paths, Settings(), stages=["code"], progress=lambda m: None)
+    assert not summary["stages"]["code"]["cached"]
+    before, after = Catalog(src), Catalog(paths)
+    for name in ("codings", "codings_manual", "agreement", "rule_quality", "coders"):
+        pd.testing.assert_frame_equal(after[name], before[name], obj=name)
+    codings = before["codings"]
+    n_auto = int((~codings["source"].isin(["manual", "review"])).sum())
+    dropped = [w["message"] for w in summary["warnings"]
+               if "codage(s) automatique(s)" in w["message"]]
+    assert dropped and dropped[0].startswith(f"{n_auto} codage(s) automatique(s)")
+    same = [w["message"] for w in summary["warnings"] if "porte le nom d'un codeur" in
+            w["message"]]
+    assert len(same) == 2  # codeuse_A and codeur_B: the CSV coders' own codings, counted once
+    assert summary["stages"]["code"]["double_coders"] == ["codeur_B", "codeuse_A"]

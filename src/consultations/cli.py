@@ -106,7 +106,11 @@ def _summary_line(summary: dict) -> str:
     if code.get("n_review_conflicts"):
         lines.append(f"  conflits de revue : {code['n_review_conflicts']} (dont "
                      f"{code.get('n_review_conflicts_unresolved', 0)} non résolus, "
-                     "codages non vérifiés ; voir la table review_conflicts)")
+                     "codages non vérifiés ; feuille « Conflits de revue »)")
+    if code.get("other_coders"):
+        lines.append("  codeurs hors accord (non déclarés double codeurs dans coders.csv) : "
+                     + ", ".join(f"{c} ({n} codages)" for c, n in code["other_coders"].items())
+                     + " ; comptés dans l'analyse")
     if code.get("anchors_orphaned") or code.get("anchors_moved") or \
             code.get("anchors_code_changed"):
         lines.append(f"  codages ancrés au texte : {code.get('anchors_kept', 0)} conservés, "

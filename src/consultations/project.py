@@ -33,7 +33,8 @@ TABLE_STAGE: dict[str, str] = {
                      "file_report", "groups"], "ingest"),
     **dict.fromkeys(["codebook", "axes", "codings_rule", "codings_manual", "codings_review",
                      "codings_model", "codings", "agreement", "rule_quality",
-                     "coding_anchors", "review_conflicts"], "code"),
+                     "coding_anchors", "review_conflicts", "review_conflict_decisions",
+                     "coders"], "code"),
     **dict.fromkeys(["topic_assignments", "topic_info", "topic_crosswalk", "topics_per_group",
                      "code_terms", "topic_selection"], "topics"),
     **dict.fromkeys(["code_presence", "code_group_counts", "code_group_tests",
@@ -278,16 +279,21 @@ class Project:
         self.run(["code"], progress=None)
         cat = Catalog(self.paths)
         from consultations.coding.agreement import SUBSET_FILE, disagreements
+        from consultations.coding.codebook import code_units
 
         quality = cat["rule_quality"] if "rule_quality" in cat else None
         subset = self.paths.coded / SUBSET_FILE
         manual = cat["codings_manual"]
+        coders = cat["coders"] if "coders" in cat else None
+        if coders is not None and len(coders):  # declared double coders only
+            manual = manual[manual["coder"].isin(coders.loc[coders["double_coder"], "coder"])]
         units = (pd.read_csv(subset)["segment_id"].astype(str).tolist() if subset.exists()
                  else sorted(set(manual["segment_id"])))
         return write_agreement_workbook(cat["agreement"],
                                         self.paths.reports / "accord_intercodeurs.xlsx",
                                         quality=quality, disagreements=disagreements(
-                                            manual, cat["segments"], units))
+                                            manual, cat["segments"], units,
+                                            code_units(cat["codebook"])), coders=coders)
 
 
 def _descends(code: str, ancestor: str, parent: dict[str, str]) -> bool:

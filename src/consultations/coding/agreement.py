@@ -42,12 +42,14 @@ __all__ = [
     "VERDICTS",
     "disagreements",
     "verdict",
+    "verdict_note",
     "LEVELS",
     "METHOD_NOTE",
     "MACRO",
     "MICRO",
     "OVERALL",
     "SUBSET_FILE",
+    "UNIT_LABELS",
     "agreement_units",
     "binary_alpha",
     "bootstrap_binary",
@@ -62,6 +64,8 @@ __all__ = [
     "reliability_table",
     "rule_quality",
     "split_workshops",
+    "to_units",
+    "unit_texts",
 ]
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -74,8 +78,12 @@ MACRO, MICRO = "_macro", "_micro"
 #: The file (in ``data/coded/``) that lists the double-coded segments.
 SUBSET_FILE = "double_coding_subset.csv"
 METHOD_NOTE = (
-    "Unité : le segment (phrase). Chaque code est une variable binaire (présent / absent) par "
-    "segment. Lorsque data/coded/double_coding_subset.csv existe, les unités sont exactement "
+    "Unité : le segment (phrase), ou le tour de parole pour les codes dont la grille déclare "
+    "« unit: turn » (colonne « Unité ») : les codes d'un codeur sur n'importe quel segment d'un "
+    "tour sont alors ceux du tour, et les unités sont les tours du sous-ensemble. Chaque code "
+    "est une variable binaire (présent / absent) par unité. Seuls les codeurs déclarés double "
+    "codeurs dans data/coded/coders.csv comptent (sans ce fichier : tous les codeurs "
+    "manuels). Lorsque data/coded/double_coding_subset.csv existe, les unités sont exactement "
     "les segments qui y figurent, pour l'accord entre codeurs comme pour la précision, le rappel "
     "et le F1 des règles : un segment de la liste sans ce code chez un codeur compte comme "
     "« absent » ; les codages hors de la liste sont ignorés. Sinon, dans chaque atelier, les "
@@ -316,8 +324,56 @@ def _presence(codings: pd.DataFrame, coders: list[str], units: list[str], code: 
 
 
 def _pooled(codings, coders, units, codes, seen) -> np.ndarray:
-    return np.concatenate([_presence(codings, coders, units, c, seen) for c in codes], axis=1) \
-        if codes else np.empty((len(coders), 0))
+    """Codes side by side; ``units`` is one list, or a dict code → that code's units."""
+    if not codes:
+        return np.empty((len(coders), 0))
+    return np.concatenate([_presence(codings, coders, units[c] if isinstance(units, dict)
+                                     else units, c, seen) for c in codes], axis=1)
+
+
+# --------------------------------------------------------------------------- coding unit
+#: French name of each coding unit (the ``unit`` column).
+UNIT_LABELS = {"segment": "segment", "turn": "tour"}
+
+
+def _turn_of(segments: pd.DataFrame) -> dict[str, str]:
+    if "turn_id" in segments:
+        return dict(zip(segments["segment_id"], segments["turn_id"], strict=True))
+    return {s: s for s in segments["segment_id"]}
+
+
+def to_units(codings: pd.DataFrame, segments: pd.DataFrame,
+             unit_of: dict[str, str] | None) -> pd.DataFrame:
+    """Return codings on their code's coding unit (a new frame).
+
+    For a code whose unit is ``turn``, ``segment_id`` becomes the segment's ``turn_id``: a
+    coder's codes on any segment of a turn are the turn's codes (one row per turn, code and
+    coder). Codes at the ``segment`` unit are unchanged.
+    """
+    turn_codes = {c for c, u in (unit_of or {}).items() if u == "turn"}
+    if not turn_codes or codings.empty:
+        return codings
+    turn_of = _turn_of(segments)
+    lift = codings["code_id"].isin(turn_codes)
+    out = codings.assign(segment_id=[turn_of.get(s, s) if up else s for s, up in
+                                     zip(codings["segment_id"], lift, strict=True)])
+    keys = [c for c in ("segment_id", "code_id", "coder") if c in out]
+    return out.drop_duplicates(keys).reset_index(drop=True)
+
+
+def unit_texts(segments: pd.DataFrame) -> dict[str, str]:
+    """Text of every segment and of every turn (its segments joined), by ID."""
+    text = dict(zip(segments["segment_id"], segments["text"].astype(str), strict=True))
+    if "turn_id" in segments:
+        order = segments.sort_values("segment_id", kind="mergesort")
+        text.update(order.groupby("turn_id", sort=False)["text"]
+                    .agg(lambda t: " ".join(map(str, t))).to_dict())
+    return text
+
+
+def _lift_seen(seen: dict[str, set], turn_of: dict[str, str]) -> dict[str, set]:
+    """Add to each coder's seen segments the turns they belong to."""
+    return {c: set(s) | {turn_of[u] for u in s if u in turn_of} for c, s in seen.items()}
 
 
 def _measures(m: np.ndarray, seed: int, n_boot: int) -> dict:
@@ -409,8 +465,8 @@ def _unit_set_label(subset: list[str] | None, subset_name: str) -> str:
 def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.DataFrame,
                      codebook: pd.DataFrame, coverage: pd.DataFrame | None = None,
                      seed: int = 42, n_boot: int = 1000, units: str = "span",
-                     subset: list[str] | None = None, subset_name: str = SUBSET_FILE
-                     ) -> pd.DataFrame:
+                     subset: list[str] | None = None, subset_name: str = SUBSET_FILE,
+                     unit_of: dict[str, str] | None = None) -> pd.DataFrame:
     """Agreement between human coders, and of the rule coder with each human coder.
 
     Args:
@@ -426,6 +482,10 @@ def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.Data
         subset: the double-coded segment IDs; when given they are exactly the units, seen by
             every coder (uncoded = absent), and ``units`` is ignored.
         subset_name: the subset's file name, written in ``unit_set``.
+        unit_of: each code's coding unit (``segment`` or ``turn``, see
+            :func:`consultations.coding.codebook.code_units`); at ``turn`` the units of a code
+            are the turns of the unit set and a coder's codes on any segment of a turn are
+            the turn's codes (:func:`to_units`). Default: every code at the segment.
 
     Returns:
         The agreement table (columns :data:`COLUMNS`); empty when there are no manual codes.
@@ -449,11 +509,21 @@ def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.Data
         unit_ids = sorted(set(seen_rows["segment_id"]))
     labels = dict(zip(codebook["code_id"], codebook["label"], strict=True))
     codes = list(codebook["code_id"])
+    unit_of = {c: (unit_of or {}).get(c, "segment") for c in codes}
+    turn_of = _turn_of(segments)
+    turn_ids = sorted({turn_of.get(u, u) for u in unit_ids})
+    ids = {c: turn_ids if unit_of[c] == "turn" else unit_ids for c in codes}
+    if "turn" in unit_of.values():
+        seen = _lift_seen(seen, turn_of)
+        manual, rule = to_units(manual, segments, unit_of), to_units(rule, segments, unit_of)
+    used = sorted(set(unit_of.values()))
+    unit_label = {**{c: UNIT_LABELS[u] for c, u in unit_of.items()},
+                  OVERALL: UNIT_LABELS[used[0]] if len(used) == 1 else "mixte"}
     rows = []
     if len(coders) >= 2:
         for code in codes + [OVERALL]:
-            m = (_pooled(manual, coders, unit_ids, codes, seen) if code == OVERALL
-                 else _presence(manual, coders, unit_ids, code, seen))
+            m = (_pooled(manual, coders, ids, codes, seen) if code == OVERALL
+                 else _presence(manual, coders, ids[code], code, seen))
             rows.append({"comparison": INTERCODER, "coder_a": coders[0],
                          "coder_b": ", ".join(coders[1:]), "code_id": code,
                          "label": labels.get(code, "Tous les codes"), **_measures(m, seed, n_boot)})
@@ -462,15 +532,16 @@ def coding_agreement(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.Data
         pair_seen = {"règles": seen[human], human: seen[human]}
         for code in codes + [OVERALL]:
             both = pd.concat([rule_all, manual[manual["coder"] == human]])
-            m = (_pooled(both, ["règles", human], unit_ids, codes, pair_seen) if code == OVERALL
-                 else _presence(both, ["règles", human], unit_ids, code, pair_seen))
+            m = (_pooled(both, ["règles", human], ids, codes, pair_seen) if code == OVERALL
+                 else _presence(both, ["règles", human], ids[code], code, pair_seen))
             rows.append({"comparison": f"règles vs {human}", "coder_a": "règles",
                          "coder_b": human, "code_id": code,
                          "label": labels.get(code, "Tous les codes"),
                          **_measures(m, seed, n_boot), **_prf(m)})
     out = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    out["unit"] = "segment"
-    out["unit_set"] = _unit_set_label(subset, subset_name)
+    out["unit"] = out["code_id"].map(unit_label)
+    out["unit_set"] = _unit_set_label(subset, subset_name) + (
+        f" ; unité de codage tour : {len(turn_ids)} tours" if "turn" in used else "")
     return out.reset_index(drop=True)
 
 
@@ -528,7 +599,7 @@ def _prf_counts(tp, n_ref, n_rule) -> tuple[float, float, float]:
 def rule_quality(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.DataFrame,
                  codebook: pd.DataFrame, units: list[str],
                  splits: dict[str, list[str]] | None = None,
-                 unit_set: str = "") -> pd.DataFrame:
+                 unit_set: str = "", unit_of: dict[str, str] | None = None) -> pd.DataFrame:
     """Precision, recall and F1 of the rule coder per code, per split, per reference.
 
     References: each human coder, and ``consensus`` (for each code, the units on which every
@@ -544,6 +615,8 @@ def rule_quality(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.DataFram
         splits: split name → workshop IDs (default: :func:`split_workshops`); an ``ensemble``
             split with every unit is always added.
         unit_set: text written in the ``unit_set`` column.
+        unit_of: each code's coding unit; a ``turn`` code is scored on the turns of
+            ``units`` (codes on any segment of a turn are the turn's codes).
 
     Returns:
         One row per (split, reference, code), plus ``_macro`` (mean over the codes that the
@@ -562,14 +635,26 @@ def rule_quality(rule: pd.DataFrame, manual: pd.DataFrame, segments: pd.DataFram
     coders = sorted(manual["coder"].unique()) if len(manual) else []
     if not coders or not units:
         return pd.DataFrame(columns=QUALITY_COLUMNS)
+    unit_of = {c: (unit_of or {}).get(c, "segment") for c in codes}
+    kinds = set(unit_of.values())
+    if "turn" in kinds:  # units of each kind in use; a code is scored on its own kind only
+        turn_of = _turn_of(segments)
+        turns = sorted({turn_of[u] for u in units})
+        ws_of.update({turn_of[u]: ws_of[u] for u in units})
+        units = (units if "segment" in kinds else []) + turns
+        rule, manual = to_units(rule, segments, unit_of), to_units(manual, segments, unit_of)
+        is_turn = np.array([u in set(turns) for u in units])
+        kind_ok = np.stack([is_turn if unit_of[c] == "turn" else ~is_turn for c in codes],
+                           axis=1)
+    else:
+        kind_ok = np.ones((len(units), len(codes)), dtype=bool)
     pred = _matrix(rule, units, codes)
     human = {c: _matrix(manual[manual["coder"] == c], units, codes) for c in coders}
-    refs: dict[str, tuple[np.ndarray, np.ndarray]] = {
-        c: (human[c], np.ones_like(human[c], dtype=bool)) for c in coders}
+    refs: dict[str, tuple[np.ndarray, np.ndarray]] = {c: (human[c], kind_ok) for c in coders}
     if len(coders) >= 2:
         stack = np.stack([human[c] for c in coders])
         agree = (stack == stack[0]).all(axis=0)
-        refs[CONSENSUS] = (stack[0], agree)
+        refs[CONSENSUS] = (stack[0], agree & kind_ok)
     rows = []
     for split, wss in splits.items():
         in_split = np.array([ws_of[u] in set(wss) for u in units])
@@ -633,25 +718,54 @@ def verdict(alpha: float) -> str:
     return VERDICTS[0] if alpha >= 0.80 else VERDICTS[1] if alpha >= 0.667 else VERDICTS[2]
 
 
-def disagreements(manual: pd.DataFrame, segments: pd.DataFrame, units: list[str]
-                  ) -> pd.DataFrame:
-    """Return the (segment, code) pairs of ``units`` on which the human coders disagree.
+def verdict_note(alpha: float, low: float, high: float, n_positive: int | None = None) -> str:
+    """Return a French remark when the 95 % interval of alpha spans another verdict (or "").
 
-    Columns: ``segment_id``, ``code_id``, ``text``, ``coded_by``, ``not_coded_by`` and
-    ``codes_by_coder`` (every code each coder gave the segment, « coder : A, B | … »).
+    A point estimate above 0.80 with an interval reaching below 0.667 rests on few coded
+    units: the verdict is uncertain and should be confirmed on more coded units.
     """
-    cols = ["segment_id", "code_id", "text", "coded_by", "not_coded_by", "codes_by_coder"]
+    v = verdict(alpha)
+    if not v or low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    span = {verdict(low), verdict(high)} - {v, ""}
+    if not span:
+        return ""
+    n = f" ({n_positive} unités codées)" if n_positive is not None else ""
+
+    def fr(x: float) -> str:
+        return f"{x:.2f}".replace("-", "\u2212").replace(".", ",")
+
+    return (f"verdict incertain : l'intervalle à 95 % [{fr(low)} ; {fr(high)}] va jusqu'à "
+            f"« {' » / « '.join(sorted(span))} »{n} ; à confirmer sur plus d'unités codées")
+
+
+def disagreements(manual: pd.DataFrame, segments: pd.DataFrame, units: list[str],
+                  unit_of: dict[str, str] | None = None) -> pd.DataFrame:
+    """Return the (unit, code) pairs of ``units`` on which the human coders disagree.
+
+    Columns: ``segment_id`` (the unit: a segment, or a turn for a code whose ``unit_of`` is
+    ``turn``), ``unit`` (« segment » / « tour »), ``code_id``, ``text``, ``coded_by``,
+    ``not_coded_by`` and ``codes_by_coder`` (every code each coder gave the unit,
+    « coder : A, B | … »).
+    """
+    cols = ["segment_id", "unit", "code_id", "text", "coded_by", "not_coded_by",
+            "codes_by_coder"]
     if manual.empty or not units:
         return pd.DataFrame(columns=cols)
     coders = sorted(manual["coder"].unique())
-    m = manual[manual["segment_id"].isin(set(units))]
+    turn_of = _turn_of(segments) if "turn_id" in segments else {}
+    keep = set(units) | {turn_of[u] for u in units if u in turn_of}
+    m = to_units(manual, segments, unit_of)
+    m = m[m["segment_id"].isin(keep)]
     given = m.groupby(["segment_id", "coder"])["code_id"].agg(lambda x: sorted(set(x)))
-    text = dict(zip(segments["segment_id"], segments["text"], strict=True))
+    text = unit_texts(segments)
+    kind = {c: UNIT_LABELS.get(u, "segment") for c, u in (unit_of or {}).items()}
     rows = []
     for (seg, code), g in m.groupby(["segment_id", "code_id"], sort=True):
         by = sorted(set(g["coder"]))
         if len(by) < len(coders):
-            rows.append({"segment_id": seg, "code_id": code, "text": text.get(seg, ""),
+            rows.append({"segment_id": seg, "unit": kind.get(code, "segment"),
+                         "code_id": code, "text": text.get(seg, ""),
                          "coded_by": ", ".join(by),
                          "not_coded_by": ", ".join(c for c in coders if c not in by),
                          "codes_by_coder": " | ".join(

@@ -19,6 +19,12 @@ adjectives, infinitive verbs). They are matched case- and accent-insensitively; 
 (``d'``, ``l'``) are dropped and ``des``/``du``/``aux``/``les``/``la`` are read as the lemmas
 the segment stage produces (``de``, ``de``, ``à``, ``le``, ``le``).
 
+The optional top-level ``unit`` (``segment``, the default, or ``turn``; a code may override it
+with its own ``unit``) is the **coding unit**: the unit on which agreement between coders and
+the rules' quality are computed (at ``turn``, a coder's codes on any segment of a turn are the
+turn's codes), and a manual code given on a ``turn_id`` for a turn-unit code is recorded once
+(on the turn's first segment) instead of on every sentence.
+
 Every validation error names the YAML line (from :func:`yaml.compose` node marks).
 """
 
@@ -38,6 +44,8 @@ from consultations.core.textutils import fold as _fold
 __all__ = [
     "ALLOWED_PATTERN_ATTRS",
     "CODEBOOK_EXTRA_COLUMNS",
+    "UNITS",
+    "code_units",
     "ancestors",
     "codebook_digest",
     "fold",
@@ -50,7 +58,10 @@ __all__ = [
 #: Token attributes a pattern may use: the segments carry lemmas only (no POS, no parse).
 ALLOWED_PATTERN_ATTRS = {"LOWER", "LEMMA", "NORM", "TEXT", "ORTH", "OP", "LENGTH", "IS_ALPHA"}
 #: Columns of the codebook table beyond the contract ones.
-CODEBOOK_EXTRA_COLUMNS = ["patterns", "position", "depth", "codebook_version", "unless"]
+CODEBOOK_EXTRA_COLUMNS = ["patterns", "position", "depth", "codebook_version", "unless", "unit"]
+#: Coding units a codebook may declare (``unit:``), with the French spelling accepted too.
+UNITS = ("segment", "turn")
+_UNIT_ALIASES = {"segment": "segment", "turn": "turn", "tour": "turn", "phrase": "segment"}
 
 # How the French segment lemmatiser writes common function words.
 _FUNCTION_WORDS = {"des": "de", "du": "de", "aux": "a", "au": "a", "les": "le", "la": "le",
@@ -190,11 +201,12 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
 
     Returns:
         ``{"version": str, "codebook": DataFrame, "axes": DataFrame, "ignore": list,
-        "stance": dict}``; the codebook table has the contract columns
+        "stance": dict, "unit": str}``; the codebook table has the contract columns
         (``consultations.core.schema.TABLES["codebook"]``) then ``patterns`` (JSON), ``position``,
         ``depth``, ``codebook_version``, ``unless`` (``; ``-joined code IDs); rows in file
-        order. ``ignore`` holds the top-level ``ignore`` patterns and ``stance`` the top-level
-        ``stance`` settings (see :class:`consultations.coding.coder.RuleCoder`).
+        order, and ``unit`` (the code's coding unit). ``ignore`` holds the top-level ``ignore``
+        patterns, ``stance`` the top-level ``stance`` settings, ``unit`` the default coding unit
+        (see :class:`consultations.coding.coder.RuleCoder`).
 
     Raises:
         InputError: with the line of the first problem and the list of every problem found.
@@ -218,6 +230,8 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
                          "voir data/coded/codebook.yaml de l'exemple pour la disposition.")
     top = _mapping(root)
     errors: list[tuple[int, str]] = []
+    default_unit = _unit(data.get("unit", "segment"), top.get("unit", (1, None))[0],
+                         "« unit »", "segment", errors)
     version = data.get("version")
     if version in (None, ""):
         errors.append((1, "« version » manquante (ex. version: \"2020.1\")"))
@@ -292,6 +306,8 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
             "position": str(item.get("position") or "").strip(),
             "unless": "; ".join(str(u).strip() for u in as_list(item.get("unless"))
                                 if str(u).strip()),
+            "unit": _unit(item.get("unit", default_unit), kline("unit"),
+                          f"code « {cid} » : « unit »", default_unit, errors),
             "_unless_line": kline("unless"),
             "_parent_line": kline("parent"),
         })
@@ -341,7 +357,16 @@ def parse_codebook(text: str, path: str | Path = "codebook.yaml") -> dict:
     table = table[TABLES["codebook"] + CODEBOOK_EXTRA_COLUMNS].reset_index(drop=True)
     axes = pd.DataFrame(axes_rows, columns=["axis", "axis_label", "line"])
     return {"version": str(version), "codebook": table, "axes": axes[["axis", "axis_label"]],
-            "ignore": ignore, "stance": stance}
+            "ignore": ignore, "stance": stance, "unit": default_unit}
+
+
+def _unit(value, line: int, what: str, default: str, errors: list) -> str:
+    """Validate a ``unit`` value (``segment`` or ``turn``); record an error otherwise."""
+    got = _UNIT_ALIASES.get(str(value).strip().lower())
+    if got is None:
+        errors.append((line, f"{what} doit valoir « segment » ou « turn » (pas « {value} »)"))
+        return default
+    return got
 
 
 def ancestors(code_id: str, parents: dict[str, str]) -> list[str]:
@@ -384,3 +409,10 @@ def codebook_digest(path: str | Path) -> str:
         h.update(key.encode())
         h.update(json.dumps(val, sort_keys=True, default=str, ensure_ascii=False).encode())
     return h.hexdigest()
+
+
+def code_units(codebook: pd.DataFrame) -> dict[str, str]:
+    """Return each code's coding unit (``segment`` or ``turn``; ``segment`` when undeclared)."""
+    units = codebook["unit"] if "unit" in codebook else pd.Series("segment", codebook.index)
+    return {str(c): (u if u in UNITS else "segment")
+            for c, u in zip(codebook["code_id"], units.fillna("segment"), strict=True)}

@@ -30,6 +30,7 @@ import pandas as pd
 
 from consultations.coding.codebook import (
     ancestors,
+    code_units,
     fold,
     keyword_tokens,
     normalise_pattern,
@@ -368,7 +369,9 @@ def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.Da
 
     Returns:
         ``(codings, coverage)``: manual codings (source ``manual``; a code on a turn becomes one
-        row per segment of the turn) and the segments each coder coded (``segment_id, coder``;
+        row per segment of the turn, or one row on the turn's first segment when the code's
+        coding unit is ``turn``, so that segment counts count the turn once) and the segments
+        each coder coded (``segment_id, coder``;
         rows with code ``AUCUN`` mark a segment coded with no code).
 
     Raises:
@@ -381,6 +384,7 @@ def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.Da
     seg_ids = set(segments["segment_id"])
     turn_segs = segments.groupby("turn_id", sort=False)["segment_id"].apply(list).to_dict()
     codes = set(codebook["code_id"])
+    turn_unit = {c for c, u in code_units(codebook).items() if u == "turn"}
     folded_codes = {fold(c): c for c in codes}
     rows, cover, seen = [], [], {}
     allowed = {"segment_id", "turn_id", "code_id", "coder", "note"}
@@ -469,6 +473,8 @@ def read_manual_codes(files: list[Path], segments: pd.DataFrame, codebook: pd.Da
                            "ignorée")
                 continue
             seen[key] = f"{rel}:{line}"
+            if unit != "segment" and code in turn_unit:
+                targets = sorted(targets)[:1]  # the turn's coding, recorded once (unit: turn)
             for s in targets:
                 cover.append((s, coder))
                 rows.append({"segment_id": s, "code_id": code, "source": "manual",

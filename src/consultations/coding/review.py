@@ -49,6 +49,7 @@ __all__ = [
     "import_review",
     "parse_review_workbook",
     "read_review_decisions",
+    "review_conflict_decisions",
     "review_conflicts",
 ]
 
@@ -663,3 +664,50 @@ def review_conflicts(decisions: pd.DataFrame, folder: Path | None = None) -> pd.
                          "status": RESOLVED if g["final"].any() else UNRESOLVED})
     return pd.DataFrame(rows, columns=cols)
 
+
+
+def review_conflict_decisions(decisions: pd.DataFrame, segments: pd.DataFrame | None = None,
+                              folder: Path | None = None) -> pd.DataFrame:
+    """Every decision of the conflicting pairs of :func:`review_conflicts`, one row each.
+
+    Columns (``TABLES["review_conflict_decisions"]``): the segment, its text, the code, the
+    reviewer, the decision (« recoder → X » for a recoding), the import date, the file and
+    row, ``stands`` (the decision applies) and ``why`` (the rule of the module docstring, in
+    French).
+    """
+    from consultations.core.schema import TABLES
+
+    cols = TABLES["review_conflict_decisions"]
+    conflicts = review_conflicts(decisions, folder)
+    if conflicts.empty:
+        return pd.DataFrame(columns=cols)
+    d = _standing(decisions, folder)
+    pairs = set(zip(conflicts["segment_id"], conflicts["code_id"], strict=True))
+    d = d[[(s, c) in pairs for s, c in zip(d["segment_id"], d["code_id"], strict=True)]]
+    text = {} if segments is None else dict(zip(segments["segment_id"], segments["text"],
+                                                strict=True))
+    rows = []
+    for (seg, code), g in d.groupby(["segment_id", "code_id"], sort=True):
+        g = g.sort_values("import_date", kind="mergesort")
+        latest = g["import_date"].iloc[-1]
+        settled = bool(g["final"].any())
+        for rec in g.itertuples(index=False):
+            if rec.final:
+                why = (f"décision de la revue la plus récente ({latest}), sans désaccord à "
+                       "cette date : elle s'applique")
+            elif rec.import_date != latest:
+                why = (f"remplacée par une revue plus récente ({latest})" if settled else
+                       f"revue plus ancienne ; la plus récente ({latest}) est elle-même en "
+                       "conflit")
+            elif settled:
+                why = "même décision qu'une autre de la revue la plus récente : comptée une fois"
+            else:
+                why = (f"conflit non résolu : relecteurs en désaccord dans la revue la plus "
+                       f"récente ({latest}) ; aucune décision ne s'applique, le codage "
+                       "automatique reste non vérifié")
+            rows.append({"segment_id": seg, "code_id": code, "text": text.get(seg, ""),
+                         "reviewer": rec.reviewer, "decision": rec.outcome,
+                         "import_date": rec.import_date, "origin_file": rec.origin_file,
+                         "origin_line": rec.origin_line, "stands": bool(rec.final),
+                         "why": why})
+    return pd.DataFrame(rows, columns=cols)

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from consultations.coding import agreement, learn, review
+from consultations.coding import agreement, coders, learn, review
 from consultations.coding.anchors import AnchorStore
-from consultations.coding.codebook import load_codebook
+from consultations.coding.codebook import code_units, load_codebook
 from consultations.coding.coder import (
     codebook_rule_coder,
     manual_coverage,
@@ -47,13 +47,17 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
 
     Reads ``coded/codebook.yaml``, ``coded/manual/*.csv|*.xlsx``, ``coded/qdpx/*.qdpx``
     (codings made in another QDA tool), ``coded/review/*.xlsx`` and
-    ``coded/double_coding_subset.csv`` (all but the codebook may be absent).
+    ``coded/double_coding_subset.csv`` and ``coded/coders.csv`` (all but the codebook may be
+    absent).
 
     Returns:
         ``codebook``, ``axes``, ``codings_rule``, ``codings_manual``, ``codings_review``,
         ``codings_model`` (the learned model's suggestions, column ``probability``),
         ``codings`` (final, merged; column ``probability`` for automatic codings),
-        ``agreement``, ``rule_quality``, ``review_conflicts``, ``coding_anchors`` (where
+        ``agreement``, ``rule_quality`` (declared double coders only, on the codebook's
+        coding unit), ``review_conflicts``, ``review_conflict_decisions``, ``coders`` (who
+        coded, and who counts in agreement: :mod:`consultations.coding.coders`),
+        ``coding_anchors`` (where
         each human coding is now: kept, moved, orphaned; see
         :mod:`consultations.coding.anchors`) and ``_summary``.
 
@@ -74,14 +78,22 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     from_qdpx = read_qdpx_codes(paths.coded / "qdpx", segments, codebook, version,
                                 root=paths.data)
     store.follow_qdpx(from_qdpx, _qdpx_files(paths))
-    manual = merge_manual(from_files, from_qdpx)
     decisions = review.read_review_decisions(paths, segments, codebook, anchors=store)
     store.warn()
     store.save()
     codings_review = review.decisions_to_codings(decisions, version, paths.coded / "review")
+    from_qdpx = coders.settle_name_collisions(from_files, from_qdpx, codings_review)
+    manual = merge_manual(from_files, from_qdpx)
     subset_path = paths.coded / agreement.SUBSET_FILE
     subset = (agreement.read_double_coding_subset(subset_path, segments)
               if subset_path.exists() else None)
+    coders_path = paths.coded / coders.CODERS_FILE
+    declared = coders.read_coders(coders_path) if coders_path.exists() else None
+    double = coders.double_coders(manual, declared, coders_path)
+    # Agreement and the rules' quality: declared double coders only (coding/coders.py).
+    manual_ref = manual[manual["coder"].isin(double)]
+    coverage_ref = coverage[coverage["coder"].isin(double)]
+    unit_of = code_units(codebook)
     p = settings.section("coding", DEFAULTS)
     automatic, model = rule.assign(probability=float("nan")), learn.empty_model_codings()
     n_learned = 0
@@ -93,21 +105,26 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
         n_learned = sum(1 for t in res["thresholds"].values() if t != float("inf"))
     final = learn.with_probability(merge_codings(automatic, manual, codings_review), automatic)
     n_boot = int(p["n_boot"])
-    agree = agreement.coding_agreement(rule, manual, segments, codebook, coverage=coverage,
-                                       seed=settings.seed, n_boot=n_boot,
-                                       units=p["agreement_units"],
-                                       subset=subset)
+    agree = agreement.coding_agreement(rule, manual_ref, segments, codebook,
+                                       coverage=coverage_ref, seed=settings.seed,
+                                       n_boot=n_boot, units=p["agreement_units"],
+                                       subset=subset, unit_of=unit_of)
     if subset is not None:
         units = subset
     else:
         units = sorted(set(agreement.agreement_units(
-            segments, manual_coverage(manual, coverage))["segment_id"])) if len(manual) else []
+            segments, manual_coverage(manual_ref, coverage_ref))["segment_id"])) \
+            if len(manual_ref) else []
     ws_of = dict(zip(segments["segment_id"], segments["workshop_id"].astype(str), strict=True))
     splits = agreement.split_workshops({ws_of[u] for u in units},
                                        dev=p["rule_dev_workshops"] or None)
-    quality = agreement.rule_quality(rule, manual, segments, codebook, units, splits,
-                                     unit_set=agree["unit_set"].iloc[0] if len(agree) else "")
+    quality = agreement.rule_quality(rule, manual_ref, segments, codebook, units, splits,
+                                     unit_set=agree["unit_set"].iloc[0] if len(agree) else "",
+                                     unit_of=unit_of)
     conflicts = review.review_conflicts(decisions, paths.coded / "review")
+    conflict_rows = review.review_conflict_decisions(decisions, segments,
+                                                     paths.coded / "review")
+    coder_roles = coders.coders_table(manual, declared, double, subset)
     summary = {
         "codebook_version": version,
         "n_codes": int(len(codebook)),
@@ -119,6 +136,12 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
         "n_codings_manual": int(len(manual)),
         "n_codings_qdpx": int(len(from_qdpx)),
         "manual_coders": sorted(manual["coder"].unique().tolist()),
+        "double_coders": double,
+        "other_coders": {c: int(n) for c, n in zip(coder_roles["coder"],
+                                                   coder_roles["n_codings"], strict=True)
+                         if c not in set(double)},
+        "coders_declared": declared is not None,
+        "coding_unit": cb.get("unit", "segment"),
         "n_review_decisions": int(len(decisions)),
         "n_review_conflicts": int(len(conflicts)),
         "n_review_conflicts_unresolved": int((conflicts["status"] == review.UNRESOLVED).sum()),
@@ -142,4 +165,5 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
             "codings_manual": manual, "codings_review": codings_review,
             "codings_model": model, "codings": final, "agreement": agree,
             "rule_quality": quality, "review_conflicts": conflicts,
+            "review_conflict_decisions": conflict_rows, "coders": coder_roles,
             "coding_anchors": store.table(), "_summary": summary}

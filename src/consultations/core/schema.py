@@ -56,6 +56,15 @@ TABLES: dict[str, list[str]] = {
     "coding_anchors": ["kind", "origin_file", "origin_line", "code_id", "coder",
                        "recorded_segment_id", "segment_id", "status", "similarity",
                        "code_changed", "quote", "source_file", "char_start", "char_end"],
+    # Every coder (declared in coded/coders.csv or found in the codings): only double coders
+    # count in agreement and as references of the rules' quality (consultations.coding.coders).
+    "coders": ["coder", "declared", "double_coder", "description", "n_codings", "n_segments",
+               "n_subset_segments", "role"],
+    # Each decision of a review conflict (« Conflits de revue »): who decided what, when, and
+    # whether it stands (the rule of consultations.coding.review).
+    "review_conflict_decisions": ["segment_id", "code_id", "text", "reviewer", "decision",
+                                  "import_date", "origin_file", "origin_line", "stands",
+                                  "why"],
     # Review decisions on which different reviewers disagree (« Conflits de revue »): the pair
     # stays unverified (its automatic coding is kept as is) until one decision settles it.
     "review_conflicts": ["segment_id", "code_id", "reviewers", "decisions", "files",

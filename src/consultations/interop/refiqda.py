@@ -9,13 +9,17 @@ standard (QDA-XML 1.0):
   name, a description (definition, inclusion and exclusion criteria, the code id), their
   hierarchy by nesting, and ``isCodable``.
 - :func:`project_to_qdpx`: a ``.qdpx`` zip with ``project.qde`` and one plain-text source per
-  workshop in ``Sources/``. The source text is rebuilt from the pseudonymised segments: an
-  optional header, then one paragraph per turn, ``FDS-03 : segment segment …``, paragraphs
-  separated by a blank line, ``\n`` line ends, UTF-8 without BOM. Positions are Unicode code
-  points (Python string indices), as the standard says. Speakers are cases (variables
+  workshop in ``sources/`` (lower case, as section 8.1 of the REFI-QDA project exchange
+  standard names the folder; ZIP member names are case-sensitive and ATLAS.ti rejects
+  ``Sources/``; the import accepts both). The source text is rebuilt from the pseudonymised
+  segments: an optional header, then one paragraph per turn, ``FDS-03 : segment segment …``,
+  paragraphs separated by a blank line, ``\n`` line ends, UTF-8 without BOM. Positions are
+  Unicode code points (Python string indices), as the standard says. Speakers are cases (variables
   « Groupe d'acteurs » and « Atelier »), linked to their turns by uncoded selections named
-  after the ``turn_id``. Each (segment, coder) with codings is one ``PlainTextSelection``
-  named after the ``segment_id``, created by that coder, holding one ``Coding`` per code.
+  after the ``turn_id``; each such selection carries a description (« Tour … de … ») so that
+  a tool which turns uncoded selections into annotations (QualCoder) creates no empty one.
+  Each (segment, coder) with codings is one ``PlainTextSelection`` named after the
+  ``segment_id``, created by that coder, holding one ``Coding`` per code.
   Bytes are deterministic: uuid5 GUIDs, dates from the workshops, fixed zip timestamps.
 - :func:`~consultations.interop.refiqda_common.validate_project` /
   :func:`~consultations.interop.refiqda_common.validate_codebook`: XSD validation of everything we
@@ -40,6 +44,7 @@ from consultations.interop.refiqda_common import (
     AUTO_USER,
     CODEBOOK_NS,
     PROJECT_NS,
+    TOOL_USER,
     as_text,
     code_guid,
     norm_guid,
@@ -54,17 +59,22 @@ from consultations.interop.refiqda_import import (
 
 __all__ = [
     "AUTO_USER",
+    "SOURCES_FOLDER",
     "code_description",
     "codebook_to_qdc",
     "import_qdpx",
     "project_qdpx_bytes",
     "project_to_qdpx",
+    "turn_description",
     "write_codebook_qdc",
     "write_taguette_csv",
 ]
 
 
-_TOOL_USER = "consultations"
+_TOOL_USER = TOOL_USER
+#: Folder of the source texts inside the archive: « sources » as the standard's text writes it
+#: (section 8.1); QualCoder's export code notes that ATLAS.ti rejects ``Sources/``.
+SOURCES_FOLDER = "sources"
 _FALLBACK_DATE = "2000-01-01T00:00:00Z"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 #: Case variables (French: analysts read them in their QDA tool).
@@ -168,6 +178,11 @@ def write_codebook_qdc(codebook: pd.DataFrame, version: str, path: str | Path) -
 # --------------------------------------------------------------------------- project export
 
 
+def turn_description(turn_id: str, speaker: str) -> str:
+    """Return the description of an uncoded turn selection (French; never empty)."""
+    return f"Tour de parole {turn_id} de {speaker} (sélection sans codage : lien vers le cas)"
+
+
 def write_taguette_csv(codebook: pd.DataFrame, path: str | Path) -> Path:
     """Write the codebook as Taguette's import CSV (columns ``tag,description``).
 
@@ -240,6 +255,7 @@ def project_qdpx_bytes(segments: pd.DataFrame, codings: pd.DataFrame, codebook: 
         _sub(variables, "Variable", guid=guid, name=name, typeOfVariable="Text")
 
     turns = spans[spans["kind"] == "turn"]
+    speaker_of = dict(zip(turns["id"], turns["speaker"], strict=True))
     spk = pd.concat([
         segments[["speaker", "stakeholder_group", "workshop_id"]],
         speakers[["speaker", "stakeholder_group", "workshop_id"]] if speakers is not None
@@ -276,9 +292,10 @@ def project_qdpx_bytes(segments: pd.DataFrame, codings: pd.DataFrame, codebook: 
         for a, b, name, coded in sorted(sels, key=lambda s: (s[0], -s[1], s[2],
                                                              s[3][0] if s[3] else "")):
             if coded is None:
-                _sub(src, "PlainTextSelection", guid=qda_guid("turn", name), name=name,
-                     startPosition=str(a), endPosition=str(b),
-                     creatingUser=user_guid[_TOOL_USER], creationDateTime=date)
+                turn_sel = _sub(src, "PlainTextSelection", guid=qda_guid("turn", name),
+                                name=name, startPosition=str(a), endPosition=str(b),
+                                creatingUser=user_guid[_TOOL_USER], creationDateTime=date)
+                _sub(turn_sel, "Description").text = turn_description(name, speaker_of[name])
                 continue
             coder, code_ids = coded
             sel = _sub(src, "PlainTextSelection", guid=qda_guid("selection", f"{name}|{coder}"),
@@ -296,7 +313,7 @@ def project_qdpx_bytes(segments: pd.DataFrame, codings: pd.DataFrame, codebook: 
     validate_project(qde)
 
     entries = [("project.qde", qde)] + sorted(
-        (f"Sources/{qda_guid('source', wid)}.txt", text.encode("utf-8"))
+        (f"{SOURCES_FOLDER}/{qda_guid('source', wid)}.txt", text.encode("utf-8"))
         for wid, text in texts.items())
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

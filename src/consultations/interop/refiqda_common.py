@@ -27,6 +27,7 @@ from consultations.core.errors import InputError
 
 __all__ = [
     "AUTO_USER",
+    "TOOL_USER",
     "is_automatic_user",
     "CODEBOOK_NS",
     "PROJECT_NS",
@@ -286,6 +287,10 @@ def source_texts(segments: pd.DataFrame, workshops: pd.DataFrame | None = None):
     return texts, spans
 
 
+#: The REFI-QDA user that creates the project, its sources and the case selections. QualCoder
+#: takes the first user of an imported project (this one) as its coder name, so codings made
+#: there afterwards come back under this name unless the analyst sets theirs.
+TOOL_USER = "consultations"
 #: The REFI-QDA user under which the tool's own (rule, model, topic) codings are exported;
 #: codings by this user (or by the legacy names « règles » / « modèle ») are dropped on import.
 AUTO_USER = "consultations (codage automatique)"

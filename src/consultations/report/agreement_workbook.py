@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from consultations.coding.agreement import METHOD_NOTE, VERDICTS, human_rows, verdict
+from consultations.coding.agreement import (
+    METHOD_NOTE,
+    VERDICTS,
+    human_rows,
+    verdict,
+    verdict_note,
+)
 
 __all__ = ["write_agreement_workbook"]
 
@@ -24,7 +30,11 @@ AGREEMENT_LABELS = {"comparison": "Comparaison", "coder_a": "Codeur A", "coder_b
            "n_rule": "Codés (règles)", "n_both": "Codés (les deux)",
            "verdict": "Verdict (α ≥ 0,80 fiable ; 0,667–0,80 provisoire ; sinon à réviser)",
            "text": "Texte du segment", "coded_by": "Codé par", "not_coded_by": "Non codé par",
-           "codes_by_coder": "Codes de chaque codeur"}
+           "codes_by_coder": "Codes de chaque codeur",
+           "declared": "Déclaré dans coders.csv",
+           "double_coder": "Double codeur (compte dans l'accord)", "description": "Description",
+           "n_codings": "Codages", "n_segments": "Segments codés",
+           "n_subset_segments": "Segments codés du sous-ensemble double-codé", "role": "Rôle"}
 #: Fill colours of the verdicts (green, amber, red).
 VERDICT_FILLS = dict(zip(VERDICTS, ("C6EFCE", "FFEB9C", "FFC7CE"), strict=True))
 
@@ -32,14 +42,17 @@ VERDICT_FILLS = dict(zip(VERDICTS, ("C6EFCE", "FFEB9C", "FFC7CE"), strict=True))
 
 def write_agreement_workbook(table: pd.DataFrame, target: Path,
                              quality: pd.DataFrame | None = None,
-                             disagreements: pd.DataFrame | None = None) -> Path:
+                             disagreements: pd.DataFrame | None = None,
+                             coders: pd.DataFrame | None = None) -> Path:
     """Write the agreement table to an XLSX workbook with French headers and a method sheet.
 
     The « Inter-codeurs » sheet carries a verdict per row (alpha against 0.80 and 0.667) with
     a fill colour. ``quality`` (the :func:`rule_quality` table), when given, becomes a sheet
     "Qualité des règles" (precision, recall, F1 per split, reference and code);
     ``disagreements`` (:func:`consultations.coding.agreement.disagreements`) a sheet
-    « Désaccords » (segment, text, each coder's codes).
+    « Désaccords » (segment, text, each coder's codes); ``coders`` (the ``coders`` table of
+    :mod:`consultations.coding.coders`) a sheet « Codeurs »: who counts in agreement (declared
+    double coders) and who is reported apart.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -59,11 +72,21 @@ def write_agreement_workbook(table: pd.DataFrame, target: Path,
     human = human_rows(table)
     rest = table.drop(human.index)
     human = human.assign(verdict=[verdict(a) for a in human["alpha"]])
+    if {"alpha_ci_low", "alpha_ci_high"} <= set(human.columns):
+        notes = [verdict_note(a, lo, hi, n if pd.notna(n) else None) for a, lo, hi, n in zip(
+            human["alpha"], human["alpha_ci_low"], human["alpha_ci_high"],
+            human.get("n_positive", pd.Series(index=human.index, dtype=float)), strict=True)]
+        old = human["note"].fillna("").astype(str) if "note" in human else pd.Series(
+            "", index=human.index)
+        human = human.assign(note=[("; ".join(x for x in (o, n) if x)) for o, n in
+                                   zip(old, notes, strict=True)])
     sheets = [("Inter-codeurs", human), ("Règles vs humains", rest)]
     if quality is not None and len(quality):
         sheets.append(("Qualité des règles", quality))
     if disagreements is not None:
         sheets.append(("Désaccords", disagreements))
+    if coders is not None:
+        sheets.append(("Codeurs", coders))
     from consultations.report.workbook import COLUMN_LABELS, print_setup, write_sheet
 
     print_setup(ws, header_row=False)

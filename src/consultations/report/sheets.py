@@ -48,6 +48,12 @@ SHEETS: dict[str, tuple[str, str]] = {
     "Thèmes émergents × groupes": ("topics_per_group", "Thèmes émergents par groupe "
                                                        "d'acteurs."),
     "Grille de codage": ("codebook", "La grille de codage (une ligne par code)."),
+    "Conflits de revue": ("review_conflict_decisions", "Décisions de revue en désaccord sur "
+                                                       "un même segment et code : chaque "
+                                                       "relecteur, sa décision, sa date, celle "
+                                                       "qui s'applique et pourquoi (un conflit "
+                                                       "non résolu laisse le codage non "
+                                                       "vérifié)."),
     "Codages orphelins": ("coding_anchors", "Codages manuels, décisions de revue et codages "
                                             "importés dont le texte a disparu des "
                                             "transcriptions (non appliqués), ou dont le code a "

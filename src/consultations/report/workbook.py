@@ -95,6 +95,9 @@ COLUMN_LABELS: dict[str, str] = {
     "coder": "Codeur ou relecteur", "recorded_segment_id": "Segment d'origine",
     "similarity": "Similarité du texte", "code_changed": "Code modifié depuis",
     "quote": "Texte codé",
+    "reviewer": "Relecteur", "decision": "Décision", "import_date": "Date d'import de la revue",
+    "stands": "Décision retenue", "why": "Pourquoi (règle : la revue la plus récente, si ses "
+                                         "relecteurs s'accordent)",
 }
 _PERCENT = {"rate_segments", "share_of_group", "rate_speakers", "rate_workshops",
             "share_words"}
@@ -108,7 +111,8 @@ _DEC2 = {"cramers_v", "log_odds", "z", "agreement_alpha", "residual", "expected"
 _DEC1 = {"per_1000_words"}
 _WIDE = {"definition", "text", "example_text", "options_summary", "test_summary", "reference",
          "recommendations", "opposing_groups", "rec_clusters", "rec_ids", "patterns",
-         "strength_reason", "include", "exclude", "examples", "interpretation", "group_rates",
+         "strength_reason", "why", "include", "exclude", "examples", "interpretation",
+         "group_rates",
          "representation", "terms", "keywords", "quote"}
 
 
