@@ -60,7 +60,8 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     Settings (``settings.extra``): ``n_boot`` (bootstrap resamples, 1000),
     ``agreement_units`` (``span`` or ``coded``, used only without the subset file),
     ``rule_dev_workshops`` (workshops of the rules' development split; default the first 60 %),
-    ``learn`` (learned suggestions on top of the rules, see :mod:`consultations.coding.learn`).
+    ``learn`` (learned suggestions on top of the rules, see :mod:`consultations.coding.learn`;
+    its settings with the ``learn_`` prefix, e.g. ``learn_add = 0.7``, ``learn_tune = true``).
 
     """
     segments = tables["segments"]
@@ -87,10 +88,13 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     n_learned = 0
     if p["learn"]:
         labels = learn.training_labels(manual, codings_review, list(codebook["code_id"]),
-                                       coverage=coverage, subset=subset)
-        res = learn.suggest(segments, rule, labels, codebook, version=version)
+                                       coverage=coverage, subset=subset, agreement="mean")
+        learn_params = {k.removeprefix("learn_"): v for k, v in p.items()
+                        if k.startswith("learn_")}
+        learn_params.setdefault("vectors", settings.spacy_model)  # its static word vectors
+        res = learn.suggest(segments, rule, labels, codebook, learn_params, version=version)
         automatic, model = res["automatic"], res["model"]
-        n_learned = sum(1 for t in res["thresholds"].values() if t != float("inf"))
+        n_learned = len(res["probabilities"].columns) if res["fitted"] else 0
     final = learn.with_probability(merge_codings(automatic, manual, codings_review), automatic)
     n_boot = int(p["n_boot"])
     agree = agreement.coding_agreement(rule, manual, segments, codebook, coverage=coverage,
