@@ -35,12 +35,14 @@ by every code, from features that mean the same thing for every code:
   the model's probability for it reaches ``keep`` (the veto: below it the rule coding is
   dropped from the final codings when ``veto_rules`` is on, and kept in ``codings_rule``);
   a model coding (source ``model``) is added where the rules did not code when its
-  probability reaches ``add``. ``keep`` and ``add`` are chosen on the training workshops
-  only, by leave-one-workshop-out: the pair in the grid with the best macro F1 of the
-  out-of-fold codings against the coders' consensus (the measure of
-  :func:`consultations.coding.agreement.rule_quality`); with fewer than two labelled
-  workshops or ``min_positives`` human positives the rules stand alone. Each automatic
-  coding keeps its source and probability (column ``probability``).
+  probability reaches ``add``; a parent is dropped where one of its children is coded
+  (``most_specific``); a segment keeps at most its ``max_codes`` most probable automatic
+  codes (the coders of the sample give one or two codes to a segment, rarely three). Each
+  automatic coding keeps its source and probability (column ``probability``). The defaults
+  (``keep`` 0, ``add`` off, ``max_codes`` 2) are the setting :func:`select` chose by
+  leave-one-workshop-out on the sample's ATL1–3 only; with ``tune`` the three are chosen
+  the same way on the corpus's own labelled workshops (:func:`choose_thresholds`); with
+  fewer than ``min_positives`` human positives the rules stand alone.
 
 Model selection (:func:`select`) runs the same leave-one-workshop-out on the training
 workshops for each candidate setting; :func:`evaluate` then scores a setting once on held-out

@@ -119,6 +119,7 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
         "n_codings_rule_negated": int(rule["negated"].sum()),
         "n_codings_model": int(len(model)),
         "n_codings_model_added": int((automatic["source"] == "model").sum()),
+        "n_codings_rule_dropped": int(len(rule) - (automatic["source"] == "rule").sum()),
         "n_codes_learned": n_learned,
         "n_codings_manual": int(len(manual)),
         "n_codings_qdpx": int(len(from_qdpx)),
