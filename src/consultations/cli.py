@@ -99,10 +99,11 @@ def _summary_line(summary: dict) -> str:
         lines.append(f"  codage : {code.get('n_codes', 0)} codes (grille "
                      f"{code.get('codebook_version')}), {_n(code['n_codings'])} codages, "
                      f"{code.get('segments_coded', 0)} segments codés")
-    if code.get("n_codings_model_added"):
-        lines.append(f"  suggestions du modèle : {_n(code['n_codings_model_added'])} "
-                     f"codages ajoutés aux règles ({code.get('n_codes_learned', 0)} codes "
-                     "appris)")
+    if code.get("n_codings_model_added") or code.get("n_codings_rule_dropped"):
+        lines.append(f"  suggestions du modèle : {_n(code.get('n_codings_model_added', 0))} "
+                     f"codages ajoutés aux règles, {_n(code.get('n_codings_rule_dropped', 0))} "
+                     "codages des règles écartés (veto, code parent, plafond de codes par "
+                     f"segment ; {code.get('n_codes_learned', 0)} codes appris)")
     if code.get("n_review_conflicts"):
         lines.append(f"  conflits de revue : {code['n_review_conflicts']} (dont "
                      f"{code.get('n_review_conflicts_unresolved', 0)} non résolus, "

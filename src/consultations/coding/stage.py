@@ -64,7 +64,8 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     Settings (``settings.extra``): ``n_boot`` (bootstrap resamples, 1000),
     ``agreement_units`` (``span`` or ``coded``, used only without the subset file),
     ``rule_dev_workshops`` (workshops of the rules' development split; default the first 60 %),
-    ``learn`` (learned suggestions on top of the rules, see :mod:`consultations.coding.learn`).
+    ``learn`` (learned suggestions on top of the rules, see :mod:`consultations.coding.learn`;
+    its settings with the ``learn_`` prefix, e.g. ``learn_add = 0.7``, ``learn_tune = true``).
 
     """
     segments = tables["segments"]
@@ -99,10 +100,13 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     n_learned = 0
     if p["learn"]:
         labels = learn.training_labels(manual, codings_review, list(codebook["code_id"]),
-                                       coverage=coverage, subset=subset)
-        res = learn.suggest(segments, rule, labels, codebook, version=version)
+                                       coverage=coverage, subset=subset, agreement="mean")
+        learn_params = {k.removeprefix("learn_"): v for k, v in p.items()
+                        if k.startswith("learn_")}
+        learn_params.setdefault("vectors", settings.spacy_model)  # its static word vectors
+        res = learn.suggest(segments, rule, labels, codebook, learn_params, version=version)
         automatic, model = res["automatic"], res["model"]
-        n_learned = sum(1 for t in res["thresholds"].values() if t != float("inf"))
+        n_learned = len(res["probabilities"].columns) if res["fitted"] else 0
     final = learn.with_probability(merge_codings(automatic, manual, codings_review), automatic)
     n_boot = int(p["n_boot"])
     agree = agreement.coding_agreement(rule, manual_ref, segments, codebook,
@@ -132,6 +136,7 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
         "n_codings_rule_negated": int(rule["negated"].sum()),
         "n_codings_model": int(len(model)),
         "n_codings_model_added": int((automatic["source"] == "model").sum()),
+        "n_codings_rule_dropped": int(len(rule) - (automatic["source"] == "rule").sum()),
         "n_codes_learned": n_learned,
         "n_codings_manual": int(len(manual)),
         "n_codings_qdpx": int(len(from_qdpx)),
