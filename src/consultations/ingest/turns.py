@@ -38,6 +38,7 @@ from consultations.core.config import (
     load_groups,
 )
 from consultations.core.errors import InputError, InputWarning, warn_input
+from consultations.core.progress import progress_bar
 from consultations.core.schema import TABLES
 from consultations.core.textutils import fold
 from consultations.ingest import clean, redact
@@ -587,7 +588,9 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
                         "chars_dropped": 0, "note": "tableau de métadonnées (tous les "
                         "caractères comptés comme en-têtes)"})
         encodings[name] = dec.encoding
+    bar = progress_bar(len(workshops), "[ingest] fichiers lus", "fichiers")
     for w in workshops.itertuples(index=False):
+        bar.update(1)
         path = tdir / w.file
         if not path.is_file():
             raise InputError(wpath, w.line, f"le fichier de transcription {w.file!r} de l'atelier "
@@ -626,6 +629,8 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
             reports.append(rep)
             encodings[rep["file"]] = rep["encoding"]
             file_kinds[rep["file"]] = (w.workshop_id, "recommandations")
+    bar.set_postfix(interventions=sum(len(p) for p in parsed), refresh=False)
+    bar.close()
     raw = pd.concat(parsed, ignore_index=True)
     first = raw[["workshop_id", "speaker", "turn_n"]]
     speakers_full = redact.assign_pseudonyms(participants, first, _previous_key(paths), groups)
