@@ -423,3 +423,29 @@ def test_topic_sample_size_setting(tmp_path):
                                                  encoding="utf-8")
     with pytest.raises(InputError, match="topic_sample_size"):
         load_settings(tmp_path)
+
+
+def test_topics_stage_reads_only_the_segment_columns_it_needs(segments, tmp_path,
+                                                              monkeypatch):
+    from consultations.core.config import get_paths
+    from consultations.pipeline import Catalog, table_hash
+
+    paths = get_paths(tmp_path / "data", tmp_path / "reports")
+    Catalog(paths).put("segments", segments.drop(columns="theme"))
+    asked = []
+    read = Catalog.read
+
+    def spy(self, name, columns=None):
+        asked.append((name, columns))
+        return read(self, name, columns)
+
+    monkeypatch.setattr(Catalog, "read", spy)
+    settings = Settings(seed=3, n_topics=3)
+    fresh = Catalog(paths)
+    out = topics_stage.run_stage(fresh, paths, settings)
+    assert asked == [("segments", topics_stage.SEGMENT_COLUMNS)]
+    assert "line_start" not in topics_stage.SEGMENT_COLUMNS
+    assert "segments" not in fresh._mem  # the whole table never loaded
+    whole = topics_stage.run_stage({"segments": segments.drop(columns="theme")}, paths, settings)
+    for name in ("topic_assignments", "topic_info", "topic_crosswalk", "topics_per_group"):
+        assert table_hash(out[name]) == table_hash(whole[name]), name

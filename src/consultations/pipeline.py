@@ -110,13 +110,19 @@ class Catalog(Mapping):
         """Return a table, or only some of its columns read from disk (not kept in memory).
 
         A stage that needs a few columns of a large table reads just those from the Parquet
-        file; a table already in memory is sliced instead.
+        file; a table already in memory is sliced instead. Columns the table lacks are left
+        out (the stage checks what it needs).
         """
         if columns is None:
             return self[name]
         if name in self._mem:
-            return self._mem[name][list(columns)]
-        return cio.load_table(self.paths, name, columns=list(columns))
+            df = self._mem[name]
+            return df[[c for c in columns if c in df.columns]]
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(cio.table_path(self.paths, name)).names) \
+            if cio.table_exists(self.paths, name) else set(columns)
+        return cio.load_table(self.paths, name, columns=[c for c in columns if c in have])
 
     def __contains__(self, name) -> bool:
         return name in self._mem or cio.table_exists(self.paths, name)

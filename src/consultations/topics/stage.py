@@ -7,8 +7,8 @@ import time
 import pandas as pd
 
 from consultations.core.errors import warn_input
+from consultations.core.io import read_columns
 from consultations.core.progress import progress_bar
-from consultations.core.schema import check_columns
 from consultations.topics.model import SAMPLE_SIZE, TopicModel
 from consultations.topics.tables import (
     code_terms,
@@ -18,7 +18,12 @@ from consultations.topics.tables import (
     zero_shot_codes,
 )
 
-__all__ = ["run_stage"]
+__all__ = ["SEGMENT_COLUMNS", "run_stage"]
+
+#: The columns of ``segments`` the stage uses (read alone from the catalog: provenance
+#: columns such as lines, characters and source file never reach memory here).
+SEGMENT_COLUMNS = ["segment_id", "turn_id", "workshop_id", "speaker", "stakeholder_group",
+                   "group_code", "is_facilitator", "text", "lemmas"]
 
 
 def run_stage(tables, paths, settings) -> dict:
@@ -31,8 +36,11 @@ def run_stage(tables, paths, settings) -> dict:
 
     """
     t_start = time.perf_counter()
-    segments = tables["segments"]
-    check_columns(segments, "segments", "topics stage")
+    segments = read_columns(tables, "segments", SEGMENT_COLUMNS)
+    missing = [c for c in SEGMENT_COLUMNS if c not in segments.columns]
+    if missing:
+        raise ValueError(f"étape topics : il manque à la table « segments » la ou les colonnes "
+                         f"{missing} ; attendu au moins {SEGMENT_COLUMNS}.")
     codebook = tables["codebook"] if "codebook" in tables else None
     codings = tables["codings"] if "codings" in tables else None
     extra = getattr(settings, "extra", {}) or {}
