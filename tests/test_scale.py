@@ -220,3 +220,28 @@ def test_scale_run_writes_one_progress_line_per_stage_with_counts(sample_data_di
     assert counts["[code] segments codés (règles)"] == str(n_seg)
     assert sum(b.startswith("[ingest]") for b in bars) == 2  # files, then NLP batches
     assert f"segments={n_seg}" in next(b for b in bars if b.startswith("[ingest] lots"))
+
+
+def test_scale_large_file_parsed_in_chunks_of_turns_same_tables(sample_data_dir, tmp_path):
+    import shutil
+
+    from consultations.core.config import get_paths
+    from consultations.pipeline import run_pipeline, stage_keys
+
+    tables, summaries, keys = {}, {}, {}
+    for name, batch_chars in (("whole", None), ("chunks", 2000)):
+        data = tmp_path / name / "data"
+        shutil.copytree(sample_data_dir / "transcripts", data / "transcripts")
+        paths = get_paths(data, tmp_path / name / "reports")
+        extra = {"ingest": {"batch_chars": batch_chars}} if batch_chars else {}
+        settings = Settings(spacy_model=MODEL, workshops=("ATL1",), workers=1, extra=extra)
+        summaries[name] = run_pipeline(paths, settings, ["ingest"], progress=lambda m: None)
+        keys[name] = stage_keys(paths, settings)["ingest"]
+        cat = Catalog(paths)
+        tables[name] = {t: table_hash(cat[t]) for t in ("turns", "segments", "speakers")}
+    whole = summaries["whole"]["stages"]["ingest"]["nlp"]
+    chunks = summaries["chunks"]["stages"]["ingest"]["nlp"]
+    assert whole["batches"] == 1  # one workshop file, one batch by default
+    assert chunks["batches"] >= 5  # the same file in chunks of whole turns
+    assert tables["chunks"] == tables["whole"]
+    assert keys["chunks"] == keys["whole"]  # the chunk size is not part of the cache key

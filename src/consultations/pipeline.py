@@ -166,7 +166,7 @@ def _settings_part(settings: Settings, names: Iterable[str] | None) -> dict:
     full = settings_as_dict(settings)
     full.pop("source", None)
     ingest = {k: v for k, v in full["ingest"].items()
-              if k not in {"engine", "workers", "scheduler"}}  # same results on any engine
+              if k not in {"engine", "workers", "scheduler", "batch_chars"}}  # same results
     flat = {"seed": full["seed"], "workshops": full["workshops"], "ingest": ingest,
             "spacy_model": full["ingest"]["spacy_model"], **full["topics"],
             **{k: v for k, v in full.items() if k not in

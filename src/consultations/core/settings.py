@@ -46,10 +46,11 @@ SETTINGS_FILE = "consultations.toml"
 #: Sections of free per-stage parameters (kept in ``Settings.extra``).
 STAGE_SECTIONS = ("coding", "compare", "recommendations", "evidence", "report")
 #: Keys of ``[ingest]`` kept in ``Settings.extra["ingest"]`` (read by the ingest stage).
-_INGEST_EXTRA = {"strict", "stage_directions"}
+_INGEST_EXTRA = {"strict", "stage_directions", "batch_chars"}
 _TOP = {"seed", "workshops"}
 _SECTIONS = {
-    "ingest": {"spacy_model", "engine", "workers", "scheduler", "strict", "stage_directions"},
+    "ingest": {"spacy_model", "engine", "workers", "scheduler", "strict", "stage_directions",
+               "batch_chars"},
     "topics": {"n_topics", "embedding", "reduction", "clustering", "embedding_model_path",
                "topic_sample_size"},
 }

@@ -542,7 +542,9 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     Settings (section ``[ingest]`` of the settings file): ``strict`` (stop at a line that
     looks like a speaker label but matches no participant; default false: the line stays in
     the current turn and is listed), ``stage_directions`` (extra words or phrases that open a
-    stage direction in parentheses).
+    stage direction in parentheses), ``batch_chars`` (characters of speech per NLP batch,
+    default :data:`consultations.ingest.segment.BATCH_CHARS`: a large transcript is parsed in
+    chunks of whole turns of about that size; the tables do not depend on it).
 
     Returns:
         ``workshops, speakers, turns, segments, recommendations, file_report, groups``
@@ -552,7 +554,8 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     """
     from consultations.ingest import segment
 
-    opts = settings.section("ingest", {"strict": False, "stage_directions": []})
+    opts = settings.section("ingest", {"strict": False, "stage_directions": [],
+                                       "batch_chars": None})
     extra_sd = opts.get("stage_directions") or []
     if isinstance(extra_sd, str):
         extra_sd = [extra_sd]
@@ -640,7 +643,7 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     turns, segments, nlp_stats = segment.stream_segments(
         raw, sources, speakers_full, model=settings.spacy_model,
         cache_dir=paths.interim / "cache" / "ingest", engine=segment.engine_for(settings),
-        names=names)
+        names=names, batch_chars=opts.get("batch_chars") or None)
     key = redact.pseudonym_key(speakers_full)
 
     # File names that carry a name are published under a neutral label.
