@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -460,7 +461,8 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
 
     Returns:
         ``(turns, segments, stats)``: the finished turns and segments (sorted by id) and
-        ``{"engine", "batches", "batches_reused"}``.
+        ``{"engine", "batches", "batches_reused", "seconds_batches"}`` (wall time of the
+        batches, planning and writing included: the part the workers share).
 
     """
     engine = engine or Engine()
@@ -504,6 +506,7 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
             yield {k: v for k, v in b.items() if k not in {"key", "n_turns"}}
 
     n_seg = n_done_turns = 0
+    t0 = time.perf_counter()
     try:
         for i, res in engine.map(process_batch, tracked(), shared):
             key, n_turns = pending_keys.pop(i)
@@ -531,5 +534,6 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
     segments = _read_parts([part(k, "segments") for k in keys], "segments")
     turns = turns.sort_values("turn_id", kind="mergesort").reset_index(drop=True)
     segments = segments.sort_values("segment_id", kind="mergesort").reset_index(drop=True)
-    stats = {"engine": engine.describe(), "batches": len(keys), "batches_reused": reused}
+    stats = {"engine": engine.describe(), "batches": len(keys), "batches_reused": reused,
+             "seconds_batches": round(time.perf_counter() - t0, 2)}
     return turns, segments, stats
