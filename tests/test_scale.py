@@ -138,6 +138,12 @@ def test_scale_engine_settings_and_errors(tmp_path):
     assert (s.engine, s.scheduler, s.workers) == ("dask", "tcp://10.0.0.5:8786", 4)
     assert segment.engine_for(s) == Engine("dask", 4, "tcp://10.0.0.5:8786")
     assert load_settings(f, engine="local").engine == "local"  # a flag wins over the file
+    f.write_text('[ingest]\nbatch_chars = 2000\n', encoding="utf-8")
+    assert load_settings(f).section("ingest")["batch_chars"] == 2000
+    f.write_text('[ingest]\nengine = "local"\nbatch_chars = "beaucoup"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="batch_chars") as err:
+        load_settings(f)
+    assert err.value.line == 3
     f.write_text('[ingest]\nengine = "spark"\n', encoding="utf-8")
     with pytest.raises(InputError, match="engine") as err:
         load_settings(f)
