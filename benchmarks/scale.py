@@ -169,14 +169,14 @@ def run_stage(stage: str, data: Path, out: Path, workers: int, *, force: bool = 
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"consultations {stage} failed on {data}:\n{err[-3000:]}")
-    out = {"wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+    res = {"wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
            "peak_rss_mb": round(usage.ru_maxrss / 1024),
            "tree_peak_rss_mb": round(peak[0] / 2**20),
            "load_avg": [round(load0, 1), round(os.getloadavg()[0], 1)]}
-    summary = out_summary(out_dir=out, stage=stage)
+    summary = out_summary(out, stage)
     if stage == "ingest" and summary.get("nlp", {}).get("seconds_batches") is not None:
-        out["nlp_batches_s"] = summary["nlp"]["seconds_batches"]
-    return out
+        res["nlp_batches_s"] = summary["nlp"]["seconds_batches"]
+    return res
 
 
 def out_summary(out_dir: Path, stage: str) -> dict:
