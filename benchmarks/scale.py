@@ -149,6 +149,7 @@ def run_stage(stage: str, data: Path, out: Path, workers: int, *, force: bool = 
     cmd = [sys.executable, "-m", "consultations.cli", stage, "--data", str(data), "--out",
            str(out), "--workers", str(workers)] + (["--force"] if force else []) + (extra or [])
     env = {**os.environ, "PYTHONPATH": str(SRC)}
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peak = [0]
@@ -168,9 +169,23 @@ def run_stage(stage: str, data: Path, out: Path, workers: int, *, force: bool = 
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"consultations {stage} failed on {data}:\n{err[-3000:]}")
-    return {"wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024),
-            "tree_peak_rss_mb": round(peak[0] / 2**20)}
+    res = {"wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+           "peak_rss_mb": round(usage.ru_maxrss / 1024),
+           "tree_peak_rss_mb": round(peak[0] / 2**20),
+           "load_avg": [round(load0, 1), round(os.getloadavg()[0], 1)]}
+    summary = out_summary(out, stage)
+    if stage == "ingest" and summary.get("nlp", {}).get("seconds_batches") is not None:
+        res["nlp_batches_s"] = summary["nlp"]["seconds_batches"]
+    return res
+
+
+def out_summary(out_dir: Path, stage: str) -> dict:
+    """The stage's entry of the run summary the child wrote (empty when absent)."""
+    p = out_dir / "run_summary.json"
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))["stages"].get(stage, {})
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def _n_segments(data: Path) -> int:
@@ -231,11 +246,16 @@ def main() -> None:
                 row["stages"][stage] = m
                 print(f"  {stage:<8} ({args.workers} workers) {m}", flush=True)
             row["segments"] = _n_segments(d / "data")
+            row["words"] = out_summary(d / "reports", "ingest").get("words")
             if not args.no_speedup:
-                row["nlp_speedup"] = round(row["ingest_1_worker"]["wall_s"]
-                                           / row["stages"]["ingest"]["wall_s"], 2)
+                one, two = row["ingest_1_worker"], row["stages"]["ingest"]
+                row["nlp_speedup"] = round(one["wall_s"] / two["wall_s"], 2)
+                if one.get("nlp_batches_s") and two.get("nlp_batches_s"):
+                    row["nlp_batches_speedup"] = round(one["nlp_batches_s"]
+                                                       / two["nlp_batches_s"], 2)
                 print(f"  segments {row['segments']:,}; ingest speed-up 1 → {args.workers} "
-                      f"workers: ×{row['nlp_speedup']}", flush=True)
+                      f"workers: ×{row['nlp_speedup']} (the NLP batches alone: "
+                      f"×{row.get('nlp_batches_speedup')})", flush=True)
             results["sizes"].append(row)
             if not args.keep:
                 shutil.rmtree(d, ignore_errors=True)
@@ -258,29 +278,41 @@ def _print_table(results: dict, stages: list[str]) -> None:
     rows = results["sizes"]
     if not rows:
         return
-    print("\n| segments | stage | wall s | CPU s | peak RSS MB (process) | peak RSS MB (tree) |")
-    print("|---|---|---|---|---|---|")
+    print("\n| segments | words | stage | wall s | CPU s | peak RSS MB (process) | "
+          "peak PSS MB (tree) | load avg |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         for st in stages:
             m = r["stages"][st]
-            print(f"| {r['segments']:,} | {st} | {m['wall_s']} | {m['cpu_s']} | "
-                  f"{m['peak_rss_mb']} | {m['tree_peak_rss_mb']} |")
+            print(f"| {r['segments']:,} | {r.get('words') or 0:,} | {st} | {m['wall_s']} | "
+                  f"{m['cpu_s']} | {m['peak_rss_mb']} | {m['tree_peak_rss_mb']} | "
+                  f"{m.get('load_avg')} |")
         if "ingest_1_worker" in r:
             m = r["ingest_1_worker"]
-            print(f"| {r['segments']:,} | ingest, 1 worker | {m['wall_s']} | {m['cpu_s']} | "
-                  f"{m['peak_rss_mb']} | {m['tree_peak_rss_mb']} |")
+            print(f"| {r['segments']:,} | {r.get('words') or 0:,} | ingest, 1 worker | "
+                  f"{m['wall_s']} | {m['cpu_s']} | {m['peak_rss_mb']} | "
+                  f"{m['tree_peak_rss_mb']} | {m.get('load_avg')} |")
     if len(rows) >= 2:
         segs = [r["segments"] for r in rows]
-        print("\nGrowth exponent (slope of log y against log segments):")
+        big = rows[-1]
+        print("\nGrowth exponent (slope of log y against log segments) and projection to "
+              "1,000,000 segments (largest size measured × (1M / its segments)^exponent):")
         for st in stages:
             t = _slope(segs, [r["stages"][st]["wall_s"] for r in rows])
             c = _slope(segs, [r["stages"][st]["cpu_s"] for r in rows])
             m = _slope(segs, [r["stages"][st]["tree_peak_rss_mb"] for r in rows])
-            print(f"  {st:<8} time {t}  CPU {c}  peak RSS {m}")
+            f = 1_000_000 / big["segments"]
+            m_big = big["stages"][st]["tree_peak_rss_mb"]
+            c_big = big["stages"][st]["cpu_s"]
+            proj_m = round(m_big * f ** m) if m is not None else None
+            proj_c = round(c_big * f ** c) if c is not None else None
+            print(f"  {st:<8} time {t}  CPU {c}  peak RSS {m}  → 1M: CPU ≈ {proj_c} s, "
+                  f"peak RSS ≈ {proj_m} MB")
     for r in rows:
         if "nlp_speedup" in r:
             print(f"NLP (ingest) speed-up, 1 → 2 workers at {r['segments']:,} segments: "
-                  f"×{r['nlp_speedup']} (load average {r['load_avg']} on "
+                  f"×{r['nlp_speedup']} for the stage, ×{r.get('nlp_batches_speedup')} for "
+                  f"its NLP batches (load average {r['load_avg']} on "
                   f"{results['cpu_count']} cores when it ran)")
 
 

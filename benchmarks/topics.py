@@ -24,6 +24,7 @@ Run::
     .venv/bin/python benchmarks/topics.py            # quality + scale
     .venv/bin/python benchmarks/topics.py --quality  # quality only
     .venv/bin/python benchmarks/topics.py --scale 2000 20000
+    .venv/bin/python benchmarks/topics.py --sampling 0.5 0.25   # sampled vs full fit only
 """
 
 from __future__ import annotations
@@ -143,9 +144,11 @@ def sampling_table(frames: dict[str, pd.DataFrame], seeds=range(5),
                    fraction: float = 0.5) -> pd.DataFrame:
     """Fit on a seeded sample (``fraction`` of the segments), assign the rest; vs the full fit.
 
-    Both fits use the number of topics the full fit chose automatically, so that only the
-    sampling differs. Returns per corpus the mean NMI against the themes of the full and the
-    sampled fit, their difference, and the NMI between the two partitions.
+    Every fit uses the number of topics a full fit with the first seed chose automatically,
+    so that only the sampling (and the seed) differs. Returns per corpus the mean NMI against
+    the themes of the full and the sampled fit, their difference, the NMI between the two
+    partitions, and the same for a full fit with another seed (the noise floor: how much two
+    full fits differ).
     """
     from sklearn.metrics import normalized_mutual_info_score
 
@@ -155,18 +158,24 @@ def sampling_table(frames: dict[str, pd.DataFrame], seeds=range(5),
     for name, seg in frames.items():
         seg = seg[seg["lemmas"].str.strip() != ""].sort_values("segment_id")
         size = max(100, int(len(seg) * fraction))
+        seeds = list(seeds)
+        k = TopicModel(random_state=seeds[0]).fit(seg).summary_["n_topics"]
         for seed in seeds:
-            full = TopicModel(random_state=seed).fit(seg)
-            k = full.summary_["n_topics"]
+            full = TopicModel(random_state=seed, n_topics=k).fit(seg)
             part = TopicModel(random_state=seed, n_topics=k, sample_size=size).fit(seg)
             again = TopicModel(random_state=seed, n_topics=k, sample_size=size).fit(seg)
+            # The noise floor: a full fit with another seed (same k) against this one.
+            other = TopicModel(random_state=seed + 100, n_topics=k).fit(seg)
             lab = seg.set_index("segment_id").loc[full.assignments_["segment_id"], "theme"]
             a, b = full.assignments_["topic"], part.assignments_["topic"]
+            c = other.assignments_["topic"]
             rows.append({"corpus": name, "seed": seed, "segments": len(full.segments_),
                          "sample": size, "k": k,
                          "nmi_full": normalized_mutual_info_score(lab, a),
                          "nmi_sample": normalized_mutual_info_score(lab, b),
                          "nmi_full_vs_sample": normalized_mutual_info_score(a, b),
+                         "nmi_other_seed": normalized_mutual_info_score(lab, c),
+                         "nmi_full_vs_other_seed": normalized_mutual_info_score(a, c),
                          "same_seed_same_topics": bool(part.assignments_.equals(
                              again.assignments_))})
     df = pd.DataFrame(rows)
@@ -174,9 +183,12 @@ def sampling_table(frames: dict[str, pd.DataFrame], seeds=range(5),
            .agg(segments=("segments", "first"), sample=("sample", "first"), k=("k", "mean"),
                 nmi_full=("nmi_full", "mean"), nmi_sample=("nmi_sample", "mean"),
                 nmi_full_vs_sample=("nmi_full_vs_sample", "mean"),
+                nmi_other_seed=("nmi_other_seed", "mean"),
+                nmi_full_vs_other_seed=("nmi_full_vs_other_seed", "mean"),
                 deterministic=("same_seed_same_topics", "all"))
            .reset_index())
     out["nmi_diff"] = out["nmi_sample"] - out["nmi_full"]
+    out["nmi_diff_other_seed"] = out["nmi_other_seed"] - out["nmi_full"]
     return out.round(3)
 
 
@@ -251,8 +263,19 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quality", action="store_true", help="only the quality table")
     ap.add_argument("--scale", nargs="*", type=int, help="only the scale runs (sizes)")
+    ap.add_argument("--sampling", nargs="*", type=float,
+                    help="only the sampled-fit table, at these sample fractions (default 0.5)")
+    ap.add_argument("--seeds", type=int, default=5, help="seeds 0 … n-1 (default 5)")
     ap.add_argument("--scale-one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.sampling is not None:
+        pd.set_option("display.width", 200)
+        frames = {**load_grand_debat(), **load_ccc(), **sample_corpus_frames()}
+        for fraction in args.sampling or [0.5]:
+            print(f"sample fraction {fraction}", flush=True)
+            print(sampling_table(frames, seeds=range(args.seeds), fraction=fraction)
+                  .to_string(index=False), flush=True)
+        return
     if args.scale_one:
         print(json.dumps(scale_one(args.scale_one)))
         return

@@ -138,6 +138,12 @@ def test_scale_engine_settings_and_errors(tmp_path):
     assert (s.engine, s.scheduler, s.workers) == ("dask", "tcp://10.0.0.5:8786", 4)
     assert segment.engine_for(s) == Engine("dask", 4, "tcp://10.0.0.5:8786")
     assert load_settings(f, engine="local").engine == "local"  # a flag wins over the file
+    f.write_text('[ingest]\nbatch_chars = 2000\n', encoding="utf-8")
+    assert load_settings(f).section("ingest")["batch_chars"] == 2000
+    f.write_text('[ingest]\nengine = "local"\nbatch_chars = "beaucoup"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="batch_chars") as err:
+        load_settings(f)
+    assert err.value.line == 3
     f.write_text('[ingest]\nengine = "spark"\n', encoding="utf-8")
     with pytest.raises(InputError, match="engine") as err:
         load_settings(f)
@@ -168,3 +174,80 @@ def test_scale_catalog_reads_columns(tmp_path, tiny_segments):
     assert list(part.columns) == ["segment_id", "n_words"] and len(part) == len(tiny_segments)
     assert "segments" not in fresh._mem  # a partial read is not cached as the table
     assert list(fresh.read("segments").columns) == list(tiny_segments.columns)
+
+
+def test_scale_progress_off_without_terminal_and_forced_by_environment(monkeypatch):
+    from consultations.core.progress import PROGRESS_ENV, progress_on
+
+    monkeypatch.delenv(PROGRESS_ENV, raising=False)
+    assert not progress_on()  # pytest captures stderr: not a terminal
+    monkeypatch.setenv(PROGRESS_ENV, "1")
+    assert progress_on()
+    monkeypatch.setenv(PROGRESS_ENV, "0")
+    assert not progress_on()
+
+
+def test_scale_run_writes_one_progress_line_per_stage_with_counts(sample_data_dir, tmp_path,
+                                                                   monkeypatch, capfd):
+    import re
+    import shutil
+
+    from consultations.core.config import get_paths
+    from consultations.core.progress import PROGRESS_ENV
+    from consultations.pipeline import STAGES, run_pipeline
+
+    data = tmp_path / "data"
+    for sub in ("transcripts", "coded"):
+        shutil.copytree(sample_data_dir / sub, data / sub,
+                        ignore=shutil.ignore_patterns(".anchors"))
+    monkeypatch.setenv(PROGRESS_ENV, "1")
+    settings = Settings(spacy_model=MODEL, workshops=("ATL1",), workers=1,
+                        extra={"coding": {"n_boot": 20, "learn": False}})
+    capfd.readouterr()
+    summary = run_pipeline(get_paths(data, tmp_path / "reports"), settings,
+                           progress=lambda m: None)
+    err = capfd.readouterr().err
+    (tmp_path / "err.txt").write_text(err)
+    # A bar's last state (after its last carriage return) holds the final counts ``n/n``;
+    # other output (a library's warning) may cut a bar's line in two: keep its last state.
+    states = [s.strip() for line in err.split("\n") for s in line.split("\r")]
+    last = {s.split(":")[0]: s for s in states if s.startswith("[") and ":" in s}
+    bars = list(last.values())
+    finals = states
+    for stage in STAGES:
+        mine = [b for b in bars if b.startswith(f"[{stage}]")]
+        assert mine, f"no progress line for {stage}: {finals}"
+        for b in mine:
+            m = re.search(r"\|\s*(\d+)/(\d+)", b)
+            assert m and m.group(1) == m.group(2), b  # complete, with its counts
+    counts = {b.split(":")[0]: re.search(r"(\d+)/(\d+)", b).group(2) for b in bars}
+    assert counts["[ingest] fichiers lus"] == "1"
+    n_seg = summary["stages"]["ingest"]["segments"]
+    assert counts["[code] segments codés (règles)"] == str(n_seg)
+    assert sum(b.startswith("[ingest]") for b in bars) == 2  # files, then NLP batches
+    assert f"segments={n_seg}" in next(b for b in bars if b.startswith("[ingest] lots"))
+
+
+def test_scale_large_file_parsed_in_chunks_of_turns_same_tables(sample_data_dir, tmp_path):
+    import shutil
+
+    from consultations.core.config import get_paths
+    from consultations.pipeline import run_pipeline, stage_keys
+
+    tables, summaries, keys = {}, {}, {}
+    for name, batch_chars in (("whole", None), ("chunks", 2000)):
+        data = tmp_path / name / "data"
+        shutil.copytree(sample_data_dir / "transcripts", data / "transcripts")
+        paths = get_paths(data, tmp_path / name / "reports")
+        extra = {"ingest": {"batch_chars": batch_chars}} if batch_chars else {}
+        settings = Settings(spacy_model=MODEL, workshops=("ATL1",), workers=1, extra=extra)
+        summaries[name] = run_pipeline(paths, settings, ["ingest"], progress=lambda m: None)
+        keys[name] = stage_keys(paths, settings)["ingest"]
+        cat = Catalog(paths)
+        tables[name] = {t: table_hash(cat[t]) for t in ("turns", "segments", "speakers")}
+    whole = summaries["whole"]["stages"]["ingest"]["nlp"]
+    chunks = summaries["chunks"]["stages"]["ingest"]["nlp"]
+    assert whole["batches"] == 1  # one workshop file, one batch by default
+    assert chunks["batches"] >= 5  # the same file in chunks of whole turns
+    assert tables["chunks"] == tables["whole"]
+    assert keys["chunks"] == keys["whole"]  # the chunk size is not part of the cache key

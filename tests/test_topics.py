@@ -403,14 +403,34 @@ def test_topics_sampled_fit_assigns_all_and_is_deterministic():
     seg = make_segments(n_per_theme=60)
     a = topics.TopicModel(n_topics=3, random_state=5, sample_size=100).fit(seg)
     b = topics.TopicModel(n_topics=3, random_state=5, sample_size=100).fit(seg)
+    steps = a.summary_["sample"].pop("refinement_steps")
     assert a.summary_["sample"] == {"sample_size": 100, "n_candidates": 180,
                                     "n_sampled": 100, "sampled": True}
+    assert 1 <= steps <= topics.REFINE_STEPS
     assert len(a.assignments_) == 180 and a.assignments_["topic"].ge(0).all()
     pd.testing.assert_frame_equal(a.assignments_, b.assignments_)
     truth = seg.set_index("segment_id").loc[a.assignments_["segment_id"], "theme"]
     assert normalized_mutual_info_score(truth, a.assignments_["topic"]) > 0.8
     full = topics.TopicModel(n_topics=3, random_state=5, sample_size=0).fit(seg)
     assert full.summary_["sample"]["sampled"] is False
+
+
+def test_topics_sample_centroids_refined_on_every_segment():
+    rng = np.random.default_rng(0)
+    truth = np.repeat([0, 1, 2], 200)
+    centres = np.eye(3)
+    x = centres[truth] + rng.normal(scale=0.25, size=(600, 3))
+    # Centroids as a small, unlucky sample would give them: pulled towards each other.
+    start = np.array([[1.0, 0.6, 0.0], [0.6, 1.0, 0.0], [0.3, 0.3, 1.0]])
+    start /= np.linalg.norm(start, axis=1, keepdims=True)
+    before = (x @ start.T).argmax(axis=1)
+    cent, labels, steps = topics._refine_centroids(x, start, chunk=128)
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(truth, labels) > adjusted_rand_score(truth, before)
+    assert adjusted_rand_score(truth, labels) > 0.9 and steps >= 2
+    assert np.allclose(np.linalg.norm(cent, axis=1), 1.0)
+    assert np.array_equal(labels, (x @ cent.T).argmax(axis=1))  # a fixed point
 
 
 def test_topic_sample_size_setting(tmp_path):
@@ -423,3 +443,29 @@ def test_topic_sample_size_setting(tmp_path):
                                                  encoding="utf-8")
     with pytest.raises(InputError, match="topic_sample_size"):
         load_settings(tmp_path)
+
+
+def test_topics_stage_reads_only_the_segment_columns_it_needs(segments, tmp_path,
+                                                              monkeypatch):
+    from consultations.core.config import get_paths
+    from consultations.pipeline import Catalog, table_hash
+
+    paths = get_paths(tmp_path / "data", tmp_path / "reports")
+    Catalog(paths).put("segments", segments.drop(columns="theme"))
+    asked = []
+    read = Catalog.read
+
+    def spy(self, name, columns=None):
+        asked.append((name, columns))
+        return read(self, name, columns)
+
+    monkeypatch.setattr(Catalog, "read", spy)
+    settings = Settings(seed=3, n_topics=3)
+    fresh = Catalog(paths)
+    out = topics_stage.run_stage(fresh, paths, settings)
+    assert asked == [("segments", topics_stage.SEGMENT_COLUMNS)]
+    assert "line_start" not in topics_stage.SEGMENT_COLUMNS
+    assert "segments" not in fresh._mem  # the whole table never loaded
+    whole = topics_stage.run_stage({"segments": segments.drop(columns="theme")}, paths, settings)
+    for name in ("topic_assignments", "topic_info", "topic_crosswalk", "topics_per_group"):
+        assert table_hash(out[name]) == table_hash(whole[name]), name

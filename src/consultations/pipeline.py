@@ -111,13 +111,19 @@ class Catalog(Mapping):
         """Return a table, or only some of its columns read from disk (not kept in memory).
 
         A stage that needs a few columns of a large table reads just those from the Parquet
-        file; a table already in memory is sliced instead.
+        file; a table already in memory is sliced instead. Columns the table lacks are left
+        out (the stage checks what it needs).
         """
         if columns is None:
             return self[name]
         if name in self._mem:
-            return self._mem[name][list(columns)]
-        return cio.load_table(self.paths, name, columns=list(columns))
+            df = self._mem[name]
+            return df[[c for c in columns if c in df.columns]]
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(cio.table_path(self.paths, name)).names) \
+            if cio.table_exists(self.paths, name) else set(columns)
+        return cio.load_table(self.paths, name, columns=[c for c in columns if c in have])
 
     def __contains__(self, name) -> bool:
         return name in self._mem or cio.table_exists(self.paths, name)
@@ -161,7 +167,7 @@ def _settings_part(settings: Settings, names: Iterable[str] | None) -> dict:
     full = settings_as_dict(settings)
     full.pop("source", None)
     ingest = {k: v for k, v in full["ingest"].items()
-              if k not in {"engine", "workers", "scheduler"}}  # same results on any engine
+              if k not in {"engine", "workers", "scheduler", "batch_chars"}}  # same results
     flat = {"seed": full["seed"], "workshops": full["workshops"], "ingest": ingest,
             "spacy_model": full["ingest"]["spacy_model"], **full["topics"],
             **{k: v for k, v in full.items() if k not in

@@ -288,14 +288,19 @@ class RuleCoder:
         return sorted({f for f in found if f[0] not in drop},
                       key=lambda f: (f[0], f[2], f[3], f[1]))
 
-    def transform(self, segments: pd.DataFrame) -> pd.DataFrame:
+    def transform(self, segments: pd.DataFrame, progress=None) -> pd.DataFrame:
         """Code segments; one row per (segment, code) with every evidence joined by ``; ``.
 
         ``negated`` is True when every match of the code in the segment is negated.
+        ``progress``: a bar (:func:`consultations.core.progress.progress_bar`) advanced by
+        the segments coded.
         """
         rows = []
-        for seg_id, lemmas, text in zip(segments["segment_id"], segments["lemmas"],
-                                        segments["text"], strict=True):
+        for i, (seg_id, lemmas, text) in enumerate(zip(segments["segment_id"],
+                                                       segments["lemmas"], segments["text"],
+                                                       strict=True), 1):
+            if progress is not None and not i % 1000:
+                progress.update(1000)
             matches = self.match_segment(lemmas)
             if not matches:
                 continue
@@ -315,6 +320,8 @@ class RuleCoder:
                     "negated": all(m[4] for m in ms), "note": "", "origin_file": "",
                     "origin_line": pd.NA,
                 })
+        if progress is not None:
+            progress.update(len(segments) % 1000)
         return finish_codings(pd.DataFrame(rows))
 
     def fit_transform(self, codebook: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from consultations.coding.coder import (
     read_qdpx_codes,
 )
 from consultations.core.config import Paths, Settings
+from consultations.core.progress import progress_bar
 
 __all__ = ["DEFAULTS", "run_stage"]
 
@@ -71,7 +72,9 @@ def run_stage(tables: Mapping[str, pd.DataFrame], paths: Paths, settings: Settin
     segments = tables["segments"]
     cb = load_codebook(paths.coded / "codebook.yaml")
     codebook, version = cb["codebook"], cb["version"]
-    rule = codebook_rule_coder(cb).transform(segments)
+    with progress_bar(len(segments), "[code] segments codés (règles)", "segments") as bar:
+        rule = codebook_rule_coder(cb).transform(segments, progress=bar)
+        bar.set_postfix(codages=len(rule), refresh=False)
     store = AnchorStore(paths.coded, segments, codebook)
     from_files, coverage = read_manual_codes(manual_files(paths.coded / "manual"), segments,
                                              codebook, version, root=paths.data,

@@ -50,6 +50,7 @@ from consultations.coding.stance import DEFAULT_THRESHOLD
 from consultations.compare.consensus import consensus_table
 from consultations.compare.positions import group_positions, position_summary, speaker_positions
 from consultations.core.errors import warn_input
+from consultations.core.progress import progress_bar
 from consultations.core.schema import participant_segments, truthy
 
 __all__ = [
@@ -472,6 +473,7 @@ def run_stage(tables, paths, settings) -> dict:
     from consultations.compare.distinctive import distinctive_terms
 
     p = _params(settings)
+    bar = progress_bar(4, "[compare] tests, termes, positions, recommandations", "étapes")
     segments, codebook = tables["segments"], tables["codebook"]
     codings = tables["codings"] if "codings" in tables else pd.DataFrame(
         columns=["segment_id", "code_id", "negated"])
@@ -485,6 +487,9 @@ def run_stage(tables, paths, settings) -> dict:
                                        min_group_speakers=p["min_group_speakers"],
                                        seed=settings.seed)
     n_groups = int((counts.drop_duplicates("group_code")["group_segments"] > 0).sum())
+    bar.set_postfix(groupes=n_groups, codes_testés=int(tests["p_value"].notna().sum()),
+                    refresh=False)
+    bar.update(1)
     if n_groups < 2:
         warn_input("segments", None, "un seul groupe de participants : les tests de "
                    "différence ne peuvent pas être faits", "seuls les tableaux descriptifs "
@@ -495,6 +500,7 @@ def run_stage(tables, paths, settings) -> dict:
     terms = distinctive_terms(segments, top_n=p["top_terms"], prior_scale=p["prior_scale"],
                               min_count=p["min_term_count"],
                               example_words=tuple(p["example_words"]))
+    bar.update(1)
     positions = speaker_positions(segments, codings, codebook,
                                   min_confidence=p["stance_min_confidence"])
     gpos = group_positions(positions, segments, codebook,
@@ -507,6 +513,8 @@ def run_stage(tables, paths, settings) -> dict:
     cons = consensus_table(counts, codebook, min_share=p["min_share"],
                            min_speakers=p["min_speakers"], rel_share=p["rel_share"],
                            agreement=agreement, min_group_speakers=p["min_group_speakers"])
+    bar.set_postfix(groupes=n_groups, positions=len(positions), refresh=False)
+    bar.update(1)
     out = {"code_group_counts": counts, "code_group_tests": tests,
            "code_group_residuals": resid, "distinctive_terms": terms, "consensus": cons,
            "positions": positions, "group_positions": gpos, "position_summary": psum}
@@ -522,6 +530,8 @@ def run_stage(tables, paths, settings) -> dict:
         info = tables["topic_info"] if "topic_info" in tables else None
         out["topic_group_counts"] = topic_group_counts(segments, tables["topic_assignments"],
                                                        info)
+    bar.update(1)
+    bar.close()
     out["_summary"] = {
         "groups_compared": n_groups,
         "codes": int(counts["code_id"].nunique()),

@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -31,7 +30,7 @@ from typing import Any
 
 from consultations.core.errors import InputError
 
-__all__ = ["ENGINES", "Engine", "TaskError", "progress_bar"]
+__all__ = ["ENGINES", "Engine", "TaskError"]
 
 #: Engine names accepted by the settings file and ``--engine``.
 ENGINES = ("local", "dask")
@@ -229,15 +228,3 @@ def _unwrap(result):
             raise result[2]
         raise TaskError(result[1])
     return result
-
-
-# ---------------------------------------------------------------------- progress
-
-def progress_bar(total: int, desc: str, unit: str, initial: int = 0):
-    """Return a tqdm progress bar with counts (off when stderr is no terminal, in notebooks)."""
-    from tqdm import tqdm
-
-    quiet = not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()) \
-        or "ipykernel" in sys.modules
-    return tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=False,
-                disable=quiet, dynamic_ncols=True)

@@ -28,6 +28,7 @@ __all__ = [
     "content_hash",
     "file_sha256",
     "load_table",
+    "read_columns",
     "read_bytes",
     "save_table",
     "table_exists",
@@ -245,6 +246,20 @@ def table_exists(paths: Paths, name: str) -> bool:
 def save_table(paths: Paths, name: str, df: pd.DataFrame) -> Path:
     """Save a named derived table (``data/interim/<name>.parquet``) atomically."""
     return atomic_write_bytes(table_path(paths, name), frame_to_parquet_bytes(df))
+
+
+def read_columns(tables, name: str, columns: Iterable[str]) -> pd.DataFrame:
+    """Only ``columns`` of a named table (those it has), for a stage that needs part of it.
+
+    The pipeline's catalog reads just those columns from the Parquet file (the rest never
+    reaches memory); a plain mapping of tables (tests, notebooks) is sliced.
+    """
+    columns = list(columns)
+    reader = getattr(tables, "read", None)
+    if callable(reader):
+        return reader(name, columns=columns)
+    df = tables[name]
+    return df[[c for c in columns if c in df.columns]]
 
 
 def load_table(paths: Paths, name: str, columns: list[str] | None = None) -> pd.DataFrame:

@@ -46,10 +46,11 @@ SETTINGS_FILE = "consultations.toml"
 #: Sections of free per-stage parameters (kept in ``Settings.extra``).
 STAGE_SECTIONS = ("coding", "compare", "recommendations", "evidence", "report")
 #: Keys of ``[ingest]`` kept in ``Settings.extra["ingest"]`` (read by the ingest stage).
-_INGEST_EXTRA = {"strict", "stage_directions"}
+_INGEST_EXTRA = {"strict", "stage_directions", "batch_chars"}
 _TOP = {"seed", "workshops"}
 _SECTIONS = {
-    "ingest": {"spacy_model", "engine", "workers", "scheduler", "strict", "stage_directions"},
+    "ingest": {"spacy_model", "engine", "workers", "scheduler", "strict", "stage_directions",
+               "batch_chars"},
     "topics": {"n_topics", "embedding", "reduction", "clustering", "embedding_model_path",
                "topic_sample_size"},
 }
@@ -174,6 +175,12 @@ def load_settings(path: str | Path | None, base: Settings | None = None,
                              f"cœurs (lu : {wk!r}).", "écrivez par exemple workers = 2.")
     if "scheduler" in values and not values["scheduler"]:
         values["scheduler"] = None
+    bc = (extra.get("ingest") or {}).get("batch_chars")
+    if bc is not None and not (isinstance(bc, int) and not isinstance(bc, bool) and bc >= 1):
+        raise InputError(file, _line_of(text, "batch_chars", "ingest")
+                         if file is not None and file.exists() else None,
+                         f"batch_chars doit être un entier ≥ 1 (lu : {bc!r}).",
+                         "écrivez par exemple batch_chars = 100000.")
     if "seed" in values and not isinstance(values["seed"], int):
         raise InputError(file, None, f"seed doit être un entier (lu : {values['seed']!r}).",
                          "écrivez par exemple seed = 42.")

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from consultations.compare.groups import code_presence, fr_num
+from consultations.core.progress import progress_bar
 from consultations.core.schema import participant_segments
 from consultations.evidence.decisions import open_decisions, participation, position_quotes
 
@@ -460,7 +461,9 @@ def run_stage(tables, paths, settings) -> dict:
     codings = tables["codings"] if "codings" in tables else pd.DataFrame(
         columns=["segment_id", "code_id", "negated"])
     presence = code_presence(codings, t["codebook"])
+    bar = progress_bar(3, "[evidence] thèmes, citations, positions", "étapes")
     theme = evidence_by_theme(t, presence, rule=rule)
+    bar.update(1)
     ranked = (theme.assign(_r=theme["strength"].map(_ORDER).fillna(-1))
               .sort_values(["_r", "n_speakers", "n_segments", "code_id"],
                            ascending=[False, False, False, True]))
@@ -470,6 +473,8 @@ def run_stage(tables, paths, settings) -> dict:
                            quote_words=tuple(p["quote_words"]), order=list(ranked["code_id"]))
     theme["n_quotes"] = theme["code_id"].map(quotes.groupby("code_id").size()).fillna(0) \
         .astype(int)
+    bar.set_postfix(thèmes=len(theme), citations=len(quotes), refresh=False)
+    bar.update(1)
     axis = evidence_by_axis(theme, t)
     empty = pd.DataFrame()
     pq = position_quotes(t.get("positions", empty), t.get("group_positions", empty),
@@ -477,6 +482,8 @@ def run_stage(tables, paths, settings) -> dict:
     od = open_decisions(t.get("position_summary", empty), t.get("group_positions", empty),
                         t.get("positions", empty), t["codebook"])
     part = participation(t["segments"], t.get("speakers"))
+    bar.update(1)
+    bar.close()
     return {"evidence_by_theme": theme, "evidence_quotes": quotes, "evidence_by_axis": axis,
             "position_quotes": pq, "open_decisions": od, "participation": part,
             "_summary": {"themes": len(theme), "quotes": len(quotes), "axes": len(axis),

@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -29,8 +30,9 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core import io as cio
-from consultations.core.engine import Engine, progress_bar
+from consultations.core.engine import Engine
 from consultations.core.errors import InputWarning, warn_input
+from consultations.core.progress import progress_bar
 from consultations.core.schema import TABLES
 from consultations.ingest import clean, redact
 from consultations.ingest.clean import MappedText
@@ -105,12 +107,12 @@ def parse_texts(texts: Sequence[str], nlp, *, batch_size: int = 64,
             same = len(docs) == len(texts)
             if same and all(d.text == t for d, t in zip(docs, texts, strict=True)):
                 return docs
-    from tqdm.auto import tqdm
-
-    # A progress bar on the one long step (off when stderr is not a terminal, e.g. in CI).
-    docs = list(tqdm(nlp.pipe(texts, batch_size=batch_size), total=len(texts),
-                     desc="Analyse spaCy (interventions)", unit="interv.", leave=False,
-                     disable=None if progress else True))
+    docs = []
+    with progress_bar(len(texts), "Analyse spaCy", "interventions") as bar:
+        bar.disable = bar.disable or not progress
+        for doc in nlp.pipe(texts, batch_size=batch_size):
+            docs.append(doc)
+            bar.update(1)
     if path is not None:
         db = DocBin(attrs=["ORTH", "LEMMA", "POS", "MORPH", "ENT_IOB", "ENT_TYPE",
                            "SENT_START", "SPACY", "NORM"], docs=docs)
@@ -292,15 +294,21 @@ def plan_batches(raw: pd.DataFrame, sources: Mapping[str, str], *,
         of the batch input).
 
     """
-    sizes = [sum(int(b) - int(a) for a, b in spans) for spans in raw["speech_spans"]]
     line_cache: dict[str, list[int]] = {}
-    start, acc = 0, 0
-    n = len(raw)
-    for i in range(n):
-        acc += sizes[i]
-        if acc >= batch_chars or i == n - 1:
-            yield _make_batch(raw.iloc[start:i + 1], sources, line_cache)
+    for start, end in _batch_bounds(raw, batch_chars):
+        yield _make_batch(raw.iloc[start:end], sources, line_cache)
+
+
+def _batch_bounds(raw: pd.DataFrame, batch_chars: int) -> list[tuple[int, int]]:
+    """Row ranges ``[start, end)`` of the batches of :func:`plan_batches` (cheap: sizes only)."""
+    sizes = [sum(int(b) - int(a) for a, b in spans) for spans in raw["speech_spans"]]
+    bounds, start, acc = [], 0, 0
+    for i, size in enumerate(sizes):
+        acc += size
+        if acc >= batch_chars or i == len(sizes) - 1:
+            bounds.append((start, i + 1))
             start, acc = i + 1, 0
+    return bounds
 
 
 def _make_batch(rows: pd.DataFrame, sources: Mapping[str, str], line_cache: dict) -> dict:
@@ -456,7 +464,8 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
 
     Returns:
         ``(turns, segments, stats)``: the finished turns and segments (sorted by id) and
-        ``{"engine", "batches", "batches_reused"}``.
+        ``{"engine", "batches", "batches_reused", "seconds_batches"}`` (wall time of the
+        batches, planning and writing included: the part the workers share).
 
     """
     engine = engine or Engine()
@@ -465,7 +474,8 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
     static = _static_key(model, min_words) + _people_key(speakers, names)
     keys: list[str] = []
     reused = 0
-    bar = progress_bar(len(raw), "Analyse spaCy", "interv.")
+    n_batches = len(_batch_bounds(raw, batch_chars or BATCH_CHARS))
+    bar = progress_bar(n_batches, "[ingest] lots analysés (spaCy)", "lots")
     preloaded = False
 
     def part(key: str, table: str) -> Path:
@@ -478,7 +488,7 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
             keys.append(key)
             if part(key, "segments").is_file() and part(key, "turns").is_file():
                 reused += 1
-                bar.update(batch["n_turns"])
+                bar.update(1)
                 continue
             if engine.kind == "local" and not preloaded:
                 # Loaded here once: one worker runs in this process, and forked workers
@@ -498,7 +508,8 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
             pending_keys[i] = (b["key"], b["n_turns"])
             yield {k: v for k, v in b.items() if k not in {"key", "n_turns"}}
 
-    n_seg = 0
+    n_seg = n_done_turns = 0
+    t0 = time.perf_counter()
     try:
         for i, res in engine.map(process_batch, tracked(), shared):
             key, n_turns = pending_keys.pop(i)
@@ -511,8 +522,9 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
             cio.atomic_write_bytes(part(key, "turns"), cio.frame_to_parquet_bytes(res["turns"]))
             done += 1
             n_seg += len(res["segments"])
-            bar.update(n_turns)
-            bar.set_postfix(segments=n_seg, refresh=False)
+            n_done_turns += n_turns
+            bar.set_postfix(interventions=n_done_turns, segments=n_seg, refresh=False)
+            bar.update(1)
             if on_batch is not None:
                 on_batch(done)
     finally:
@@ -525,5 +537,6 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
     segments = _read_parts([part(k, "segments") for k in keys], "segments")
     turns = turns.sort_values("turn_id", kind="mergesort").reset_index(drop=True)
     segments = segments.sort_values("segment_id", kind="mergesort").reset_index(drop=True)
-    stats = {"engine": engine.describe(), "batches": len(keys), "batches_reused": reused}
+    stats = {"engine": engine.describe(), "batches": len(keys), "batches_reused": reused,
+             "seconds_batches": round(time.perf_counter() - t0, 2)}
     return turns, segments, stats

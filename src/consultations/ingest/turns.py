@@ -38,6 +38,7 @@ from consultations.core.config import (
     load_groups,
 )
 from consultations.core.errors import InputError, InputWarning, warn_input
+from consultations.core.progress import progress_bar
 from consultations.core.schema import TABLES
 from consultations.core.textutils import fold
 from consultations.ingest import clean, redact
@@ -551,7 +552,9 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     Settings (section ``[ingest]`` of the settings file): ``strict`` (stop at a line that
     looks like a speaker label but matches no participant; default false: the line stays in
     the current turn and is listed), ``stage_directions`` (extra words or phrases that open a
-    stage direction in parentheses).
+    stage direction in parentheses), ``batch_chars`` (characters of speech per NLP batch,
+    default :data:`consultations.ingest.segment.BATCH_CHARS`: a large transcript is parsed in
+    chunks of whole turns of about that size; the tables do not depend on it).
 
     Returns:
         ``workshops, speakers, turns, segments, recommendations, file_report, groups``
@@ -561,7 +564,8 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     """
     from consultations.ingest import segment
 
-    opts = settings.section("ingest", {"strict": False, "stage_directions": []})
+    opts = settings.section("ingest", {"strict": False, "stage_directions": [],
+                                       "batch_chars": None})
     extra_sd = opts.get("stage_directions") or []
     if isinstance(extra_sd, str):
         extra_sd = [extra_sd]
@@ -597,7 +601,9 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
                         "chars_dropped": 0, "note": "tableau de métadonnées (tous les "
                         "caractères comptés comme en-têtes)"})
         encodings[name] = dec.encoding
+    bar = progress_bar(len(workshops), "[ingest] fichiers lus", "fichiers")
     for w in workshops.itertuples(index=False):
+        bar.update(1)
         path = tdir / w.file
         if not path.is_file():
             raise InputError(wpath, w.line, f"le fichier de transcription {w.file!r} de l'atelier "
@@ -636,6 +642,8 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
             reports.append(rep)
             encodings[rep["file"]] = rep["encoding"]
             file_kinds[rep["file"]] = (w.workshop_id, "recommandations")
+    bar.set_postfix(interventions=sum(len(p) for p in parsed), refresh=False)
+    bar.close()
     raw = pd.concat(parsed, ignore_index=True)
     first = raw[["workshop_id", "speaker", "turn_n"]]
     speakers_full = redact.assign_pseudonyms(participants, first, _previous_key(paths), groups)
@@ -645,7 +653,7 @@ def _run_stage(tables: Mapping, paths: Paths, settings: Settings) -> dict:
     turns, segments, nlp_stats = segment.stream_segments(
         raw, sources, speakers_full, model=settings.spacy_model,
         cache_dir=paths.interim / "cache" / "ingest", engine=segment.engine_for(settings),
-        names=names)
+        names=names, batch_chars=opts.get("batch_chars") or None)
     key = redact.pseudonym_key(speakers_full)
 
     # File names that carry a name are published under a neutral label.

@@ -22,6 +22,7 @@ import pandas as pd
 
 from consultations.core import io as cio
 from consultations.core.errors import InputError, warn_input
+from consultations.core.progress import progress_bar
 from consultations.report.brief import brief_quotes, brief_text, build_brief, codebook_version
 from consultations.report.brief_blocks import report_setting
 from consultations.report.brief_glossary import add_glossary
@@ -128,6 +129,8 @@ def export_all(tables: Mapping[str, pd.DataFrame], folder: Path, settings=None,
     when = _when(tables)
     written: list[str] = []
     failures: dict[str, str] = {}  # every output not made, and why
+    bar = progress_bar(6, "[export] figures, note (docx, html, pdf), classeur, REFI-QDA",
+                       "étapes")
 
     figures: list[dict] = []
     try:
@@ -141,6 +144,7 @@ def export_all(tables: Mapping[str, pd.DataFrame], folder: Path, settings=None,
                    "vérifiez l'installation de matplotlib ; la note sort sans figures.")
     fig_files = {f["name"]: {"png": f["png"], "svg": f["svg"], "data": f.get("data"),
                              "alt": f.get("alt", "")} for f in figures}
+    bar.update(1)
     blocks = add_glossary(build_brief(tables, figures, settings), tables)
 
     def docx():
@@ -165,15 +169,22 @@ def export_all(tables: Mapping[str, pd.DataFrame], folder: Path, settings=None,
                                   title=report_setting(settings, "title"))
         return freeze_zip(data, when)
 
-    _write(folder / "brief.docx", docx, written, failures, "brief.docx (Word)",
-           "vérifiez l'installation de python-docx ; les autres formats sont produits.")
-    _write(folder / "brief.html", html, written, failures, "brief.html", "")
-    _write(folder / "brief.pdf", pdf, written, failures, "brief.pdf (Typst)",
-           "installez le paquet « typst » (pip install typst) ; brief.docx et brief.html "
-           "restent disponibles.")
-    _write(folder / "evidence_tables.xlsx", xlsx, written, failures,
-           "evidence_tables.xlsx (openpyxl)", "vérifiez l'installation d'openpyxl.")
+    jobs = [("brief.docx", docx, "brief.docx (Word)",
+             "vérifiez l'installation de python-docx ; les autres formats sont produits."),
+            ("brief.html", html, "brief.html", ""),
+            ("brief.pdf", pdf, "brief.pdf (Typst)",
+             "installez le paquet « typst » (pip install typst) ; brief.docx et brief.html "
+             "restent disponibles."),
+            ("evidence_tables.xlsx", xlsx, "evidence_tables.xlsx (openpyxl)",
+             "vérifiez l'installation d'openpyxl.")]
+    for name, make, label, hint in jobs:
+        _write(folder / name, make, written, failures, label, hint)
+        bar.set_postfix(fichiers=len(written), refresh=False)
+        bar.update(1)
     _refiqda(tables, version, folder, written, failures)
+    bar.set_postfix(fichiers=len(written), refresh=False)
+    bar.update(1)
+    bar.close()
 
     pages = None
     if (folder / "brief.pdf").exists():

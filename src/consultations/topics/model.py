@@ -69,6 +69,38 @@ MIN_CONTENT_LEMMAS = 1
 #: Above this many segments to fit on, topics are fitted on a seeded sample of this size and
 #: the others assigned to the nearest topic centroid (see ``benchmarks/topics.py --scale``).
 SAMPLE_SIZE = 20_000
+#: At most this many spherical k-means steps refine a sampled fit's centroids on every
+#: segment (see :meth:`TopicModel._assign_short`).
+REFINE_STEPS = 30
+
+
+def _refine_centroids(x: np.ndarray, cent: np.ndarray, steps: int = REFINE_STEPS,
+                      chunk: int = 50_000) -> tuple[np.ndarray, np.ndarray, int]:
+    """Spherical k-means steps from ``cent`` on the rows of ``x``; centroids, labels, steps.
+
+    Rows are L2-normalised and assigned in chunks (no n × k matrix of a large corpus at
+    once); an emptied cluster keeps its centroid.
+    """
+    from scipy import sparse
+
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    cent = cent.astype(np.float64, copy=True)
+    labels = np.full(len(x), -1)
+    n_steps = 0
+    while n_steps < steps:
+        n_steps += 1
+        new = np.concatenate([(x[i:i + chunk] @ cent.T).argmax(axis=1)
+                              for i in range(0, len(x), chunk)])
+        if np.array_equal(new, labels):
+            break
+        labels = new
+        member = sparse.csr_matrix((np.ones(len(x)), (labels, np.arange(len(x)))),
+                                   shape=(len(cent), len(x)))
+        sums = np.asarray(member @ x)
+        filled = np.bincount(labels, minlength=len(cent)) > 0
+        cent[filled] = sums[filled] / np.maximum(
+            np.linalg.norm(sums[filled], axis=1, keepdims=True), 1e-12)
+    return cent, labels, n_steps
 
 
 def empty_table(name: str, extra: list[str] | tuple = ()) -> pd.DataFrame:
@@ -246,7 +278,8 @@ class TopicModel:
                          "word_forms": self.forms_.summary()}
         if data["lemmas"].nunique() < MIN_SEGMENTS:
             return self._fit_single_topic(data, n, data["lemmas"].nunique())
-        fit_mask = self._sample_mask(self._fit_mask(data))
+        candidates = self._fit_mask(data)
+        fit_mask = self._sample_mask(candidates)
         n_distinct = data.loc[fit_mask, "lemmas"].nunique()
 
         t0 = time.perf_counter()
@@ -266,7 +299,9 @@ class TopicModel:
         t0 = time.perf_counter()
         embedder = make_embedder(emb_name, self.random_state, self.stop_extra_)
         docs_in = data[embedder.input_column].fillna("").astype(str).tolist()
-        embedder.fit([d for d, keep in zip(docs_in, fit_mask, strict=True) if keep])
+        # Vocabulary, IDF and SVD on every candidate (cheap, and the same space as a full
+        # fit); only the clustering runs on the sample.
+        embedder.fit([d for d, keep in zip(docs_in, candidates, strict=True) if keep])
         emb, hit = cached_embeddings(embedder, docs_in, self.cache_dir)
         self.embedder_ = embedder
         self.embeddings_ = emb
@@ -275,6 +310,7 @@ class TopicModel:
 
         if emb_name == "tfidf-svd":  # no term left in the vocabulary: nothing to place
             fit_mask = fit_mask & (np.linalg.norm(emb, axis=1) > 0)
+            candidates = candidates & (np.linalg.norm(emb, axis=1) > 0)
             self.summary_["short_segments"]["n_fit"] = int(fit_mask.sum())
             self.summary_["short_segments"]["n_assigned_after"] = int((~fit_mask).sum())
         all_docs = data["lemmas"].astype(str).tolist()
@@ -319,7 +355,9 @@ class TopicModel:
                              seeded=self._seed_list() is not None)
         if not fit_mask.all():
             t0 = time.perf_counter()
-            topics = self._assign_short(np.asarray(topics), fit_mask, emb, data)
+            sampled = self.summary_["sample"]["sampled"] and clus == "kmeans"
+            topics = self._assign_short(np.asarray(topics), fit_mask, emb, data,
+                                        refine=candidates if sampled else None)
             model.update_topics(all_docs, topics=topics.tolist(), vectorizer_model=self.vectorizer_,
                                 representation_model=self._representation_model())
             timings["assign_short"] = round(time.perf_counter() - t0, 3)
@@ -362,14 +400,28 @@ class TopicModel:
         return mask if enough else np.ones(len(data), dtype=bool)
 
     def _assign_short(self, topics: np.ndarray, fit_mask: np.ndarray, emb: np.ndarray,
-                      data: pd.DataFrame) -> np.ndarray:
-        """Assign the segments left out of the fit to the nearest topic centroid (cosine)."""
+                      data: pd.DataFrame, refine: np.ndarray | None = None) -> np.ndarray:
+        """Assign the segments left out of the fit to the nearest topic centroid (cosine).
+
+        ``refine`` (a sampled k-means fit): the segments the full fit would have clustered;
+        the sample's centroids are refined on all of them by spherical k-means steps
+        (assign to the nearest centroid, recompute the centroids, until nothing moves or
+        :data:`REFINE_STEPS`), so that the topics are those of the whole corpus, started
+        from the sample's. The other segments then join the nearest refined centroid.
+        """
         ids = sorted(set(topics.tolist()) - {-1})
         cent = np.vstack([emb[fit_mask][topics == t].mean(axis=0) for t in ids])
         cent /= np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12)
         out = np.full(len(data), -1, dtype=int)
         out[fit_mask] = topics
-        short = np.flatnonzero(~fit_mask)
+        done = fit_mask.copy()
+        if refine is not None and refine.any():
+            rows = np.flatnonzero(refine)
+            cent, labels, steps = _refine_centroids(emb[rows], cent)
+            out[rows] = np.asarray(ids)[labels]
+            done |= refine
+            self.summary_["sample"]["refinement_steps"] = steps
+        short = np.flatnonzero(~done)
         sims = emb[short] @ cent.T
         has = np.linalg.norm(emb[short], axis=1) > 0
         out[short[has]] = np.asarray(ids)[sims[has].argmax(axis=1)]

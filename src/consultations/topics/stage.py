@@ -7,7 +7,8 @@ import time
 import pandas as pd
 
 from consultations.core.errors import warn_input
-from consultations.core.schema import check_columns
+from consultations.core.io import read_columns
+from consultations.core.progress import progress_bar
 from consultations.topics.model import SAMPLE_SIZE, TopicModel
 from consultations.topics.tables import (
     code_terms,
@@ -17,7 +18,12 @@ from consultations.topics.tables import (
     zero_shot_codes,
 )
 
-__all__ = ["run_stage"]
+__all__ = ["SEGMENT_COLUMNS", "run_stage"]
+
+#: The columns of ``segments`` the stage uses (read alone from the catalog: provenance
+#: columns such as lines, characters and source file never reach memory here).
+SEGMENT_COLUMNS = ["segment_id", "turn_id", "workshop_id", "speaker", "stakeholder_group",
+                   "group_code", "is_facilitator", "text", "lemmas"]
 
 
 def run_stage(tables, paths, settings) -> dict:
@@ -30,8 +36,11 @@ def run_stage(tables, paths, settings) -> dict:
 
     """
     t_start = time.perf_counter()
-    segments = tables["segments"]
-    check_columns(segments, "segments", "topics stage")
+    segments = read_columns(tables, "segments", SEGMENT_COLUMNS)
+    missing = [c for c in SEGMENT_COLUMNS if c not in segments.columns]
+    if missing:
+        raise ValueError(f"étape topics : il manque à la table « segments » la ou les colonnes "
+                         f"{missing} ; attendu au moins {SEGMENT_COLUMNS}.")
     codebook = tables["codebook"] if "codebook" in tables else None
     codings = tables["codings"] if "codings" in tables else None
     extra = getattr(settings, "extra", {}) or {}
@@ -48,6 +57,7 @@ def run_stage(tables, paths, settings) -> dict:
     workshops = tables["workshops"] if "workshops" in tables else None
     places = (tuple(workshops["location"].dropna().astype(str))
               if workshops is not None and "location" in workshops.columns else ())
+    bar = progress_bar(2, "[topics] ajustement, affectation, tableaux", "étapes")
     model = TopicModel(embedding=settings.embedding, reduction=settings.reduction,
                        clustering=settings.clustering, n_topics=settings.n_topics,
                        seed_words=seeds, random_state=settings.seed,
@@ -55,6 +65,11 @@ def run_stage(tables, paths, settings) -> dict:
                        cache_dir=cache, place_names=places,
                        sample_size=getattr(settings, "topic_sample_size", SAMPLE_SIZE)
                        ).fit(segments)
+    sample = model.summary_.get("sample") or {}
+    bar.set_postfix(ajustés=sample.get("n_sampled", len(model.assignments_)),
+                    affectés=len(model.assignments_), thèmes=model.summary_.get("n_topics"),
+                    refresh=False)
+    bar.update(1)
     timings = model.summary_["seconds"]
     t0 = time.perf_counter()
     zs = zero_shot_codes(model, codebook) if codebook is not None else None
@@ -66,6 +81,8 @@ def run_stage(tables, paths, settings) -> dict:
         else pd.DataFrame(columns=["code_id", "label", "n_segments", "terms"])
     tpg = topics_per_group(model)
     timings["guided_crosswalk_groups"] = round(time.perf_counter() - t0, 3)
+    bar.update(1)
+    bar.close()
     timings["total"] = round(time.perf_counter() - t_start, 3)
     summary = {**model.summary_, "guided": codebook is not None,
                "crosswalk": codings is not None,
