@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from consultations.core.errors import InputError, warn_input
+from consultations.core.textutils import yes_no
 from consultations.interop.refiqda_common import TOOL_USER
 
 __all__ = [
@@ -40,8 +41,6 @@ __all__ = [
 
 #: The file (in ``data/coded/``) that declares the coders.
 CODERS_FILE = "coders.csv"
-_YES = {"oui", "o", "vrai", "true", "yes", "y", "1", "x"}
-_NO = {"non", "n", "faux", "false", "no", "0"}
 _COLUMNS = ("coder", "double_codeur", "description")
 _HINT = ("écrivez une ligne par codeur : coder,double_codeur (oui ou non),description "
          "(facultative) ; le nom exactement comme dans la colonne coder des fichiers de codage.")
@@ -96,11 +95,15 @@ def read_coders(path: str | Path) -> pd.DataFrame:
             problems.append((line, f"« {coder} » déjà déclaré ligne {seen[coder]}"))
             continue
         seen[coder] = line
-        if flag not in _YES | _NO:
+        try:
+            double = yes_no(flag)
+        except ValueError:
+            double = None
+        if double is None:
             problems.append((line, f"double_codeur de « {coder} » : « {flag} » au lieu de "
                                    "oui ou non"))
             continue
-        rows.append({"coder": coder, "double_coder": flag in _YES, "description": desc,
+        rows.append({"coder": coder, "double_coder": double, "description": desc,
                      "line": line})
     if problems:
         listing = "\n".join(f"  ligne {ln} : {msg}" for ln, msg in problems)

@@ -54,7 +54,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from consultations.core.schema import participant_segments, truthy
+from consultations.core.schema import participant_mask, participant_segments
 from consultations.core.textutils import fold
 
 __all__ = ["DEFAULTS", "ENDORSEMENT_COLS", "MATRIX_COLS", "contested_note",
@@ -346,10 +346,7 @@ def segment_matches(segments: pd.DataFrame, recommendations: pd.DataFrame, *,
         return pd.DataFrame(columns=_MATCH_COLS)
     segs = _order(segments)
     segs["seg_order"] = np.arange(len(segs))
-    fac = pd.Series(False, index=segs.index)
-    for col in ("is_facilitator", "is_collective"):  # only identified participants endorse
-        if col in segs:
-            fac |= truthy(segs[col])
+    fac = ~participant_mask(segs)  # only identified participants endorse
     turn_text = segs.groupby("turn_id", sort=False)["text"].apply(
         lambda s: " ".join(map(str, s)))
     prev_text = segs.groupby("turn_id", sort=False)["text"].shift(1).fillna("").astype(str)

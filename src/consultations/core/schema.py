@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["OPTIONAL_COLUMNS", "TABLES", "check_columns", "participant_segments", "truthy"]
+__all__ = ["OPTIONAL_COLUMNS", "TABLES", "check_columns", "participant_mask",
+           "participant_segments", "truthy"]
 
 TABLES: dict[str, list[str]] = {
     # workshops.csv, validated; dates as ISO strings (YYYY-MM-DD).
@@ -151,6 +152,15 @@ def truthy(s: pd.Series) -> pd.Series:
                  if pd.notna(v) else False).astype(bool)
 
 
+def participant_mask(segments: pd.DataFrame) -> pd.Series:
+    """Return ``True`` on the rows of identified participants (see :func:`participant_segments`)."""
+    keep = pd.Series(True, index=segments.index)
+    for col in ("is_facilitator", "is_collective"):
+        if col in segments:
+            keep &= ~truthy(segments[col])
+    return keep
+
+
 def participant_segments(segments: pd.DataFrame) -> pd.DataFrame:
     """Rows of identified participants only.
 
@@ -158,8 +168,5 @@ def participant_segments(segments: pd.DataFrame) -> pd.DataFrame:
     députés… », « Un participant ») are kept in the corpus, out of every comparison: the unit
     of evidence is a person.
     """
-    keep = pd.Series(True, index=segments.index)
-    for col in ("is_facilitator", "is_collective"):
-        if col in segments:
-            keep &= ~truthy(segments[col])
+    keep = participant_mask(segments)
     return segments if bool(keep.all()) else segments[keep]

@@ -5,8 +5,29 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["CONSULTATION_FILLER", "as_list", "fold", "fold_same_length", "french_stop_words",
-           "stop_word_tokens"]
+__all__ = ["CONSULTATION_FILLER", "NO", "YES", "as_list", "fold", "fold_same_length",
+           "french_stop_words", "stop_word_tokens", "yes_no"]
+
+#: Folded answers a human-authored yes/no cell may hold (``oui``/``non`` and the usual variants).
+YES = frozenset({"oui", "o", "vrai", "true", "yes", "y", "1", "x"})
+NO = frozenset({"non", "n", "faux", "false", "no", "0"})
+
+
+def yes_no(cell) -> bool | None:
+    """Read a yes/no cell: ``True``/``False``, ``None`` when empty.
+
+    Raises:
+        ValueError: the cell holds something else (the caller names file and line).
+
+    """
+    value = fold(str(cell if cell is not None else "")).strip()
+    if value in ("", "nan"):
+        return None
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    raise ValueError(value)
 
 
 def fold(text: str, *, space: str = "collapse") -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import pandas as pd
 
 from consultations.compare.positions import position_questions
+from consultations.core.schema import truthy
 
 __all__ = ["open_decisions", "participation", "position_quotes"]
 
@@ -109,11 +110,10 @@ def participation(segments: pd.DataFrame, speakers: pd.DataFrame | None) -> pd.D
         return pd.DataFrame(columns=cols)
     seg = segments
     if "is_collective" in seg:  # « Plusieurs députés… » is nobody: out of the counts of people
-        seg = seg[~seg["is_collective"].astype(str).str.lower().isin({"true", "1"})]
+        seg = seg[~truthy(seg["is_collective"])]
         if speakers is not None and "is_collective" in speakers:
-            speakers = speakers[~speakers["is_collective"].astype(str).str.lower()
-                                .isin({"true", "1"})]
-    seg = seg.assign(_fac=seg["is_facilitator"].astype(str).str.lower().isin({"true", "1"}))
+            speakers = speakers[~truthy(speakers["is_collective"])]
+    seg = seg.assign(_fac=truthy(seg["is_facilitator"]))
     spoke = seg.groupby("group_code").agg(
         stakeholder_group=("stakeholder_group", "first"), speakers=("speaker", "nunique"),
         segments=("segment_id", "size"), words=("n_words", "sum"),

@@ -18,7 +18,7 @@ import pandas as pd
 from spacy.lang.fr.stop_words import STOP_WORDS as _SPACY_STOP
 
 from consultations.core.config import FACILITATION
-from consultations.core.textutils import fold, fold_same_length
+from consultations.core.textutils import fold, fold_same_length, yes_no
 from consultations.ingest.clean import MappedText
 
 __all__ = [
@@ -218,7 +218,6 @@ _COLLECTIVE_RE = re.compile(
     r"membre|representant|representante|delegue|deleguee|elu|elue|senateur|senatrice|"
     r"personne|voix|auditeur|auditrice|habitant|habitante|citoyen|citoyenne|femme|homme|"
     r"jeune|militaire|agent|officier))\b")
-_YES = {"oui", "o", "yes", "y", "vrai", "true", "1", "x"}
 
 
 def collective_label(label: str, declared: str = "") -> bool:
@@ -230,9 +229,12 @@ def collective_label(label: str, declared: str = "") -> bool:
             which wins over the label's wording.
 
     """
-    d = fold(str(declared or "")).strip()
-    if d and d != "nan":
-        return d in _YES
+    try:
+        stated = yes_no(declared)
+    except ValueError:  # read_participants rejects such cells; a hand-built frame counts no
+        stated = False
+    if stated is not None:
+        return stated
     return bool(_COLLECTIVE_RE.match(fold(str(label)).strip()))
 
 

@@ -40,7 +40,7 @@ from consultations.core.config import (
 from consultations.core.errors import InputError, InputWarning, warn_input
 from consultations.core.progress import progress_bar
 from consultations.core.schema import TABLES
-from consultations.core.textutils import fold
+from consultations.core.textutils import fold, yes_no
 from consultations.ingest import clean, redact
 from consultations.ingest.readers import (
     TEXT_SUFFIXES,
@@ -155,11 +155,13 @@ def read_participants(path: str | Path, workshops: pd.DataFrame,
             row["person_id"] = r.get("person_id", "")
         if has_coll:
             c = fold(r.get("collective", "") or "").strip()
-            if c and c not in {"oui", "non", "o", "n", "yes", "no", "1", "0", "x"}:
+            try:
+                yes_no(c)
+            except ValueError:
                 raise InputError(path, line, f"collective vaut {r.get('collective')!r}.",
                                  "écrivez « oui » (libellé qui ne désigne aucune personne "
                                  "précise : « Plusieurs participants ») ou « non », ou laissez "
-                                 "vide (reconnu d'après le libellé).")
+                                 "vide (reconnu d'après le libellé).") from None
             row["collective"] = c
         out.append(row)
     cols = ["workshop_id", "speaker", "stakeholder_group", "role", "gender", "line"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from consultations.core.schema import truthy
 from consultations.report.brief_blocks import (
     Block,
     axis_name,
@@ -108,7 +109,7 @@ def caveats(tables) -> list[Block]:
                            "compte les personnes qui l'ont exprimé, pas le nombre de phrases."))
     segs = get_table(tables, "segments")
     if len(segs) and "is_collective" in segs:
-        coll = segs[segs["is_collective"].astype(str).str.lower().isin({"true", "1"})]
+        coll = segs[truthy(segs["is_collective"])]
         if len(coll):
             items.append(("Voix collectives", f"{plural(coll['turn_id'].nunique(), 'prise')} "
                           f"de parole de {plural(coll['speaker'].nunique(), 'libellé')} qui ne "
