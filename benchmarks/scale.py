@@ -104,7 +104,33 @@ def build_corpus(dst: Path, segments: int, use_shared: bool = True) -> int:
                           for p in ps if p["workshop_id"] == w["workshop_id"]]
     _write_rows(tdir / "workshops.csv", w_out)
     _write_rows(tdir / "participants.csv", p_out)
+    copy_human_codings(dst / "coded")
     return copies
+
+
+def copy_human_codings(coded: Path) -> None:
+    """The sample's human codings, on its first copy: the learned suggestions run at scale.
+
+    Manual files, the double-coding subset and ``coders.csv``, with each segment ID moved to
+    the first copy's workshop (``ATL1-…`` → ``ATL1C0000-…``): a large corpus with a small
+    double-coded subset, as a real consultation would have.
+    """
+    import re
+
+    src = ROOT / "data" / "coded"
+
+    def moved(text: str) -> str:
+        return re.sub(r"(?m)(^|,)(ATL\d+)-", r"\1\2C0000-", text)
+
+    if (src / "manual").is_dir():
+        (coded / "manual").mkdir(exist_ok=True)
+        for f in sorted((src / "manual").glob("*.csv")):
+            (coded / "manual" / f.name).write_text(moved(f.read_text(encoding="utf-8-sig")),
+                                                   encoding="utf-8")
+    for name in ("double_coding_subset.csv", "coders.csv"):
+        if (src / name).exists():
+            (coded / name).write_text(moved((src / name).read_text(encoding="utf-8-sig")),
+                                      encoding="utf-8")
 
 
 def build_big_file(dst: Path, megabytes: int) -> None:

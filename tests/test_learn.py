@@ -224,3 +224,34 @@ def test_without_labels_the_rules_stand(setup):
     res = learn.suggest(segs, rule, empty, cb)
     assert len(res["model"]) == 0
     assert len(res["automatic"]) == len(rule) and res["automatic"]["probability"].isna().all()
+
+
+def test_large_corpus_path_gives_the_same_features(setup, monkeypatch):
+    """Issue 12: above ``dense_limit`` rows are made batch by batch and on demand, same values."""
+    cb, segs, rule, manual = setup
+    dense = learn.PairContext(segs, cb, rule, vectors="")
+    monkeypatch.setattr(learn, "_BATCH", 3)  # several batches, a last one shorter
+    lazy = learn.PairContext(segs, cb, rule, vectors="", dense_limit=2, fit_sample=10**9)
+    assert lazy.char._whole is None and dense.char._whole is not None
+    for name in ("rule", "rule_near", "rule_turn", "sim_char", "rank_char", "sim_vec",
+                 "keyword_vec", "log_words"):
+        assert np.allclose(getattr(dense, name), getattr(lazy, name), atol=1e-12), name
+    rows = np.array([4, 0, 2])
+    assert np.allclose(dense.char[rows].toarray(), lazy.char[rows].toarray(), atol=1e-12)
+    lab = learn.training_labels(manual, None, list(cb["code_id"]),
+                                subset=list(segs["segment_id"]))
+    p1 = learn.suggest(segs, rule, lab, cb, {"vectors": ""}, context=dense)["probabilities"]
+    p2 = learn.suggest(segs, rule, lab, cb, {"vectors": ""}, context=lazy)["probabilities"]
+    assert np.allclose(p1.to_numpy(dtype=float), p2.to_numpy(dtype=float), atol=1e-9)
+    # the n-gram fit on a seeded sample: the same seed gives the same features
+    s1 = learn.PairContext(segs, cb, rule, vectors="", dense_limit=2, fit_sample=5)
+    s2 = learn.PairContext(segs, cb, rule, vectors="", dense_limit=2, fit_sample=5)
+    assert np.array_equal(s1.sim_char, s2.sim_char)
+
+
+def test_without_labels_no_features_are_computed(setup, monkeypatch):
+    cb, segs, rule, manual = setup
+    monkeypatch.setattr(learn, "PairContext", lambda *a, **k: pytest.fail("features made"))
+    empty = learn.training_labels(manual.iloc[:0], None, list(cb["code_id"]), subset=[])
+    res = learn.suggest(segs, rule, empty, cb)
+    assert not res["fitted"] and len(res["automatic"]) == len(rule)

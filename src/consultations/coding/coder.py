@@ -295,7 +295,8 @@ class RuleCoder:
         ``progress``: a bar (:func:`consultations.core.progress.progress_bar`) advanced by
         the segments coded.
         """
-        rows = []
+        # column lists, not a dict per coding: a million segments give about as many codings
+        seg_ids, code_ids, evidence, matched, negated = [], [], [], [], []
         for i, (seg_id, lemmas, text) in enumerate(zip(segments["segment_id"],
                                                        segments["lemmas"], segments["text"],
                                                        strict=True), 1):
@@ -313,16 +314,22 @@ class RuleCoder:
                 evid = list(dict.fromkeys(m[1] for m in ms))
                 texts = list(dict.fromkeys(_matched_text(toks, str(text), m[2], m[3], aligned)
                                            for m in ms))
-                rows.append({
-                    "segment_id": seg_id, "code_id": code_id, "source": "rule",
-                    "coder": RULE_CODER, "codebook_version": self.codebook_version_,
-                    "evidence": "; ".join(evid), "matched_text": " | ".join(t for t in texts if t),
-                    "negated": all(m[4] for m in ms), "note": "", "origin_file": "",
-                    "origin_line": pd.NA,
-                })
+                seg_ids.append(seg_id)
+                code_ids.append(code_id)
+                evidence.append("; ".join(evid))
+                matched.append(" | ".join(t for t in texts if t))
+                negated.append(all(m[4] for m in ms))
         if progress is not None:
             progress.update(len(segments) % 1000)
-        return finish_codings(pd.DataFrame(rows))
+        if not seg_ids:
+            return finish_codings(pd.DataFrame())
+        n = len(seg_ids)
+        return finish_codings(pd.DataFrame({
+            "segment_id": seg_ids, "code_id": code_ids, "source": ["rule"] * n,
+            "coder": [RULE_CODER] * n, "codebook_version": [self.codebook_version_] * n,
+            "evidence": evidence, "matched_text": matched, "negated": negated,
+            "note": [""] * n, "origin_file": [""] * n, "origin_line": [pd.NA] * n,
+        }))
 
     def fit_transform(self, codebook: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
         """Fit on a codebook, then code ``segments``."""

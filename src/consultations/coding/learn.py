@@ -101,7 +101,10 @@ DEFAULTS: dict = {
     "keep_grid": (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5),
     "add_grid": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, float("inf")),
     "max_codes_grid": (0, 2, 3),
+    "dense_limit": 20000,     # above this many segments, features made batch by batch
 }
+#: Segments per batch when a large corpus's features are made on demand.
+_BATCH = 5000
 
 
 # --------------------------------------------------------------------------- labels
@@ -286,6 +289,24 @@ def _ranks(m: np.ndarray) -> np.ndarray:
     return order / max(len(m) - 1, 1)
 
 
+class _Rows:
+    """Row features of a :class:`PairContext`: kept whole (small corpora) or made on demand.
+
+    ``make(rows)`` computes the features of some rows from their text; it gives each row the
+    same values whichever rows it is called with. Below the context's ``dense_limit`` the
+    matrix of every row is kept (one call, as fast as indexing); above it only the rows
+    asked for are computed, so that a corpus of a million segments never holds them all.
+    """
+
+    def __init__(self, make, whole=None):
+        self._make, self._whole = make, whole
+
+    def __getitem__(self, rows):
+        if self._whole is not None:
+            return self._whole[rows]
+        return self._make(np.asarray(rows, dtype=int))
+
+
 class PairContext:
     """What the pair features need that no label changes, computed once per corpus.
 
@@ -296,17 +317,27 @@ class PairContext:
         codebook: the codebook table.
         rule: the rule codings.
         vectors: spaCy model whose static vectors are read (``""``: character n-grams only).
+        dense_limit: up to this many segments, everything is computed at once and kept (the
+            character n-gram and word-vector matrices of every segment). Above it (issue 12:
+            bounded memory) the per-code matrices are filled batch by batch and a segment's
+            n-gram and vector rows are recomputed when asked for (same values): memory grows
+            by a few float matrices of ``segments × codes``, not by the texts' n-grams.
+        fit_sample: above this many segments, the n-gram vocabulary and IDF are fitted on a
+            seeded sample of this many segments (with the code prototypes) instead of all.
+        seed: the seed of that sample.
 
     """
 
     def __init__(self, segments: pd.DataFrame, codebook: pd.DataFrame, rule: pd.DataFrame,
-                 vectors: str = DEFAULTS["vectors"]):
+                 vectors: str = DEFAULTS["vectors"], dense_limit: int = DEFAULTS["dense_limit"],
+                 fit_sample: int | None = None, seed: int = 42):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         from consultations.core.textutils import stop_word_tokens
 
         segs = segments.reset_index(drop=True)
         n = len(segs)
+        dense = n <= dense_limit
         self.ids = segs["segment_id"].astype(str).tolist()
         self.row = {s: i for i, s in enumerate(self.ids)}
         self.workshop = (segs["workshop_id"].astype(str).to_numpy() if "workshop_id" in segs
@@ -326,17 +357,18 @@ class PairContext:
         self.is_parent = P.sum(axis=0) > 0
         self.is_child = P.sum(axis=1) > 0
         sib = ((P @ P.T) > 0) & ~np.eye(k, dtype=bool)
-        R = np.zeros((n, k))
+        # 0/1 matrices in float32: exact, half the memory (they join float64 features as is)
+        R = np.zeros((n, k), dtype=np.float32)
         for s, c in zip(rule["segment_id"], rule["code_id"], strict=True):
             if s in self.row and c in ci:
                 R[self.row[s], ci[c]] = 1.0
         self.rule = R
-        self.rule_child = ((R @ P) > 0).astype(float)
-        self.rule_parent = ((R @ P.T) > 0).astype(float)
-        self.rule_sibling = ((R @ sib) > 0).astype(float)
-        near, turn_any = np.zeros((n, k)), np.zeros((n, k))
-        order = (segs.sort_values(["turn_id", "seg_n"], kind="mergesort")
-                 if {"turn_id", "seg_n"} <= set(segs.columns) else segs)
+        self.rule_child = ((R @ P) > 0).astype(np.float32)
+        self.rule_parent = ((R @ P.T) > 0).astype(np.float32)
+        self.rule_sibling = ((R @ sib) > 0).astype(np.float32)
+        near, turn_any = np.zeros((n, k), dtype=np.float32), np.zeros((n, k), dtype=np.float32)
+        order = (segs[["turn_id", "seg_n"]].sort_values(["turn_id", "seg_n"], kind="mergesort")
+                 if {"turn_id", "seg_n"} <= set(segs.columns) else segs[["segment_id"]])
         for _t, idx in order.groupby("turn_id" if "turn_id" in segs else "segment_id",
                                      sort=False).indices.items():
             rows = order.index[idx].to_numpy()
@@ -349,27 +381,65 @@ class PairContext:
                     turn_any[i] = R[others].max(axis=0)
         self.rule_near, self.rule_turn = near, turn_any
         protos = _prototype_texts(codebook)
-        docs = [fold(t) for t in segs["text"].astype(str)]
+        texts = segs["text"]
+        lemmas = segs["lemmas"] if "lemmas" in segs else segs["text"]
+        fit_sample = dense_limit if fit_sample is None else fit_sample
+        if n <= fit_sample:
+            fit_docs = [fold(t) for t in texts.astype(str)]
+        else:
+            pick = np.sort(np.random.default_rng(seed).choice(n, fit_sample, replace=False))
+            fit_docs = [fold(t) for t in texts.iloc[pick].astype(str)]
         tf = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2,
                              sublinear_tf=True, max_features=20000).fit(
-            docs + [fold(t) for t in protos])
-        self.char = tf.transform(docs).tocsr()
-        self.sim_char = (self.char @ tf.transform([fold(t) for t in protos]).T).toarray()
-        self.rank_char = _ranks(self.sim_char)
-        lemmas = segs["lemmas"] if "lemmas" in segs else segs["text"]
-        seg_words = [_words(t) for t in lemmas.astype(str)]
-        self.log_words = np.log1p([len(w) for w in seg_words])
+            fit_docs + [fold(t) for t in protos])
+        del fit_docs
+        tf.stop_words_ = None  # every n-gram max_features left out: not needed to transform
+        proto_char = tf.transform([fold(t) for t in protos]).T
+
+        def char_of(rows: np.ndarray):
+            return tf.transform([fold(t) for t in texts.iloc[rows].astype(str)]).tocsr()
+
         vec = load_vectors(vectors) if vectors else None
         self.has_vectors = vec is not None
-        if vec is None:
-            self.vec = np.zeros((n, 1), dtype=np.float32)
-            self.sim_vec = self.rank_vec = self.keyword_vec = np.zeros((n, k))
-            return
-        stop = stop_word_tokens()
-        self.vec = _mean_vectors(seg_words, vec, stop)
-        self.sim_vec = self.vec @ _mean_vectors([_words(t) for t in protos], vec, stop).T
-        self.rank_vec = _ranks(self.sim_vec)
-        self.keyword_vec = self._keyword_match(codebook, seg_words, vec, stop, ci)
+        stop = stop_word_tokens() if vec is not None else set()
+        proto_vec = (_mean_vectors([_words(t) for t in protos], vec, stop)
+                     if vec is not None else None)
+
+        def vec_of(rows: np.ndarray) -> np.ndarray:
+            if vec is None:
+                return np.zeros((len(rows), 1), dtype=np.float32)
+            return _mean_vectors([_words(t) for t in lemmas.iloc[rows].astype(str)], vec, stop)
+
+        self.sim_char = np.zeros((n, k))
+        self.sim_vec, self.keyword_vec = np.zeros((n, k)), np.zeros((n, k))
+        self.log_words = np.zeros(n)
+        whole_char, whole_vec = [], []
+        step = max(n, 1) if dense else _BATCH
+        for start in range(0, n, step):
+            rows = np.arange(start, min(start + step, n))
+            c = char_of(rows)
+            self.sim_char[rows] = (c @ proto_char).toarray()
+            seg_words = [_words(t) for t in lemmas.iloc[rows].astype(str)]
+            self.log_words[rows] = np.log1p([len(w) for w in seg_words])
+            v = vec_of(rows)
+            if vec is not None:
+                self.sim_vec[rows] = v @ proto_vec.T
+                self.keyword_vec[rows] = self._keyword_match(codebook, seg_words, vec, stop, ci)
+            if dense:
+                whole_char.append(c)
+                whole_vec.append(v)
+        self.rank_char = _ranks(self.sim_char)
+        self.rank_vec = _ranks(self.sim_vec) if vec is not None else self.sim_vec
+        if dense:
+            import scipy.sparse as sp
+
+            self.char = _Rows(char_of, whole_char[0] if len(whole_char) == 1
+                              else sp.vstack(whole_char, format="csr") if whole_char
+                              else char_of(np.zeros(0, dtype=int)))
+            self.vec = _Rows(vec_of, whole_vec[0] if len(whole_vec) == 1 else vec_of(
+                np.zeros(0, dtype=int)))
+        else:
+            self.char, self.vec = _Rows(char_of), _Rows(vec_of)
 
     @staticmethod
     def _keyword_match(codebook, seg_words, vec, stop, ci) -> np.ndarray:
@@ -542,9 +612,17 @@ class PairModel:
 
     def predict_proba(self, ctx: PairContext, rows: np.ndarray) -> np.ndarray:
         """Probability of every (row, code): array ``(len(rows), n_codes)``."""
-        X = pair_features(ctx, rows, self.pool_, self.labels_)[:, :, self.columns_]
-        flat = X.reshape(-1, len(self.columns_))
-        return self.lr_.predict_proba(self.scaler_.transform(flat))[:, 1].reshape(X.shape[:2])
+        rows = np.asarray(rows, dtype=int)
+        out = np.zeros((len(rows), len(ctx.codes)))
+        # batch by batch: the features of a million rows would not fit in memory; each row's
+        # features and probability do not depend on the other rows of its batch
+        for start in range(0, len(rows), _BATCH):
+            part = rows[start:start + _BATCH]
+            X = pair_features(ctx, part, self.pool_, self.labels_)[:, :, self.columns_]
+            flat = X.reshape(-1, len(self.columns_))
+            out[start:start + len(part)] = self.lr_.predict_proba(
+                self.scaler_.transform(flat))[:, 1].reshape(X.shape[:2])
+        return out
 
     def coefficients(self) -> pd.Series:
         """Standardised coefficients by feature name (for the methods note)."""
@@ -605,6 +683,31 @@ def _reference(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Consensus reference of soft labels: positive at 1, negative at 0, else left out."""
     valid = ~np.isnan(Y) & ((Y == 0) | (Y == 1))
     return np.where(valid, Y, 0) == 1, valid
+
+
+def _known_labels(labels: pd.DataFrame, segments: pd.DataFrame,
+                  codebook: pd.DataFrame) -> pd.DataFrame:
+    lab = labels[labels["segment_id"].isin(set(segments["segment_id"].astype(str)))
+                 & labels["code_id"].isin(set(codebook["code_id"]))]
+    return lab[lab["label"].notna()]
+
+
+def _positives(labels: pd.DataFrame, segments: pd.DataFrame,
+               codebook: pd.DataFrame) -> dict[str, int]:
+    """Human positives per code among ``segments`` (as ``suggest`` reports them)."""
+    lab = _known_labels(labels, segments, codebook)
+    pos = lab[lab["label"].astype(float) >= 0.5].groupby("code_id").size()
+    return {c: int(pos.get(c, 0)) for c in codebook["code_id"]}
+
+
+def _could_fit(labels: pd.DataFrame, segments: pd.DataFrame, codebook: pd.DataFrame,
+               params: dict) -> bool:
+    """:func:`_fittable` read from the labels, before any feature is computed."""
+    if labels is None or not len(labels):
+        return False
+    lab = _known_labels(labels, segments, codebook)
+    v = lab["label"].astype(float)
+    return bool((v >= 0.5).sum() >= int(params["min_positives"]) and (v < 0.5).sum() > 0)
 
 
 def _fittable(Y: np.ndarray, min_positives: int) -> bool:
@@ -760,7 +863,20 @@ def suggest(segments: pd.DataFrame, rule: pd.DataFrame, labels: pd.DataFrame,
 
     """
     params = {**DEFAULTS, **(params or {})}
-    ctx = context or PairContext(segments, codebook, rule, params["vectors"])
+    if context is None and not _could_fit(labels, segments, codebook, params):
+        # nothing to learn from: the rules stand alone, and a large corpus's features are
+        # not computed for nothing
+        empty = pd.DataFrame(index=pd.Index(segments["segment_id"].astype(str).tolist(),
+                                            name="segment_id"))
+        auto, mod = combine(rule, empty, {"keep": 0.0, "add": float("inf"), "max_codes": 0},
+                            codebook, bool(params["veto_rules"]), bool(params["most_specific"]),
+                            version)
+        return {"automatic": auto, "model": mod, "probabilities": empty,
+                "thresholds": {"keep": 0.0, "add": float("inf"), "max_codes": 0},
+                "n_positives": _positives(labels, segments, codebook),
+                "n_labels": int(len(labels)), "fitted": False}
+    ctx = context or PairContext(segments, codebook, rule, params["vectors"],
+                                 int(params["dense_limit"]))
     pool, Y = _label_matrix(ctx, labels)
     n_pos = {c: int(np.nansum(Y[:, j] >= 0.5)) for j, c in enumerate(ctx.codes)}
     thresholds = {"keep": 0.0, "add": float("inf"), "max_codes": 0}
