@@ -241,6 +241,9 @@ def test_positions_brief_without_position_codes_says_so(corpus):
     cb = CODEBOOK.assign(position="")
     text = brief_text(build_brief(_tables(segs, cods, cb)))
     assert "ne peuvent pas être détectés" in text and "« position »" in text
+    # no heading left empty: « Ce qui fait accord » says why nothing is measured
+    agreed = text.split("Ce qui fait accord", 1)[1].split("Ce qui est contesté", 1)[0]
+    assert "Accord sur les positions non mesurable" in agreed
 
 
 def test_positions_brief_without_axes_has_theme_sections(corpus):

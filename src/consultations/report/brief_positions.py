@@ -224,6 +224,9 @@ def agreement_summary(tables) -> list[Block]:
     elif len(summ):
         out.append(Block("paragraph", "Aucune question de position ne fait consensus entre "
                                       "les groupes qui se sont exprimés."))
+    else:
+        out.append(Block("paragraph", "Accord sur les positions non mesurable : la grille ne "
+                                      "contient aucune question de position."))
     shared = cons[cons["salience"] == "tous les groupes"] if "salience" in cons else cons[:0]
     if len(shared):
         out.append(Block("paragraph", "Priorités partagées (saillance : thème évoqué par "
