@@ -285,7 +285,7 @@ def test_refiqda_round_trip_gives_back_the_same_codings(qdpx, tiny_segments, cod
 # --------------------------------------------------------------------------- other tools
 
 
-def _foreign_qdpx(tmp_path, tiny_segments, selections, codes=None):
+def _foreign_qdpx(tmp_path, tiny_segments, selections, codes=None, user_name="Mariam"):
     """A .qdpx as another tool writes it: its own GUIDs, CRLF text, a different header."""
     w1 = tiny_segments[tiny_segments["workshop_id"] == "W1"]
     text = "Transcription importée\r\n\r\n" + "\r\n".join(
@@ -303,7 +303,8 @@ def _foreign_qdpx(tmp_path, tiny_segments, selections, codes=None):
                     f'<Coding guid="DDDDDDDD-0000-4000-8000-{i:012d}" creatingUser="{user}">'
                     f'<CodeRef targetGUID="{code_guid}"/></Coding></PlainTextSelection>')
     qde = (f'<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="urn:QDA-XML:project:1.0" '
-           f'name="NVivo" origin="NVivo 14"><Users><User guid="{user}" name="Mariam"/></Users>'
+           f'name="NVivo" origin="NVivo 14"><Users><User guid="{user}" name="{user_name}"/>'
+           f'</Users>'
            f'<CodeBook><Codes>{code_xml}</Codes></CodeBook><Sources>'
            f'<TextSource guid="EEEEEEEE-0000-4000-8000-000000000001" name="W1" '
            f'plainTextPath="internal://w1.txt">{sel_xml}</TextSource></Sources></Project>')
@@ -333,6 +334,23 @@ def test_refiqda_import_maps_foreign_selections_by_overlap(tmp_path, tiny_segmen
     got = set(back[["segment_id", "code_id", "coder"]].itertuples(index=False, name=None))
     assert got == {("W1-T002-S01", "MOY", "Mariam"), ("W1-T002-S02", "MOY", "Mariam")}
     assert back.attrs["report"]["unknown_codes"] == ["Thème inconnu"]
+
+
+def test_refiqda_import_keeps_human_codings_under_the_tool_user_and_says_why(
+        tmp_path, tiny_segments, codebook):
+    """QualCoder names its coder after the project's first user (ours): codings made there."""
+    w1 = tiny_segments[tiny_segments["workshop_id"] == "W1"]
+    _, text = _foreign_qdpx(tmp_path, tiny_segments, [])
+    s1 = text.index(w1["text"].iloc[1])
+    path, _ = _foreign_qdpx(tmp_path, tiny_segments,
+                            [(s1, s1 + 15, "AAAAAAAA-0000-4000-8000-000000000001")],
+                            user_name=refiqda_import.TOOL_USER)
+    with pytest.warns(InputWarning, match="QualCoder donne à un projet importé") as record:
+        back = refiqda_import.import_qdpx(path, tiny_segments, codebook, version="1.2")
+    assert any("Paramètres" in str(w.message) for w in record)
+    assert list(back["coder"]) == [refiqda_import.TOOL_USER]  # kept, never dropped
+    assert back.attrs["report"]["tool_user_kept"] == 1
+    assert back.attrs["report"]["automatic_dropped"] == 0
 
 
 def test_refiqda_import_matches_codes_by_description_identifier(tmp_path, tiny_segments,

@@ -22,6 +22,7 @@ from consultations.core.errors import InputError, warn_input
 from consultations.core.io import ZIP_MEMBER_LIMIT, ZIP_RATIO_LIMIT, safe_zip_read
 from consultations.core.textutils import fold
 from consultations.interop.refiqda_common import (
+    TOOL_USER,
     as_text,
     code_guid,
     is_automatic_user,
@@ -242,7 +243,7 @@ def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame
     if version is None and origin.startswith("consultations ("):
         version = origin.rsplit(" ", 1)[-1].rstrip(")")
     report = {"unknown_codes": set(), "unmatched_sources": [], "uncovered_selections": 0,
-              "automatic_dropped": 0}
+              "automatic_dropped": 0, "tool_user_kept": 0}
     rows = []
     for src in root.iter("{*}TextSource"):
         wid = ws_of.get(norm_guid(src.get("guid"))) or ws_of.get(src.get("name") or "")
@@ -283,6 +284,8 @@ def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame
                 if is_automatic_user(coder):
                     report["automatic_dropped"] += 1
                     continue
+                if coder == TOOL_USER:
+                    report["tool_user_kept"] += 1
                 for sid in hits:
                     rows.append((sid, cid, "manual", coder, version or "",
                                  f"REFI-QDA {src.get('name')} [{a}, {b})", text[a:b], False,
@@ -292,6 +295,14 @@ def import_qdpx(path: str | Path, segments: pd.DataFrame, codebook: pd.DataFrame
                    "consultations (utilisateur « règles », « modèle » ou "
                    "« consultations (codage automatique) ») écartés : ils ne comptent pas "
                    "comme codages humains")
+    if report["tool_user_kept"]:
+        warn_input(path, None, f"{report['tool_user_kept']} codage(s) humain(s) enregistré(s) "
+                   f"sous l'utilisateur « {TOOL_USER} » : QualCoder donne à un projet importé "
+                   "le nom de son premier utilisateur ; ils sont gardés comme codages d'un "
+                   f"codeur « {TOOL_USER} », non déclaré, hors accord intercodeurs",
+                   "dans QualCoder, choisissez votre nom de codeur (Paramètres) avant de "
+                   "coder ; pour les codages déjà faits, exportez de nouveau le projet après "
+                   "avoir changé le nom, ou déclarez ce codeur dans coded/coders.csv")
     if report["unknown_codes"]:
         warn_input(path, None, f"codes absents de la grille de codage, non importés : "
                    f"{sorted(report['unknown_codes'])}",
