@@ -85,6 +85,10 @@ def test_scale_local_engine_gives_the_in_memory_tables(corpus, reference, tmp_pa
     assert stats2["engine"] == "local×2"
     assert _same(turns2, turns) and _same(segs2, segs)
     assert list(segs2.columns) == list(segs.columns) and len(segs2) > 20
+    # the 2 workers wrote their batches' parts themselves: the same files, byte for byte
+    one = {p.name: p.read_bytes() for p in (tmp_path / "one").glob("part-*.parquet")}
+    two = {p.name: p.read_bytes() for p in (tmp_path / "two").glob("part-*.parquet")}
+    assert one == two and len(one) == 2 * stats["batches"]
 
 
 def test_scale_dask_engine_gives_the_same_tables(corpus, reference, tmp_path):

@@ -389,7 +389,20 @@ def process_batch(batch: Mapping, shared: Mapping) -> dict:
                             min_words=shared.get("min_words", 3))
         turns = finish_turns(turns, seg)
     found = [w.message.as_dict() for w in caught if isinstance(w.message, InputWarning)]
+    parts = batch.get("parts")
+    if parts:
+        # Local processes share this machine's disk: the worker writes its batch's parts
+        # itself (segments first, turns last: a batch counts as finished when both exist)
+        # and sends back counts only, so the parent does not unpickle and re-serialise
+        # every batch while the workers wait for a core.
+        _write_part(parts["segments"], seg)
+        _write_part(parts["turns"], turns)
+        return {"written": True, "n_segments": len(seg), "warnings": found}
     return {"turns": turns, "segments": seg, "warnings": found}
+
+
+def _write_part(path: str | Path, df: pd.DataFrame) -> None:
+    cio.atomic_write_bytes(path, cio.frame_to_parquet_bytes(df))
 
 
 def _people_key(speakers: pd.DataFrame, names) -> str:
@@ -503,10 +516,17 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
     pending_keys: dict[int, tuple[str, int]] = {}
     batches = todo()
 
+    # Local workers write their parts themselves; a Dask cluster's workers may not share
+    # this disk, so their results come back and are written here.
+    local_writes = engine.kind == "local"
+
     def tracked() -> Iterator[dict]:
         for i, b in enumerate(batches):
             pending_keys[i] = (b["key"], b["n_turns"])
-            yield {k: v for k, v in b.items() if k not in {"key", "n_turns"}}
+            task = {k: v for k, v in b.items() if k not in {"key", "n_turns"}}
+            if local_writes:
+                task["parts"] = {t: str(part(b["key"], t)) for t in ("segments", "turns")}
+            yield task
 
     n_seg = n_done_turns = 0
     t0 = time.perf_counter()
@@ -516,12 +536,12 @@ def stream_segments(raw: pd.DataFrame, sources: Mapping[str, str], speakers: pd.
             for w in res["warnings"]:
                 warn_input(w.get("file"), w.get("line"), w.get("message", ""),
                            w.get("hint", ""))
-            # Segments first, turns last: a batch counts as finished when both exist.
-            cio.atomic_write_bytes(part(key, "segments"),
-                                   cio.frame_to_parquet_bytes(res["segments"]))
-            cio.atomic_write_bytes(part(key, "turns"), cio.frame_to_parquet_bytes(res["turns"]))
+            if not res.get("written"):
+                # Segments first, turns last: a batch counts as finished when both exist.
+                _write_part(part(key, "segments"), res["segments"])
+                _write_part(part(key, "turns"), res["turns"])
             done += 1
-            n_seg += len(res["segments"])
+            n_seg += res["n_segments"] if res.get("written") else len(res["segments"])
             n_done_turns += n_turns
             bar.set_postfix(interventions=n_done_turns, segments=n_seg, refresh=False)
             bar.update(1)
