@@ -88,7 +88,10 @@ def out():
 def test_evidence_grade_follows_rule(args, alpha, expected):
     level, reason = evidence.grade(*args, alpha=alpha)
     assert level == expected
-    assert f"{args[0]} groupes" in reason
+    # « 1 groupe, 5 ateliers »: singular at 0 or 1, as French writes it
+    words = ("groupe", "atelier", "intervenant", "segment")
+    facts = reason.split(" → ")[0].split(", ")
+    assert facts == [f"{n} {w}{'s' if n > 1 else ''}" for n, w in zip(args, words, strict=True)]
     if alpha is None or (isinstance(alpha, float) and math.isnan(alpha)):
         assert "non mesurée" in reason
 

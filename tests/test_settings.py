@@ -5,6 +5,7 @@ nothing)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import types
@@ -247,3 +248,38 @@ def test_report_title_and_pseudonym_example_come_from_settings_and_data(tmp_path
     assert wb["Lisez-moi"]["A1"].value.endswith("Plan d'action communal")
     default = build_brief(tables, [], Settings())
     assert default[0].text == "Synthèse de la consultation"  # generic, not Mali's strategy
+
+
+def test_report_unit_noun_names_the_corpus_sources(tmp_path):
+    """``[report] unit``: parliamentary sittings are not « ateliers » in the brief."""
+    from fixtures_export import make_tables
+
+    from consultations.report.brief import brief_text, build_brief
+    from consultations.report.brief_blocks import report_units
+    from consultations.report.brief_glossary import add_glossary
+
+    tables = make_tables()
+    ws = sorted(tables["workshops"]["workshop_id"].astype(str))
+    seg0 = sorted(tables["segments"].loc[tables["segments"]["workshop_id"].astype(str)
+                                         == ws[0], "segment_id"].astype(str))[0]
+    s = load_settings(None).with_(extra={"report": {"unit": "séance",
+                                                    "unit_feminine": "oui"}})
+    units = report_units(s)
+    assert (units.one, units.many, units.feminine) == ("séance", "séances", True)
+    blocks = add_glossary(build_brief(tables, [], s), tables, units)
+    text = brief_text(blocks)
+    n = len(ws)
+    assert f"Cette note rend compte de {n} séances, tenues entre le" in text
+    assert blocks[2].text.startswith("Séances, ")
+    assert f"identifiant de séance ; un segment s'écrit séance-tour-phrase (ex. {seg0})" in text
+    assert "ateliers de consultation" not in text.lower().split("sigles")[0]
+    assert not re.search(r"\d ateliers?\b", text)  # grade reasons too (« 6 séances »)
+    assert re.search(r"élément probant « \w+ » \(\d+ groupes?, \d+ séances?[,)]", text)
+    # the default wording is unchanged, and the identifiers are the corpus's own
+    default = brief_text(add_glossary(build_brief(tables, [], Settings()), tables))
+    assert f"Cette note rend compte de {n} ateliers de consultation, tenus entre" in default
+    assert f"identifiant d'atelier ; un segment s'écrit atelier-tour-phrase (ex. {seg0})" \
+        in default
+    bad = load_settings(None).with_(extra={"report": {"unit_feminine": "peut-être"}})
+    with pytest.raises(InputError, match="unit_feminine"):
+        report_units(bad)

@@ -95,7 +95,8 @@ def grade(n_groups: int, n_workshops: int, n_speakers: int, n_segments: int,
         if all(vals[k] >= v for k, v in rule[name].items()):
             level = name
             break
-    facts = ", ".join(f"{vals[k]} {_NAMES[k]}" for k in _NAMES)
+    facts = ", ".join(f"{vals[k]} {_NAMES[k] if vals[k] > 1 else _NAMES[k][:-1]}"
+                      for k in _NAMES)
     reason = f"{facts} → {level}"
     if alpha is None or (isinstance(alpha, float) and np.isnan(alpha)):
         reason += " ; fiabilité du codage non mesurée"

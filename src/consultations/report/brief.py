@@ -18,7 +18,10 @@ import pandas as pd
 from consultations.report.brief_annex import methods_annex, provenance_annex
 from consultations.report.brief_blocks import (
     ALPHA,
+    DEFAULT_UNITS,
+    REPORT_DEFAULTS,
     Block,
+    Units,
     as_list,
     axis_name,
     codebook_version,
@@ -38,6 +41,7 @@ from consultations.report.brief_blocks import (
     rec_id_list,
     rec_ref,
     report_setting,
+    report_units,
     scrub,
     short,
     strength_rank,
@@ -66,21 +70,23 @@ MAX_QUOTES = 3
 # --------------------------------------------------------------------------- sections
 
 
-def _corpus_paragraph(tables) -> Block:
+def _corpus_paragraph(tables, units: Units = DEFAULT_UNITS) -> Block:
     ws = get_table(tables, "workshops")
     segs = get_table(tables, "segments")
     part = participant_rows(tables)
     n_ws = len(ws)
     dates = sorted(d for d in ws.get("date", pd.Series(dtype=str)).dropna().astype(str) if d)
-    period = (f", tenus entre le {fr_date(dates[0])} et le {fr_date(dates[-1])}"
-              if len(dates) > 1 else (f", tenu le {fr_date(dates[0])}" if dates else ""))
+    period = (f", {units.held(n_ws)} entre le {fr_date(dates[0])} et le {fr_date(dates[-1])}"
+              if len(dates) > 1 else (f", {units.held(n_ws)} le {fr_date(dates[0])}"
+                                      if dates else ""))
     # Distinct people (one pseudonym per person across workshops), as in the comparison.
     n_spk = part["speaker"].nunique() if len(part) else 0
     n_groups = part["group_code"].nunique() if len(part) else 0
     n_words = int(pd.to_numeric(part.get("n_words", pd.Series(dtype=float))).sum()) \
         if len(part) else 0
     example = pseudonym_example(tables)
-    text = (f"Cette note rend compte de {plural(n_ws, 'atelier')} de consultation{period}. "
+    text = (f"Cette note rend compte de {units.count(n_ws)}"
+            f"{' de consultation' if units.default else ''}{period}. "
             f"Elle repose sur {plural(len(segs), 'segment')} de parole transcrits, dont "
             f"{fr_int(len(part))} prononcés par {plural(n_spk, 'intervenant')} de "
             f"{plural(n_groups, 'groupe')} d'acteurs (hors facilitation, soit "
@@ -90,8 +96,9 @@ def _corpus_paragraph(tables) -> Block:
     return Block("paragraph", text)
 
 
-def _synthesis(tables, glabels, tab_n) -> list[Block]:
-    out = [Block("heading", "1. Synthèse", level=1, name="synthese"), _corpus_paragraph(tables)]
+def _synthesis(tables, glabels, tab_n, units: Units = DEFAULT_UNITS) -> list[Block]:
+    out = [Block("heading", "1. Synthèse", level=1, name="synthese"),
+           _corpus_paragraph(tables, units)]
     ev = get_table(tables, "evidence_by_theme")
     tests = get_table(tables, "code_group_tests")
     recs = get_table(tables, "rec_clusters")
@@ -135,7 +142,7 @@ def _synthesis(tables, glabels, tab_n) -> list[Block]:
     if len(recs):
         reps = _rec_representatives(recs).head(4)
         items = [(rec_ref(r.cluster_id), f"{short(r.text, 150)} — "
-                  f"{plural(int(r.n_workshops), 'atelier')}"
+                  f"{units.count(int(r.n_workshops))}"
                   f" ({join_cell(r.workshops)}) ; soutenue dans la discussion par : "
                   f"{join_cell(r.groups) if as_list(r.groups) else 'aucun groupe identifié'}"
                   + (f" ; contestée par : {join_cell(r.opposing_groups)}"
@@ -151,7 +158,7 @@ def _synthesis(tables, glabels, tab_n) -> list[Block]:
         top = top[top["_rank"] == top["_rank"].max()].head(4)
         items = [(scrub(r.label), f"élément probant « {r.strength} » : "
                                   f"{plural(int(r.n_groups), 'groupe')}, "
-                                  f"{plural(int(r.n_workshops), 'atelier')}, "
+                                  f"{units.count(int(r.n_workshops))}, "
                                   f"{plural(int(r.n_speakers), 'intervenant')}, "
                                   f"{plural(int(r.n_segments), 'segment')}"
                                   + (f" ; axe {axis_name(r.axis, r.axis_label)}."
@@ -189,7 +196,7 @@ def _overview_figures(figs, fig_n) -> list[Block]:
     return out + (more or [Block("paragraph", "Pas de figure : aucun thème codé.")])
 
 
-def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
+def _theme_sections(tables, glabels, figs, tab_n, units: Units = DEFAULT_UNITS) -> list[Block]:
     out = [Block("heading", "3. Thèmes principaux", level=1, name="themes")]
     ev = get_table(tables, "evidence_by_theme")
     if not len(ev):
@@ -216,13 +223,14 @@ def _theme_sections(tables, glabels, figs, tab_n) -> list[Block]:
         out.append(Block("paragraph",
                          f"{plural(int(e['n_segments']), 'segment')}, "
                          f"{plural(int(e['n_speakers']), 'intervenant')}, "
-                         f"{plural(int(e['n_workshops']), 'atelier')}, "
+                         f"{units.count(int(e['n_workshops']))}, "
                          f"{plural(int(e['n_groups']), 'groupe')} ({join_cell(e['groups'])}) ; "
                          + (f"axe {axis_name(e['axis'], e['axis_label'])} ; "
                             if str(e["axis"] or "").strip() else "")
                          + "accord : "
                          f"{e['consensus_class'] if pd.notna(e['consensus_class']) else '—'} ; "
-                         f"élément probant « {e['strength']} » ({scrub(e['strength_reason'])}).",
+                         f"élément probant « {e['strength']} » "
+                         f"({units.reword(scrub(e['strength_reason']))}).",
                          lead="Ampleur : "))
         if code in tests.index:
             t = tests.loc[code]
@@ -401,25 +409,34 @@ def build_brief(tables: Mapping[str, pd.DataFrame], figures: list[dict] | None =
     ws = get_table(tables, "workshops")
     fig_n, tab_n = [0], [0]
     dates = sorted(str(d) for d in ws.get("date", pd.Series(dtype=str)).dropna())
-    meta = (f"Ateliers de consultation, {fr_date(dates[0])} – {fr_date(dates[-1])}"
-            if dates else "Ateliers de consultation")
+    units = report_units(settings)
+    meta = (f"{units.corpus()}, {fr_date(dates[0])} – {fr_date(dates[-1])}"
+            if dates else units.corpus())
     blocks = [
         Block("title", report_setting(settings, "title")),
-        Block("paragraph", report_setting(settings, "subtitle"), lead=""),
+        Block("paragraph", _subtitle(settings, units), lead=""),
         Block("paragraph", f"{meta} · grille de codage version {version} · données "
                            f"pseudonymisées"),
         Block("toc"),
     ]
     blocks += caveats(tables)
-    blocks += _synthesis(tables, glabels, tab_n)
+    blocks += _synthesis(tables, glabels, tab_n, units)
     blocks += axis_sections(tables, glabels, tab_n, "2")
     blocks += _overview_figures(figs, fig_n)
-    blocks += _theme_sections(tables, glabels, figs, tab_n)
+    blocks += _theme_sections(tables, glabels, figs, tab_n, units)
     blocks += _groups_section(tables, glabels, figs, fig_n, tab_n)
     blocks += _recs_section(tables, figs, fig_n, tab_n)
     blocks += methods_annex(tables, settings, version, tab_n)
     blocks += provenance_annex(tables, blocks, tab_n)
     return blocks
+
+
+def _subtitle(settings, units: Units) -> str:
+    """``[report] subtitle``; unset, the default names the corpus's own unit noun."""
+    text = report_setting(settings, "subtitle")
+    if text == REPORT_DEFAULTS["subtitle"] and not units.default:
+        return f"Synthèse des {units.many} — note à l'équipe de rédaction"
+    return text
 
 
 def brief_quotes(blocks: list[Block]) -> list[Block]:

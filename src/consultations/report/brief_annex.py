@@ -21,6 +21,7 @@ from consultations.report.brief_blocks import (
     group_label_map,
     participant_rows,
     plural,
+    report_units,
     scrub,
     strength_rank,
     table_block,
@@ -162,7 +163,7 @@ def methods_annex(tables, settings, version, tab_n) -> list[Block]:
 
     out.append(Block("heading", "A.6 Règle de gradation des éléments probants", level=2))
     ev = get_table(tables, "evidence_by_theme")
-    rule = _grading_rule(settings)
+    rule = report_units(settings).reword(_grading_rule(settings) or "")
     if rule:
         out.append(Block("paragraph", rule))
     if len(ev):
@@ -171,7 +172,8 @@ def methods_annex(tables, settings, version, tab_n) -> list[Block]:
         rows = []
         for lvl in order:
             sub = ev[ev["strength"].astype(str) == lvl].sort_values("code_id")
-            rows.append((lvl, fr_int(counts[lvl]), scrub(sub.iloc[0]["strength_reason"])))
+            rows.append((lvl, fr_int(counts[lvl]),
+                         report_units(settings).reword(scrub(sub.iloc[0]["strength_reason"]))))
         out.append(table_block("Niveaux d'élément probant attribués",
                           ["Niveau", "Thèmes", "Exemple de justification"], rows, tab_n))
     else:

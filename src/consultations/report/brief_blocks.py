@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -20,8 +21,10 @@ from consultations.core.textutils import as_list
 
 __all__ = [
     "ALPHA",
+    "DEFAULT_UNITS",
     "REPORT_DEFAULTS",
     "Block",
+    "Units",
     "codebook_version",
     "column_widths",
     "numeric_columns",
@@ -34,6 +37,7 @@ __all__ = [
     "pseudonym_example",
     "quote_reference",
     "report_setting",
+    "report_units",
     "scrub",
 ]
 
@@ -263,7 +267,70 @@ REPORT_DEFAULTS: dict = {
     "subtitle": "Synthèse des ateliers de consultation — note à l'équipe de rédaction",
     # Country or region code of the French used in the PDF (hyphenation, quotes): "ML", "FR"…
     "region": "",
+    # What one source of the corpus is, in the brief's sentences: "atelier" (a consultation
+    # workshop), or e.g. "séance" for parliamentary sittings; its plural (empty: unit + "s")
+    # and whether the noun is feminine (agreements such as « tenues »).
+    "unit": "atelier",
+    "units": "",
+    "unit_feminine": "non",
 }
+
+
+class Units(NamedTuple):
+    """The noun naming one source of the corpus (``[report] unit``), with its agreements."""
+
+    one: str = "atelier"
+    many: str = "ateliers"
+    feminine: bool = False
+
+    @property
+    def default(self) -> bool:
+        """True for the documented default noun (« atelier »)."""
+        return self.one == REPORT_DEFAULTS["unit"]
+
+    def count(self, n: int) -> str:
+        """« 3 ateliers », « 1 séance »."""
+        return plural(n, self.one, self.many)
+
+    def held(self, n: int) -> str:
+        """Past participle of « tenir » agreeing with ``n`` units: tenu, tenue, tenus, tenues."""
+        return "tenu" + ("e" if self.feminine else "") + ("s" if n > 1 else "")
+
+    def of(self) -> str:
+        """« d'atelier », « de séance » (elision before a vowel or a mute h)."""
+        return ("d'" if re.match(r"(?i)[aeiouyhàâéèêëîïôûü]", self.one) else "de ") + self.one
+
+    def reword(self, text: str) -> str:
+        """Put this noun in a machine-written « 3 ateliers » (the evidence grade's reason)."""
+        if self.default:
+            return text
+        return re.sub(r"\b(\d+) ateliers?\b", lambda m: self.count(int(m.group(1))), text)
+
+    def corpus(self) -> str:
+        """Name the corpus in a heading line: « Ateliers de consultation », « Séances »."""
+        words = self.many + (" de consultation" if self.default else "")
+        return words[:1].upper() + words[1:]
+
+
+#: « atelier », « ateliers », masculine: the noun the brief uses unless the settings say else.
+DEFAULT_UNITS = Units()
+
+
+def report_units(settings) -> Units:
+    """Return the ``[report]`` unit noun of the run's settings (:class:`Units`)."""
+    from consultations.core.textutils import yes_no
+
+    one = report_setting(settings, "unit") or REPORT_DEFAULTS["unit"]
+    many = report_setting(settings, "units") or one + "s"
+    try:
+        feminine = yes_no(report_setting(settings, "unit_feminine")) is True
+    except ValueError:
+        from consultations.core.errors import InputError
+
+        raise InputError(None, None, "[report] unit_feminine : valeur "
+                         f"« {report_setting(settings, 'unit_feminine')} » non reconnue",
+                         "écrivez oui ou non dans le fichier de réglages") from None
+    return Units(one, many, feminine)
 
 
 def report_setting(settings, key: str) -> str:

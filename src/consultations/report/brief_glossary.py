@@ -14,7 +14,14 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from consultations.report.brief_blocks import Block, get_table, group_label_map, scrub
+from consultations.report.brief_blocks import (
+    DEFAULT_UNITS,
+    Block,
+    Units,
+    get_table,
+    group_label_map,
+    scrub,
+)
 
 __all__ = ["GLOSSARY_NAME", "add_glossary", "glossary_map"]
 
@@ -28,8 +35,6 @@ _TERMS = {
     "V de Cramér": "taille de l'écart entre groupes, de 0 (aucun) à 1 (thème propre à un "
                    "groupe)",
     "alpha": "alpha de Krippendorff : accord entre codeurs corrigé du hasard (1 = parfait)",
-    "ATL1, ATL2…": "identifiant d'atelier ; un segment s'écrit atelier-tour-phrase "
-                   "(ex. ATL1-T012-S02)",
     "R01, R02…": "groupe de recommandations (section 5)",
 }
 
@@ -46,12 +51,30 @@ def _codes_shown(tables, text: str) -> list[tuple[str, str]]:
     return sorted(out)
 
 
-def add_glossary(blocks: list[Block], tables: Mapping[str, pd.DataFrame]) -> list[Block]:
+def _identifier_term(tables, units: Units) -> tuple[str, str] | None:
+    """« ATL1, ATL2… » with this corpus's own source ids and a real segment id as example."""
+    ws = get_table(tables, "workshops")
+    ids = sorted(str(w) for w in ws["workshop_id"].dropna().unique()) \
+        if "workshop_id" in ws else []
+    if not ids:
+        return None
+    segs = get_table(tables, "segments")
+    first = segs[segs["workshop_id"].astype(str) == ids[0]]["segment_id"] \
+        if {"workshop_id", "segment_id"} <= set(segs.columns) else pd.Series(dtype=str)
+    example = f" (ex. {sorted(first.astype(str))[0]})" if len(first) else ""
+    key = ", ".join(ids[:2]) + ("…" if len(ids) > 2 else "")
+    return key, (f"identifiant {units.of()} ; un segment s'écrit "
+                 f"{units.one}-tour-phrase{example}")
+
+
+def add_glossary(blocks: list[Block], tables: Mapping[str, pd.DataFrame],
+                 units: Units = DEFAULT_UNITS) -> list[Block]:
     """Return ``blocks`` with the glossary section inserted after the table of contents.
 
     Args:
         blocks: the brief (see :func:`consultations.report.brief.build_brief`).
-        tables: the stage tables (``groups``, ``segments``, ``codebook``).
+        tables: the stage tables (``groups``, ``segments``, ``codebook``, ``workshops``).
+        units: what one source is called (``[report] unit``: the identifier entry).
 
     Returns:
         A new list; unchanged when the brief has no ``toc`` block or already has a glossary.
@@ -68,7 +91,11 @@ def add_glossary(blocks: list[Block], tables: Mapping[str, pd.DataFrame]) -> lis
     labels = group_label_map(tables)
     groups = [(code, label) for code, label in sorted(labels.items())
               if re.search(rf"\b{re.escape(code)}\b", text) and code != label]
-    items = tuple(groups) + tuple(_codes_shown(tables, text)) + tuple(_TERMS.items())
+    terms = list(_TERMS.items())
+    ident = _identifier_term(tables, units)
+    if ident:
+        terms.insert(len(terms) - 1, ident)  # before « R01, R02… », as it always stood
+    items = tuple(groups) + tuple(_codes_shown(tables, text)) + tuple(terms)
     section = [Block("heading", "Sigles et abréviations", level=1, name=GLOSSARY_NAME),
                Block("paragraph", "Groupes d'acteurs, codes de la grille de codage cités dans "
                                   "la note et termes statistiques."),

@@ -24,7 +24,7 @@ from consultations.core import io as cio
 from consultations.core.errors import InputError, warn_input
 from consultations.core.progress import progress_bar
 from consultations.report.brief import brief_quotes, brief_text, build_brief, codebook_version
-from consultations.report.brief_blocks import report_setting
+from consultations.report.brief_blocks import report_setting, report_units
 from consultations.report.brief_glossary import add_glossary
 
 __all__ = ["EMPTY_INPUT", "OUTPUTS", "export_all", "freeze_zip", "privacy_check", "run_stage",
@@ -145,7 +145,8 @@ def export_all(tables: Mapping[str, pd.DataFrame], folder: Path, settings=None,
     fig_files = {f["name"]: {"png": f["png"], "svg": f["svg"], "data": f.get("data"),
                              "alt": f.get("alt", "")} for f in figures}
     bar.update(1)
-    blocks = add_glossary(build_brief(tables, figures, settings), tables)
+    blocks = add_glossary(build_brief(tables, figures, settings), tables,
+                          report_units(settings))
 
     def docx():
         from consultations.report.brief_docx import render_docx
