@@ -53,7 +53,7 @@ compare directly.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -405,41 +405,39 @@ class PairContext:
         proto_vec = (_mean_vectors([_words(t) for t in protos], vec, stop)
                      if vec is not None else None)
 
-        def vec_of(rows: np.ndarray) -> np.ndarray:
+        def words_of(rows: np.ndarray) -> list[list[str]]:
+            return [_words(t) for t in lemmas.iloc[rows].astype(str)]
+
+        def vectors(seg_words: list[list[str]]) -> np.ndarray:
             if vec is None:
-                return np.zeros((len(rows), 1), dtype=np.float32)
-            return _mean_vectors([_words(t) for t in lemmas.iloc[rows].astype(str)], vec, stop)
+                return np.zeros((len(seg_words), 1), dtype=np.float32)
+            return _mean_vectors(seg_words, vec, stop)
+
+        def vec_of(rows: np.ndarray) -> np.ndarray:
+            return vectors(words_of(rows))
 
         self.sim_char = np.zeros((n, k))
         self.sim_vec, self.keyword_vec = np.zeros((n, k)), np.zeros((n, k))
         self.log_words = np.zeros(n)
-        whole_char, whole_vec = [], []
+        # small corpora: one batch of every row, whose n-gram and vector rows are kept
+        kept = None
         step = max(n, 1) if dense else _BATCH
         for start in range(0, n, step):
             rows = np.arange(start, min(start + step, n))
             c = char_of(rows)
             self.sim_char[rows] = (c @ proto_char).toarray()
-            seg_words = [_words(t) for t in lemmas.iloc[rows].astype(str)]
+            seg_words = words_of(rows)
             self.log_words[rows] = np.log1p([len(w) for w in seg_words])
-            v = vec_of(rows)
+            v = vectors(seg_words)
             if vec is not None:
                 self.sim_vec[rows] = v @ proto_vec.T
                 self.keyword_vec[rows] = self._keyword_match(codebook, seg_words, vec, stop, ci)
             if dense:
-                whole_char.append(c)
-                whole_vec.append(v)
+                kept = (c, v)
         self.rank_char = _ranks(self.sim_char)
         self.rank_vec = _ranks(self.sim_vec) if vec is not None else self.sim_vec
-        if dense:
-            import scipy.sparse as sp
-
-            self.char = _Rows(char_of, whole_char[0] if len(whole_char) == 1
-                              else sp.vstack(whole_char, format="csr") if whole_char
-                              else char_of(np.zeros(0, dtype=int)))
-            self.vec = _Rows(vec_of, whole_vec[0] if len(whole_vec) == 1 else vec_of(
-                np.zeros(0, dtype=int)))
-        else:
-            self.char, self.vec = _Rows(char_of), _Rows(vec_of)
+        self.char = _Rows(char_of, kept[0] if kept else None)
+        self.vec = _Rows(vec_of, kept[1] if kept else None)
 
     @staticmethod
     def _keyword_match(codebook, seg_words, vec, stop, ci) -> np.ndarray:
@@ -552,15 +550,20 @@ def pair_features(ctx: PairContext, rows: np.ndarray, pool: np.ndarray,
 
 
 # --------------------------------------------------------------------------- model
-def _label_matrix(ctx: PairContext, labels: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Labelled segments (indices in ``ctx``) and their ``(n, n_codes)`` labels (NaN unknown)."""
-    ci = {c: j for j, c in enumerate(ctx.codes)}
-    lab = labels[labels["segment_id"].isin(ctx.row) & labels["code_id"].isin(ci)]
-    pool = np.array(sorted({ctx.row[s] for s in lab["segment_id"]}), dtype=int)
+def _label_matrix(row: Mapping[str, int], codes: list[str], labels: pd.DataFrame
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Labelled segments (indices in ``row``) and their ``(n, len(codes))`` labels.
+
+    ``row`` maps segment IDs to indices (a :class:`PairContext`'s ``row``); unknown labels
+    are NaN.
+    """
+    ci = {c: j for j, c in enumerate(codes)}
+    lab = labels[labels["segment_id"].isin(row) & labels["code_id"].isin(ci)]
+    pool = np.array(sorted({row[s] for s in lab["segment_id"]}), dtype=int)
     at = {p: i for i, p in enumerate(pool)}
-    Y = np.full((len(pool), len(ctx.codes)), np.nan)
+    Y = np.full((len(pool), len(codes)), np.nan)
     for s, c, v in zip(lab["segment_id"], lab["code_id"], lab["label"], strict=True):
-        Y[at[ctx.row[s]], ci[c]] = float(v)
+        Y[at[row[s]], ci[c]] = float(v)
     return pool, Y
 
 
@@ -683,31 +686,6 @@ def _reference(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Consensus reference of soft labels: positive at 1, negative at 0, else left out."""
     valid = ~np.isnan(Y) & ((Y == 0) | (Y == 1))
     return np.where(valid, Y, 0) == 1, valid
-
-
-def _known_labels(labels: pd.DataFrame, segments: pd.DataFrame,
-                  codebook: pd.DataFrame) -> pd.DataFrame:
-    lab = labels[labels["segment_id"].isin(set(segments["segment_id"].astype(str)))
-                 & labels["code_id"].isin(set(codebook["code_id"]))]
-    return lab[lab["label"].notna()]
-
-
-def _positives(labels: pd.DataFrame, segments: pd.DataFrame,
-               codebook: pd.DataFrame) -> dict[str, int]:
-    """Human positives per code among ``segments`` (as ``suggest`` reports them)."""
-    lab = _known_labels(labels, segments, codebook)
-    pos = lab[lab["label"].astype(float) >= 0.5].groupby("code_id").size()
-    return {c: int(pos.get(c, 0)) for c in codebook["code_id"]}
-
-
-def _could_fit(labels: pd.DataFrame, segments: pd.DataFrame, codebook: pd.DataFrame,
-               params: dict) -> bool:
-    """:func:`_fittable` read from the labels, before any feature is computed."""
-    if labels is None or not len(labels):
-        return False
-    lab = _known_labels(labels, segments, codebook)
-    v = lab["label"].astype(float)
-    return bool((v >= 0.5).sum() >= int(params["min_positives"]) and (v < 0.5).sum() > 0)
 
 
 def _fittable(Y: np.ndarray, min_positives: int) -> bool:
@@ -863,27 +841,20 @@ def suggest(segments: pd.DataFrame, rule: pd.DataFrame, labels: pd.DataFrame,
 
     """
     params = {**DEFAULTS, **(params or {})}
-    if context is None and not _could_fit(labels, segments, codebook, params):
-        # nothing to learn from: the rules stand alone, and a large corpus's features are
-        # not computed for nothing
-        empty = pd.DataFrame(index=pd.Index(segments["segment_id"].astype(str).tolist(),
-                                            name="segment_id"))
-        auto, mod = combine(rule, empty, {"keep": 0.0, "add": float("inf"), "max_codes": 0},
-                            codebook, bool(params["veto_rules"]), bool(params["most_specific"]),
-                            version)
-        return {"automatic": auto, "model": mod, "probabilities": empty,
-                "thresholds": {"keep": 0.0, "add": float("inf"), "max_codes": 0},
-                "n_positives": _positives(labels, segments, codebook),
-                "n_labels": int(len(labels)), "fitted": False}
-    ctx = context or PairContext(segments, codebook, rule, params["vectors"],
-                                 int(params["dense_limit"]))
-    pool, Y = _label_matrix(ctx, labels)
-    n_pos = {c: int(np.nansum(Y[:, j] >= 0.5)) for j, c in enumerate(ctx.codes)}
+    ids = segments["segment_id"].astype(str).tolist()
+    # the labels are read on the segment index alone: with too few of them no feature is
+    # computed (a large corpus's features would be made for nothing)
+    row = context.row if context is not None else {s: i for i, s in enumerate(ids)}
+    codes = context.codes if context is not None else list(codebook["code_id"])
+    pool, Y = _label_matrix(row, codes, labels)
+    n_pos = {c: int(np.nansum(Y[:, j] >= 0.5)) for j, c in enumerate(codes)}
     thresholds = {"keep": 0.0, "add": float("inf"), "max_codes": 0}
     fitted = _fittable(Y, int(params["min_positives"]))
-    rows = np.array([ctx.row[s] for s in segments["segment_id"].astype(str)], dtype=int)
-    proba = pd.DataFrame(index=pd.Index(ctx_ids(ctx, rows), name="segment_id"))
+    proba = pd.DataFrame(index=pd.Index(ids, name="segment_id"))
     if fitted:
+        ctx = context or PairContext(segments, codebook, rule, params["vectors"],
+                                     int(params["dense_limit"]))
+        rows = np.array([row[s] for s in ids], dtype=int)
         parents = _parent_matrix(codebook, ctx.codes)
         thresholds = {k: params[k] for k in ("keep", "add", "max_codes")}
         oof = _oof(ctx, pool, Y, params) if params["tune"] else None
@@ -898,11 +869,6 @@ def suggest(segments: pd.DataFrame, rule: pd.DataFrame, labels: pd.DataFrame,
                         bool(params["most_specific"]), version)
     return {"automatic": auto, "model": mod, "probabilities": proba, "thresholds": thresholds,
             "n_positives": n_pos, "n_labels": int(len(labels)), "fitted": fitted}
-
-
-def ctx_ids(ctx: PairContext, rows: np.ndarray) -> list[str]:
-    """Segment IDs of ``rows`` (indices in ``ctx``)."""
-    return [ctx.ids[i] for i in rows]
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -1017,7 +983,7 @@ def select(segments, rule, manual, codebook, units, workshops: list[str],
     train_units = [u for u in units if ws[u] in set(workshops)]
     labels = training_labels(manual[manual["segment_id"].isin(train_units)], None, ctx.codes,
                              subset=train_units, agreement="mean")
-    pool, Y = _label_matrix(ctx, labels)
+    pool, Y = _label_matrix(ctx.row, ctx.codes, labels)
     ref, valid = _reference(Y)
     R = ctx.rule[pool]
     parents = _parent_matrix(codebook, ctx.codes)

@@ -163,7 +163,8 @@ def methods_annex(tables, settings, version, tab_n) -> list[Block]:
 
     out.append(Block("heading", "A.6 Règle de gradation des éléments probants", level=2))
     ev = get_table(tables, "evidence_by_theme")
-    rule = report_units(settings).reword(_grading_rule(settings) or "")
+    units = report_units(settings)
+    rule = units.reword(_grading_rule(settings) or "")
     if rule:
         out.append(Block("paragraph", rule))
     if len(ev):
@@ -173,7 +174,7 @@ def methods_annex(tables, settings, version, tab_n) -> list[Block]:
         for lvl in order:
             sub = ev[ev["strength"].astype(str) == lvl].sort_values("code_id")
             rows.append((lvl, fr_int(counts[lvl]),
-                         report_units(settings).reword(scrub(sub.iloc[0]["strength_reason"]))))
+                         units.reword(scrub(sub.iloc[0]["strength_reason"]))))
         out.append(table_block("Niveaux d'élément probant attribués",
                           ["Niveau", "Thèmes", "Exemple de justification"], rows, tab_n))
     else:
