@@ -41,6 +41,9 @@ def test_workbook_french_headers_frozen_and_filtered(book):
         assert ws.max_row == max(len(tables[table]), 1) + 1, sheet
     assert "% des segments du groupe" in _headers(wb["Codes × groupes"])
     assert "p ajusté" in _headers(wb["Tests"])
+    # raising an axis's themes is not being in favour: the header says what the cell counts
+    axes = _headers(wb["Axes"])
+    assert "Groupes qui évoquent ces thèmes" in axes and "Groupes favorables" not in axes
 
 
 def test_workbook_number_formats_and_colour_scale(book):

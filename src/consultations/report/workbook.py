@@ -36,7 +36,9 @@ COLUMN_LABELS: dict[str, str] = {
     "consensus_class": "Consensus", "rec_clusters": "Recommandations liées",
     "agreement_alpha": "Alpha (accord)", "strength": "Force", "strength_reason": "Justification",
     "codes": "Thèmes", "options_summary": "Options exprimées",
-    "supporting_groups": "Groupes favorables", "opposing_groups": "Groupes réservés",
+    # the groups that raise the axis's themes (salience), not groups in favour of anything
+    "supporting_groups": "Groupes qui évoquent ces thèmes",
+    "opposing_groups": "Groupes réservés",
     "recommendations": "Recommandations", "group_code": "Groupe",
     "stakeholder_group": "Groupe d'acteurs", "group_segments": "Segments du groupe",
     "group_words": "Mots du groupe", "rate_segments": "% des segments du groupe",
